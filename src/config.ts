@@ -1,0 +1,229 @@
+import { z } from "zod";
+import { ConfigError } from "./errors.ts";
+
+/**
+ * The one place that reads configuration. Each runtime (poller Lambda, notifier Lambda, the
+ * local CLI) gets a typed object; a missing or bad variable fails at start-up naming it.
+ */
+export type Env = Record<string, string | undefined>;
+
+export const DEFAULT_RESPONDENT_API_URL = "https://api.respondent.io";
+export const DEFAULT_SLACK_API_URL = "https://slack.com/api/";
+export const DEFAULT_TABLE_NAME = "respondent-notifier";
+export const DEFAULT_REGION = "us-east-1";
+
+const optionalText = z
+  .string()
+  .trim()
+  .transform((value) => (value === "" ? undefined : value))
+  .optional();
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+  .transform((value) => value.replace(/\/+$/, ""));
+
+const integer = (min: number, max: number) =>
+  z.coerce
+    .number({ error: "must be a whole number" })
+    .int("must be a whole number")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
+
+const slackToken = z
+  .string()
+  .regex(
+    /^xox[bp]-[A-Za-z0-9-]+$/,
+    "must be a Slack bot token starting with xoxb- (OAuth & Permissions > Bot User OAuth Token)",
+  );
+
+/** `{conversationUid}` and `{projectId}` are replaced; the result must be an https link. */
+const urlTemplate = z
+  .string()
+  .refine((value) => value.includes("{conversationUid}"), "must contain {conversationUid}")
+  .refine(
+    (value) => /^https:\/\/[^\s<>|]+$/.test(value.replaceAll(/\{(conversationUid|projectId)\}/g, "x")),
+    "must be an https URL without spaces, <, > or |",
+  );
+
+const fields = {
+  RESPONDENT_API_URL: httpUrl.default(DEFAULT_RESPONDENT_API_URL),
+  RESPONDENT_API_KEY: optionalText,
+  RESPONDENT_API_SECRET: optionalText,
+  RESPONDENT_SECRET_ARN: z.string().startsWith("arn:", "must be a Secrets Manager ARN"),
+  RESPONDENT_PAGE_SIZE: integer(1, 1000).default(100),
+  RESPONDENT_MAX_CONCURRENCY: integer(1, 64).default(4),
+  RESPONDENT_TIMEOUT_MS: integer(100, 120_000).default(10_000),
+  RESPONDENT_MAX_RETRIES: integer(0, 10).default(4),
+  SLACK_BOT_TOKEN: optionalText.pipe(slackToken.optional()),
+  SLACK_SECRET_ARN: z.string().startsWith("arn:", "must be a Secrets Manager ARN"),
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
+    .transform((value) => (value.endsWith("/") ? value : `${value}/`))
+    .default(DEFAULT_SLACK_API_URL),
+  SLACK_TIMEOUT_MS: integer(100, 60_000).default(5_000),
+  DYNAMODB_ENDPOINT: optionalText.pipe(httpUrl.optional()),
+  TABLE_NAME: z
+    .string()
+    .regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
+    .default(DEFAULT_TABLE_NAME),
+  AWS_REGION: z
+    .string()
+    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like us-east-1")
+    .default(DEFAULT_REGION),
+  POLL_INTERVAL_SECONDS: integer(1, 3600).default(60),
+  QUEUE_URL: z.url({ error: "must be the SQS queue URL" }),
+  CONVERSATION_URL_TEMPLATE: optionalText.pipe(urlTemplate.optional()),
+} as const;
+
+type Fields = typeof fields;
+type FieldName = keyof Fields;
+
+function parse<const Names extends FieldName>(
+  env: Env,
+  names: readonly Names[],
+  overrides: Partial<Record<Names, z.ZodType>> = {},
+): { [K in Names]: z.output<Fields[K]> } {
+  const result: Record<string, unknown> = {};
+  for (const name of names) {
+    const schema = (overrides[name] ?? fields[name]) as z.ZodType;
+    const raw = env[name];
+    const parsed = schema.safeParse(raw === "" ? undefined : raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const problem = raw === undefined || raw === "" ? "is required" : (issue?.message ?? "is invalid");
+      throw new ConfigError(name, problem);
+    }
+    result[name] = parsed.data;
+  }
+  return result as { [K in Names]: z.output<Fields[K]> };
+}
+
+export interface RespondentClientSettings {
+  baseUrl: string;
+  pageSize: number;
+  maxConcurrency: number;
+  timeoutMs: number;
+  maxRetries: number;
+}
+
+export interface SlackClientSettings {
+  apiUrl: string;
+  timeoutMs: number;
+}
+
+export interface TableSettings {
+  tableName: string;
+  region: string;
+  endpoint: string | undefined;
+}
+
+function respondentSettings(env: Env): RespondentClientSettings {
+  const values = parse(env, [
+    "RESPONDENT_API_URL",
+    "RESPONDENT_PAGE_SIZE",
+    "RESPONDENT_MAX_CONCURRENCY",
+    "RESPONDENT_TIMEOUT_MS",
+    "RESPONDENT_MAX_RETRIES",
+  ]);
+  return {
+    baseUrl: values.RESPONDENT_API_URL,
+    pageSize: values.RESPONDENT_PAGE_SIZE,
+    maxConcurrency: values.RESPONDENT_MAX_CONCURRENCY,
+    timeoutMs: values.RESPONDENT_TIMEOUT_MS,
+    maxRetries: values.RESPONDENT_MAX_RETRIES,
+  };
+}
+
+function slackSettings(env: Env): SlackClientSettings {
+  const values = parse(env, ["SLACK_API_URL", "SLACK_TIMEOUT_MS"]);
+  return { apiUrl: values.SLACK_API_URL, timeoutMs: values.SLACK_TIMEOUT_MS };
+}
+
+function tableSettings(env: Env, required: boolean): TableSettings {
+  const values = parse(
+    env,
+    ["TABLE_NAME", "AWS_REGION", "DYNAMODB_ENDPOINT"],
+    required ? { TABLE_NAME: fields.TABLE_NAME.removeDefault() } : {},
+  );
+  return { tableName: values.TABLE_NAME, region: values.AWS_REGION, endpoint: values.DYNAMODB_ENDPOINT };
+}
+
+export interface PollerLambdaConfig {
+  respondent: RespondentClientSettings;
+  respondentSecretArn: string;
+  table: TableSettings;
+  queueUrl: string;
+}
+
+export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
+  const values = parse(env, ["RESPONDENT_SECRET_ARN", "QUEUE_URL"]);
+  return {
+    respondent: respondentSettings(env),
+    respondentSecretArn: values.RESPONDENT_SECRET_ARN,
+    table: tableSettings(env, true),
+    queueUrl: values.QUEUE_URL,
+  };
+}
+
+export interface NotifierLambdaConfig {
+  slack: SlackClientSettings;
+  slackSecretArn: string;
+  table: TableSettings;
+  conversationUrlTemplate: string | undefined;
+}
+
+export function loadNotifierLambdaConfig(env: Env): NotifierLambdaConfig {
+  const values = parse(env, ["SLACK_SECRET_ARN", "CONVERSATION_URL_TEMPLATE"]);
+  return {
+    slack: slackSettings(env),
+    slackSecretArn: values.SLACK_SECRET_ARN,
+    table: tableSettings(env, true),
+    conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
+  };
+}
+
+export interface LocalConfig {
+  respondent: RespondentClientSettings;
+  /** Absent: the built-in Respondent API simulator is started and used. */
+  respondentCredentials: { apiKey: string; apiSecret: string } | undefined;
+  slack: SlackClientSettings;
+  /** Absent: alerts go to an embedded fake Slack and are printed to the terminal. */
+  slackBotToken: string | undefined;
+  /** `table.endpoint` absent: an embedded DynamoDB Local is started with the process. */
+  table: TableSettings;
+  pollIntervalSeconds: number;
+  conversationUrlTemplate: string | undefined;
+}
+
+export function loadLocalConfig(env: Env): LocalConfig {
+  const values = parse(env, [
+    "RESPONDENT_API_KEY",
+    "RESPONDENT_API_SECRET",
+    "SLACK_BOT_TOKEN",
+    "POLL_INTERVAL_SECONDS",
+    "CONVERSATION_URL_TEMPLATE",
+  ]);
+  const { RESPONDENT_API_KEY: apiKey, RESPONDENT_API_SECRET: apiSecret } = values;
+  if (apiKey && !apiSecret)
+    throw new ConfigError("RESPONDENT_API_SECRET", "is required when RESPONDENT_API_KEY is set");
+  if (apiSecret && !apiKey)
+    throw new ConfigError("RESPONDENT_API_KEY", "is required when RESPONDENT_API_SECRET is set");
+  return {
+    respondent: respondentSettings(env),
+    respondentCredentials: apiKey && apiSecret ? { apiKey, apiSecret } : undefined,
+    slack: slackSettings(env),
+    slackBotToken: values.SLACK_BOT_TOKEN,
+    table: tableSettings(env, false),
+    pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
+    conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
+  };
+}
+
+/** Shape of the Respondent secret in Secrets Manager. */
+export const respondentSecretSchema = z.object({
+  apiKey: z.string().min(1, "apiKey is empty"),
+  apiSecret: z.string().min(1, "apiSecret is empty"),
+});
+
+/** Shape of the Slack secret in Secrets Manager. */
+export const slackSecretSchema = z.object({ botToken: slackToken });

@@ -1,0 +1,178 @@
+import { eventIdFor, MAX_EVENT_BODY_CHARS, type NewReplyEvent, truncateCodePoints } from "./events.ts";
+import type { Conversation, Message } from "./respondent.ts";
+import { type Subscription, subscriptionId, subscriptionMatches } from "./subscriptions.ts";
+
+/** What the poller remembers per conversation: the last message it has handled. */
+export interface ConversationState {
+  lastMessageUid: string;
+  lastMessageCreatedAt: string;
+}
+
+export interface Detection {
+  /** Events for participant messages with at least one subscribed channel, oldest first. */
+  events: NewReplyEvent[];
+  /** The state to store once the events are durably queued; undefined when nothing moved. */
+  nextState: ConversationState | undefined;
+  /** New messages written by our own side: they only advance the state. */
+  ownMessages: number;
+  /** Participant messages that no subscription wanted (created before its start, filtered out). */
+  unrouted: number;
+  /** `latestMessage` was not among `messages`: the state stops at what was seen, to re-check next poll. */
+  latestMessageMissing: boolean;
+}
+
+const NOTHING: Detection = {
+  events: [],
+  nextState: undefined,
+  ownMessages: 0,
+  unrouted: 0,
+  latestMessageMissing: false,
+};
+
+interface MessageKey {
+  createdAtMs: number;
+  uid: string;
+}
+
+/** Messages are ordered by creation time, uid breaking ties, so every poller agrees on "after". */
+function compareKeys(a: MessageKey, b: MessageKey): number {
+  if (a.createdAtMs !== b.createdAtMs) return a.createdAtMs - b.createdAtMs;
+  if (a.uid === b.uid) return 0;
+  return a.uid < b.uid ? -1 : 1;
+}
+
+function keyOf(message: { uid: string; createdAt: string }): MessageKey {
+  return { createdAtMs: Date.parse(message.createdAt), uid: message.uid };
+}
+
+export function isUnchanged(conversation: Conversation, stored: ConversationState | undefined): boolean {
+  return stored !== undefined && stored.lastMessageUid === conversation.latestMessage.uid;
+}
+
+/**
+ * The heart of the poller: which messages of a conversation are new since `stored`, which of
+ * them are participant replies, and which subscribed channels each one alerts.
+ *
+ * - Unchanged (latestMessage.uid equals the stored uid) or deleted: nothing.
+ * - New messages are those after the stored one in (createdAt, uid) order. That is the same
+ *   as "after the stored uid in `messages`" when it is there, and falls back to the stored
+ *   createdAt when it is not.
+ * - A message alerts a channel only if created after that subscription started: no flood on
+ *   first deploy, and none when a channel is added to a busy project.
+ */
+export function detectNewMessages(input: {
+  conversation: Conversation;
+  stored: ConversationState | undefined;
+  subscriptions: readonly Subscription[];
+  detectedAt: Date;
+}): Detection {
+  const { conversation, stored, subscriptions } = input;
+  if (conversation.deleted || isUnchanged(conversation, stored)) return NOTHING;
+
+  const storedKey = stored ? keyOf({ uid: stored.lastMessageUid, createdAt: stored.lastMessageCreatedAt }) : undefined;
+  const newMessages = conversation.messages
+    .map((message) => ({ message, key: keyOf(message) }))
+    .filter(({ key }) => storedKey === undefined || compareKeys(key, storedKey) > 0)
+    .sort((a, b) => compareKeys(a.key, b.key));
+
+  const latestMessageMissing = !conversation.messages.some((message) => message.uid === conversation.latestMessage.uid);
+  const newest = newMessages.at(-1)?.message;
+  if (!newest) return { ...NOTHING, latestMessageMissing };
+
+  const scope = {
+    projectId: conversation.metadata?.projectId,
+    externalResearcherId: conversation.metadata?.externalResearcherId,
+  };
+  const matching = subscriptions.filter((subscription) => subscriptionMatches(subscription, scope));
+
+  const events: NewReplyEvent[] = [];
+  let ownMessages = 0;
+  let unrouted = 0;
+  for (const { message, key } of newMessages) {
+    const sender = senderOf(message, conversation);
+    if (sender.ours) {
+      ownMessages += 1;
+      continue;
+    }
+    const targets = matching
+      .filter((subscription) => Date.parse(subscription.createdAt) < key.createdAtMs)
+      .map((subscription) => ({
+        subscriptionId: subscriptionId(subscription),
+        channelId: subscription.channelId,
+        mentions: subscription.mentions,
+        threadPerConversation: subscription.threadPerConversation,
+        body: subscription.body,
+      }));
+    if (targets.length === 0) {
+      unrouted += 1;
+      continue;
+    }
+    events.push(buildEvent(conversation, message, sender, targets, input.detectedAt));
+  }
+
+  return {
+    events,
+    nextState: { lastMessageUid: newest.uid, lastMessageCreatedAt: newest.createdAt },
+    ownMessages,
+    unrouted,
+    latestMessageMissing,
+  };
+}
+
+interface Sender {
+  ours: boolean;
+  known: boolean;
+  uid?: string | undefined;
+  firstName?: string | undefined;
+  lastName?: string | undefined;
+}
+
+/** `conversation.user` is our team's API account; anyone else who writes is a participant. */
+function senderOf(message: Message, conversation: Conversation): Sender {
+  const senderUid = message.sender?.uid;
+  if (!senderUid) return { ours: false, known: false };
+  const participant = conversation.participants.find((candidate) => candidate.uid === senderUid);
+  return {
+    ours: senderUid === conversation.user.uid,
+    known: true,
+    uid: senderUid,
+    firstName: message.sender?.firstName ?? stringField(participant, "firstName"),
+    lastName: message.sender?.lastName ?? stringField(participant, "lastName"),
+  };
+}
+
+function stringField(record: Record<string, unknown> | undefined, field: string): string | undefined {
+  const value = record?.[field];
+  return typeof value === "string" ? value : undefined;
+}
+
+function buildEvent(
+  conversation: Conversation,
+  message: Message,
+  sender: Sender,
+  targets: NewReplyEvent["targets"],
+  detectedAt: Date,
+): NewReplyEvent {
+  const body = truncateCodePoints(message.body, MAX_EVENT_BODY_CHARS);
+  return {
+    version: 1,
+    eventId: eventIdFor(conversation.uid, message.uid),
+    detectedAt: detectedAt.toISOString(),
+    conversation: {
+      uid: conversation.uid,
+      name: conversation.name,
+      ...(conversation.metadata?.projectId ? { projectId: conversation.metadata.projectId } : {}),
+      ...(conversation.metadata?.externalResearcherId
+        ? { externalResearcherId: conversation.metadata.externalResearcherId }
+        : {}),
+    },
+    message: { uid: message.uid, createdAt: message.createdAt, body: body.text, bodyTruncated: body.truncated },
+    sender: {
+      known: sender.known,
+      ...(sender.uid ? { uid: sender.uid } : {}),
+      ...(sender.firstName ? { firstName: sender.firstName } : {}),
+      ...(sender.lastName ? { lastName: sender.lastName } : {}),
+    },
+    targets,
+  };
+}

@@ -1,0 +1,120 @@
+/**
+ * The ports the use cases depend on. Adapters (DynamoDB, SQS, Slack, the Respondent HTTP
+ * client, in-process fakes) implement them at the edge; the domain never imports an SDK.
+ */
+
+import type { SlackMessage } from "./domain/alert.ts";
+import type { ConversationState } from "./domain/detection.ts";
+import type { NewReplyEvent } from "./domain/events.ts";
+import type { Conversation, MalformedConversation } from "./domain/respondent.ts";
+import type { Subscription } from "./domain/subscriptions.ts";
+
+export interface ListConversationsFilter {
+  projectId?: string | undefined;
+  externalResearcherId?: string | undefined;
+}
+
+export interface ConversationPageResult {
+  page: number;
+  /** The page size the server applied (it may cap what we asked for). */
+  appliedPageSize: number;
+  totalResults: number | undefined;
+  conversations: Conversation[];
+  malformed: MalformedConversation[];
+}
+
+export interface ConversationSource {
+  /** Walks every page of `GET /v1/messaging/conversations` for the filter, in page order. */
+  listConversations(filter: ListConversationsFilter): AsyncIterable<ConversationPageResult>;
+}
+
+export interface StateStore {
+  /** Reads the stored state of each uid (absent uids have none). */
+  getStates(conversationUids: readonly string[]): Promise<Map<string, ConversationState>>;
+  /**
+   * Stores `next` only if the stored state is still `expected` (absent when undefined).
+   * Throws StateConflictError when another writer moved it first.
+   */
+  advanceState(
+    conversationUid: string,
+    expected: ConversationState | undefined,
+    next: ConversationState,
+  ): Promise<void>;
+}
+
+export interface SubscriptionStore {
+  list(): Promise<Subscription[]>;
+  /** Creates the subscription; throws UsageError if one exists for the same project and channel. */
+  add(subscription: Subscription): Promise<void>;
+  /** Replaces an existing subscription (keeping its identity); used by declarative apply. */
+  put(subscription: Subscription): Promise<void>;
+  /** Returns false when there was nothing to remove. */
+  remove(projectId: string, channelId: string): Promise<boolean>;
+}
+
+export interface EventQueue {
+  /** Resolves only once every event is durably queued; throws QueueUnavailableError otherwise. */
+  sendEvents(events: readonly NewReplyEvent[]): Promise<void>;
+}
+
+/**
+ * `claimed`: this caller may post. `posted`: already in the channel, skip.
+ * `in_progress`: another notifier holds a fresh claim. `reclaimed`: an earlier attempt
+ * claimed and never confirmed (crash between Slack and the ledger): post, marked as possibly
+ * repeated, so the rare duplicate is visible rather than silent.
+ */
+export type ClaimOutcome = "claimed" | "posted" | "in_progress" | "reclaimed";
+
+export interface DeliveryLedger {
+  claim(eventId: string, channelId: string, now: Date, leaseSeconds: number): Promise<ClaimOutcome>;
+  markPosted(eventId: string, channelId: string, messageTs: string, now: Date): Promise<void>;
+  /** Gives a claim back after a failure that certainly did not post. */
+  release(eventId: string, channelId: string): Promise<void>;
+}
+
+export interface ThreadStore {
+  getThread(conversationUid: string, channelId: string): Promise<string | undefined>;
+  /** Keeps the first thread saved for the pair; returns the one that is stored. */
+  saveThread(conversationUid: string, channelId: string, threadTs: string): Promise<string>;
+}
+
+export interface SlackPoster {
+  /** Throws the Slack* errors of errors.ts, classified. */
+  post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }>;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export type LogAttributes = Record<string, unknown>;
+
+export interface Log {
+  debug(message: string, attributes?: LogAttributes): void;
+  info(message: string, attributes?: LogAttributes): void;
+  warn(message: string, attributes?: LogAttributes): void;
+  error(message: string, attributes?: LogAttributes): void;
+}
+
+export type MetricName =
+  | "Polls"
+  | "PollFailures"
+  | "PagesFetched"
+  | "ConversationsScanned"
+  | "ConversationsMalformed"
+  | "ConversationsFailed"
+  | "DuplicateConversations"
+  | "StateConflicts"
+  | "NewReplies"
+  | "EventsQueued"
+  | "AlertsPosted"
+  | "AlertsSkippedDuplicate"
+  | "AlertsPossiblyRepeated"
+  | "AlertsRetried"
+  | "PermanentFailures";
+
+export interface Metrics {
+  count(name: MetricName, value?: number): void;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
