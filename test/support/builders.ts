@@ -1,0 +1,48 @@
+import type { Conversation, Message } from "../../src/domain/respondent.ts";
+import { type Subscription, subscriptionSchema } from "../../src/domain/subscriptions.ts";
+
+/** Our team's API account: messages it sends are ours, never alerts. */
+export const TEAM_USER = { uid: "team-user", firstName: "Research", lastName: "T" };
+export const PARTICIPANT = { uid: "participant-1", firstName: "Jane", lastName: "D" };
+
+export function message(
+  uid: string,
+  createdAt: string,
+  from: "participant" | "team" | "unknown",
+  body = `body of ${uid}`,
+): Message {
+  const sender = from === "participant" ? PARTICIPANT : from === "team" ? TEAM_USER : undefined;
+  return { uid, createdAt, body, ...(sender ? { sender } : {}) };
+}
+
+export function conversation(overrides: Partial<Conversation> & { messages: Message[] }): Conversation {
+  const { messages } = overrides;
+  const latest = [...messages].sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt)).at(-1);
+  return {
+    uid: "conv-1",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    name: "Usability study - Jane",
+    deleted: false,
+    locked: false,
+    metadata: { projectId: "project-a", externalResearcherId: "researcher-1" },
+    user: TEAM_USER,
+    participants: [
+      { ...TEAM_USER, read: true, deleted: false },
+      { ...PARTICIPANT, read: false, deleted: false },
+    ],
+    latestMessage: latest
+      ? { uid: latest.uid, createdAt: latest.createdAt, body: latest.body }
+      : { uid: "none", createdAt: "2026-01-01T00:00:00.000Z", body: "" },
+    messagesCount: messages.length,
+    ...overrides,
+  };
+}
+
+export function subscription(overrides: Partial<Subscription> = {}): Subscription {
+  return subscriptionSchema.parse({
+    projectId: "project-a",
+    channelId: "C0000000001",
+    createdAt: "2026-01-01T00:00:00.000Z",
+    ...overrides,
+  });
+}
