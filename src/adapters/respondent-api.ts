@@ -1,0 +1,366 @@
+import { setTimeout as delay } from "node:timers/promises";
+import type { RespondentClientSettings } from "../config.ts";
+import {
+  type Conversation,
+  conversationPageSchema,
+  conversationSchema,
+  type MalformedConversation,
+  summarizeIssues,
+} from "../domain/respondent.ts";
+import {
+  RespondentAuthError,
+  RespondentBadResponseError,
+  RespondentRequestRejectedError,
+  RespondentUnavailableError,
+  redactSecrets,
+} from "../errors.ts";
+import type { ConversationPageResult, ConversationSource, ListConversationsFilter, Log, Metrics } from "../ports.ts";
+
+export interface RespondentCredentials {
+  apiKey: string;
+  apiSecret: string;
+}
+
+export interface RespondentApiClientOptions extends RespondentClientSettings {
+  /** Called once per listing, so a rotated secret is picked up by the next poll. */
+  credentials: () => Promise<RespondentCredentials>;
+  log: Log;
+  metrics?: Metrics;
+  /** Waits between attempts; tests inject one that records instead of waiting. */
+  sleep?: (ms: number) => Promise<void>;
+  /** Source of backoff jitter in [0, 1). */
+  random?: () => number;
+  /** The longest `Retry-After` honoured; longer requests are cut to this. */
+  maxRetryAfterSeconds?: number;
+}
+
+const CONVERSATIONS_PATH = "/v1/messaging/conversations";
+const BACKOFF_BASE_MS = 250;
+const BACKOFF_CAP_MS = 8_000;
+const DEFAULT_MAX_RETRY_AFTER_SECONDS = 30;
+const EXCERPT_CHARS = 200;
+
+const HINT_400 = "check the projectId / externalResearcherId filter values";
+const HINT_404 =
+  "check RESPONDENT_API_URL (production https://api.respondent.io, staging https://api-staging.respondent.io)";
+
+/** Why one attempt failed, when another attempt may succeed. */
+type RetryableFailure =
+  | { kind: "status"; status: number; retryAfterMs: number | undefined; excerpt: string }
+  | { kind: "timeout" }
+  | { kind: "network"; code: string }
+  | { kind: "bad_response"; problem: string };
+
+class AttemptFailed {
+  constructor(readonly failure: RetryableFailure) {}
+}
+
+interface ListingContext {
+  filter: ListConversationsFilter;
+  credentials: RespondentCredentials;
+  /** Aborted when the listing ends early, so pages still in flight stop. */
+  signal: AbortSignal;
+}
+
+/**
+ * The Respondent Partner API behind the ConversationSource port. Walks the pages of
+ * `GET /v1/messaging/conversations` with a bounded number of requests in flight, yields them
+ * strictly in page order, validates each conversation on its own, and turns every failure into
+ * one of the Respondent* errors with a message that is safe to log.
+ */
+export class RespondentApiClient implements ConversationSource {
+  private readonly settings: RespondentClientSettings;
+  private readonly credentials: () => Promise<RespondentCredentials>;
+  private readonly log: Log;
+  private readonly metrics: Metrics | undefined;
+  private readonly sleep: ((ms: number) => Promise<void>) | undefined;
+  private readonly random: () => number;
+  private readonly maxRetryAfterMs: number;
+  private readonly origin: string;
+  private readonly endpoint: string;
+
+  constructor(options: RespondentApiClientOptions) {
+    this.settings = {
+      baseUrl: options.baseUrl.replace(/\/+$/, ""),
+      pageSize: options.pageSize,
+      maxConcurrency: Math.max(1, Math.floor(options.maxConcurrency)),
+      timeoutMs: options.timeoutMs,
+      maxRetries: Math.max(0, Math.floor(options.maxRetries)),
+    };
+    this.credentials = options.credentials;
+    this.log = options.log;
+    this.metrics = options.metrics;
+    this.sleep = options.sleep;
+    this.random = options.random ?? Math.random;
+    this.maxRetryAfterMs = (options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS) * 1000;
+    this.endpoint = `${this.settings.baseUrl}${CONVERSATIONS_PATH}`;
+    this.origin = new URL(this.endpoint).origin;
+  }
+
+  async *listConversations(filter: ListConversationsFilter): AsyncGenerator<ConversationPageResult> {
+    const listing = new AbortController();
+    const context: ListingContext = { filter, credentials: await this.credentials(), signal: listing.signal };
+    const pending: Array<Promise<ConversationPageResult>> = [];
+    try {
+      const first = await this.fetchPage(1, this.settings.pageSize, context);
+      const pageSize = first.appliedPageSize;
+      if (first.totalResults === undefined) {
+        yield* this.walkSequentially(first, context);
+        return;
+      }
+
+      const lastPage = Math.ceil(first.totalResults / pageSize);
+      let nextPage = 2;
+      // In flight plus fetched-but-not-yet-yielded never exceeds maxConcurrency: a slow
+      // consumer holds the walk back instead of letting pages pile up in memory.
+      const refill = () => {
+        while (pending.length < this.settings.maxConcurrency && nextPage <= lastPage) {
+          const request = this.fetchPage(nextPage, pageSize, context);
+          request.catch(() => undefined); // awaited in order below; this only marks it handled
+          pending.push(request);
+          nextPage += 1;
+        }
+      };
+      refill();
+      yield first;
+      if (first.conversations.length + first.malformed.length === 0) return;
+
+      for (let head = pending.shift(); head; head = pending.shift()) {
+        const page = await head;
+        if (page.conversations.length + page.malformed.length === 0) {
+          yield page;
+          return;
+        }
+        refill();
+        yield page;
+      }
+    } finally {
+      listing.abort();
+    }
+  }
+
+  /** Without `totalResults` the end is the first page that is empty or short of the applied size. */
+  private async *walkSequentially(
+    first: ConversationPageResult,
+    context: ListingContext,
+  ): AsyncGenerator<ConversationPageResult> {
+    let page = first;
+    for (;;) {
+      yield page;
+      const count = page.conversations.length + page.malformed.length;
+      if (count === 0 || count < page.appliedPageSize) return;
+      page = await this.fetchPage(page.page + 1, first.appliedPageSize, context);
+    }
+  }
+
+  private async fetchPage(page: number, pageSize: number, context: ListingContext): Promise<ConversationPageResult> {
+    const attempts = this.settings.maxRetries + 1;
+    for (let attempt = 1; ; attempt += 1) {
+      context.signal.throwIfAborted();
+      try {
+        const result = await this.attempt(page, pageSize, context);
+        this.metrics?.count("PagesFetched");
+        this.log.debug("fetched a page of Respondent conversations", {
+          page,
+          appliedPageSize: result.appliedPageSize,
+          totalResults: result.totalResults,
+          count: result.conversations.length,
+          malformed: result.malformed.length,
+          attempt,
+        });
+        if (result.appliedPageSize !== pageSize && page > 1) {
+          this.log.warn("Respondent changed the applied page size during a walk; some conversations may be missed", {
+            page,
+            requestedPageSize: pageSize,
+            appliedPageSize: result.appliedPageSize,
+          });
+        }
+        return result;
+      } catch (error) {
+        if (!(error instanceof AttemptFailed)) throw error;
+        const { failure } = error;
+        if (attempt >= attempts) throw this.exhausted(failure, page, attempts);
+        const delayMs = this.retryDelay(failure, attempt);
+        this.log.warn("Respondent request failed; retrying", {
+          page,
+          attempt,
+          of: attempts,
+          reason: describeFailure(failure, this.settings.timeoutMs, this.origin),
+          delayMs,
+        });
+        await this.pause(delayMs, context.signal);
+      }
+    }
+  }
+
+  /** One HTTP request: returns the page, throws AttemptFailed when a retry may help, or a final error. */
+  private async attempt(page: number, pageSize: number, context: ListingContext): Promise<ConversationPageResult> {
+    const url = new URL(this.endpoint);
+    url.searchParams.set("page", String(page));
+    url.searchParams.set("pageSize", String(pageSize));
+    url.searchParams.set("includeCount", "true");
+    if (context.filter.projectId !== undefined) url.searchParams.set("projectId", context.filter.projectId);
+    if (context.filter.externalResearcherId !== undefined) {
+      url.searchParams.set("externalResearcherId", context.filter.externalResearcherId);
+    }
+
+    const { apiKey, apiSecret } = context.credentials;
+    const timeout = AbortSignal.timeout(this.settings.timeoutMs);
+    let response: Response;
+    let text: string;
+    try {
+      response = await fetch(url, {
+        method: "GET",
+        headers: { accept: "application/json", "x-api-key": apiKey, "x-api-secret": apiSecret },
+        signal: AbortSignal.any([timeout, context.signal]),
+      });
+      text = await response.text();
+    } catch (error) {
+      context.signal.throwIfAborted();
+      if (timeout.aborted) throw new AttemptFailed({ kind: "timeout" });
+      throw new AttemptFailed({ kind: "network", code: networkErrorCode(error) });
+    }
+
+    const secrets = [apiKey, apiSecret];
+    const { status } = response;
+    if (status === 401 || status === 403) throw new RespondentAuthError(status);
+    if (status === 400) throw new RespondentRequestRejectedError(400, HINT_400);
+    if (status === 404) throw new RespondentRequestRejectedError(404, HINT_404);
+    if (status === 408 || status === 429 || status >= 500) {
+      throw new AttemptFailed({
+        kind: "status",
+        status,
+        retryAfterMs: parseRetryAfter(response.headers.get("retry-after")),
+        excerpt: excerptOf(text, secrets),
+      });
+    }
+    if (status < 200 || status >= 300) {
+      const excerpt = excerptOf(text, secrets);
+      throw new RespondentRequestRejectedError(status, `unexpected answer${excerpt ? `: ${excerpt}` : ""}`);
+    }
+
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch {
+      const contentType = response.headers.get("content-type") ?? "no content-type";
+      const excerpt = excerptOf(text, secrets);
+      throw new AttemptFailed({
+        kind: "bad_response",
+        problem: `page ${page}: the body is not JSON (${contentType})${excerpt ? `: ${excerpt}` : ""}`,
+      });
+    }
+    return parsePage(json, page);
+  }
+
+  private retryDelay(failure: RetryableFailure, attempt: number): number {
+    if (failure.kind === "status" && (failure.status === 429 || failure.status === 503)) {
+      if (failure.retryAfterMs !== undefined) return Math.min(failure.retryAfterMs, this.maxRetryAfterMs);
+    }
+    const ceiling = Math.min(BACKOFF_CAP_MS, BACKOFF_BASE_MS * 2 ** (attempt - 1));
+    return Math.floor(this.random() * ceiling);
+  }
+
+  private async pause(ms: number, signal: AbortSignal): Promise<void> {
+    if (this.sleep) await this.sleep(ms);
+    else await delay(ms, undefined, { signal }).catch(() => undefined);
+    signal.throwIfAborted();
+  }
+
+  private exhausted(failure: RetryableFailure, page: number, attempts: number): Error {
+    if (failure.kind === "bad_response") {
+      return new RespondentBadResponseError(
+        `Respondent API returned an unusable response after ${attempts} attempts: ${failure.problem}`,
+      );
+    }
+    if (failure.kind === "status") {
+      const excerpt = failure.excerpt ? `: ${failure.excerpt}` : "";
+      return new RespondentUnavailableError(
+        `Respondent API unavailable: ${failure.status} after ${attempts} attempts (page ${page})${excerpt}`,
+        failure.status,
+      );
+    }
+    const reason = describeFailure(failure, this.settings.timeoutMs, this.origin);
+    return new RespondentUnavailableError(`Respondent API unavailable: ${reason} (page ${page}, ${attempts} attempts)`);
+  }
+}
+
+function parsePage(json: unknown, page: number): ConversationPageResult {
+  const envelope = conversationPageSchema.safeParse(json);
+  if (!envelope.success) {
+    throw new AttemptFailed({
+      kind: "bad_response",
+      problem: `page ${page}: the body is not a page of conversations (${summarizeIssues(envelope.error)})`,
+    });
+  }
+  if (envelope.data.page !== page) {
+    // A server that ignores `page` would otherwise be walked forever, or yield page 1 again.
+    throw new AttemptFailed({
+      kind: "bad_response",
+      problem: `page ${page}: the response says it is page ${envelope.data.page}`,
+    });
+  }
+  const conversations: Conversation[] = [];
+  const malformed: MalformedConversation[] = [];
+  for (const item of envelope.data.results) {
+    const parsed = conversationSchema.safeParse(item);
+    if (parsed.success) conversations.push(parsed.data);
+    else malformed.push({ uid: readableUid(item), page, problems: summarizeIssues(parsed.error) });
+  }
+  return {
+    page,
+    appliedPageSize: envelope.data.pageSize,
+    totalResults: envelope.data.totalResults,
+    conversations,
+    malformed,
+  };
+}
+
+function readableUid(item: unknown): string | undefined {
+  if (typeof item !== "object" || item === null || !("uid" in item)) return undefined;
+  const { uid } = item;
+  return typeof uid === "string" && /^[\w-]{1,64}$/.test(uid) ? uid : undefined;
+}
+
+/** Seconds or an HTTP-date, as milliseconds from now; undefined when absent or unreadable. */
+export function parseRetryAfter(value: string | null, now = Date.now()): number | undefined {
+  if (value === null) return undefined;
+  const trimmed = value.trim();
+  if (/^\d+(\.\d+)?$/.test(trimmed)) return Math.round(Number(trimmed) * 1000);
+  const date = Date.parse(trimmed);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+function networkErrorCode(error: unknown): string {
+  let current: unknown = error;
+  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
+    const code = (current as { code?: unknown }).code;
+    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
+    current = current.cause;
+  }
+  return error instanceof Error ? error.name : "network error";
+}
+
+function describeFailure(failure: RetryableFailure, timeoutMs: number, origin: string): string {
+  switch (failure.kind) {
+    case "status":
+      return failure.excerpt ? `${failure.status}: ${failure.excerpt}` : String(failure.status);
+    case "timeout":
+      return `timed out after ${timeoutMs} ms`;
+    case "network":
+      return `cannot reach ${origin}: ${failure.code}`;
+    case "bad_response":
+      return failure.problem;
+  }
+}
+
+/** A short, single-line, secret-free extract of a body we did not write. */
+function excerptOf(text: string, secrets: readonly string[]): string {
+  const oneLine = text
+    .slice(0, EXCERPT_CHARS * 4)
+    .replace(/\p{Cc}+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const redacted = redactSecrets(oneLine, secrets);
+  return redacted.length > EXCERPT_CHARS ? `${redacted.slice(0, EXCERPT_CHARS - 1)}…` : redacted;
+}

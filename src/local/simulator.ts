@@ -1,0 +1,696 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A local stand-in for the Respondent Partner API's `GET /v1/messaging/conversations`
+ * (../shared/respondent/conversations.openapi.yaml): a real HTTP server on 127.0.0.1 with
+ * the contract's field names, required fields, `totalResults` only on `includeCount=true` and
+ * a capped page size. It backs the no-account local run, the tests and the benchmark, so data
+ * is kept compact (shared strings, small records) and page JSON is built per request.
+ */
+
+export interface RespondentSimulatorOptions {
+  apiKey?: string;
+  apiSecret?: string;
+  /** The largest page size the server applies; the response's `pageSize` is min(requested, cap). */
+  pageSizeCap?: number;
+  /** Added before every answer; a function varies it per request (e.g. to reorder completions). */
+  latencyMs?: number | ((request: SimulatorRequest) => number);
+  /**
+   * `shuffled`: each request returns the items of a page (and the messages of each item) in a
+   * new random order. Which conversations are on which page stays stable, so a full walk still
+   * sees each conversation once.
+   */
+  order?: "stable" | "shuffled";
+  /** Clock for everything created after start-up (added conversations and messages). */
+  now?: () => Date;
+  seed?: number;
+  projects?: number;
+  conversations?: number;
+  messagesPerConversation?: number;
+  /**
+   * Generated history ends at this instant. Defaults to the earlier of now() and
+   * 2026-01-01T00:00:00Z, so history is identical run after run and always older than any
+   * subscription made since: restarting the demo never re-announces old messages.
+   */
+  historyEndsAt?: Date;
+  /** Behave like a server that ignores `includeCount` (never sends `totalResults`). */
+  omitTotalResults?: boolean;
+}
+
+export interface SimulatorRequest {
+  method: string;
+  path: string;
+  query: Record<string, string>;
+  page: number | undefined;
+  pageSize: number | undefined;
+  includeCount: boolean;
+  projectId: string | undefined;
+  externalResearcherId: string | undefined;
+  /** Set once answered; undefined while pending or for a `hang` fault. */
+  status: number | undefined;
+}
+
+export type SimulatorFault =
+  | { status: number; retryAfter?: string; body?: string }
+  | { kind: "hang" }
+  | { kind: "non-json" };
+
+export type Sender = "participant" | "researcher";
+
+export interface AddConversationInput {
+  projectId?: string;
+  externalResearcherId?: string;
+  name?: string;
+  participant?: { firstName?: string; lastName?: string };
+  createdAt?: Date;
+  /** A conversation always has at least one message (the contract requires `latestMessage`). */
+  firstMessage?: { from?: Sender; body?: string };
+}
+
+export interface AddMessageInput {
+  from: Sender;
+  body?: string;
+  createdAt?: Date;
+  /** Serve the message without `sender` (a contract violation the poller must survive). */
+  senderOmitted?: boolean;
+}
+
+export type SimulatorActivity =
+  | { kind: "message"; conversationUid: string; messageUid: string; from: Sender; body: string }
+  | { kind: "conversation"; conversationUid: string; projectId: string };
+
+export interface AutoRepliesOptions {
+  everyMs: number;
+  /** Chance that a tick opens a new conversation instead of adding a message (default 0.1). */
+  newConversationChance?: number;
+  /** Chance that a message comes from our side rather than the participant (default 0.3). */
+  researcherChance?: number;
+  onActivity?: (activity: SimulatorActivity) => void;
+}
+
+export interface RespondentSimulator {
+  /** Base URL without a trailing slash, e.g. http://127.0.0.1:54321. */
+  readonly url: string;
+  readonly apiKey: string;
+  readonly apiSecret: string;
+  /** Our API account: the `user` of every conversation and the sender of researcher messages. */
+  readonly teamUser: { uid: string; firstName: string; lastName: string };
+  readonly projectIds: readonly string[];
+  readonly externalResearcherIds: readonly string[];
+  readonly conversationUids: string[];
+  /** Every request received, in arrival order (no headers are kept). */
+  readonly requests: readonly SimulatorRequest[];
+  /** The most requests that were being handled at the same moment. */
+  readonly maxConcurrentRequests: number;
+  addConversation(input?: AddConversationInput): string;
+  addMessage(conversationUid: string, input: AddMessageInput): string;
+  /** Marks the conversation `deleted: true`; with `remove` it disappears from listings instead. */
+  deleteConversation(conversationUid: string, options?: { remove?: boolean }): void;
+  /** Serves `raw` (any JSON value) in place of the conversation's item; filters still see the original. */
+  setRawConversation(conversationUid: string, raw: unknown): void;
+  /** Adds a conversation whose item breaks the contract (no latestMessage, name not a string). */
+  injectMalformed(input?: AddConversationInput): string;
+  /** The next `count` requests (matching `match.page` when given) get `fault` instead of an answer. */
+  failNext(count: number, fault: SimulatorFault, match?: { page?: number }): void;
+  /** `count` distinct conversations each get a participant reply now; returns how many did. */
+  simulateReplies(count: number): number;
+  /** Keeps participants and our side writing (and new conversations opening); returns a stop function. */
+  startAutoReplies(options: AutoRepliesOptions): () => void;
+  clearRequests(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULTS = {
+  apiKey: "simulator-key",
+  apiSecret: "simulator-secret",
+  pageSizeCap: 50,
+  seed: 1,
+  projects: 3,
+  conversations: 12,
+  messagesPerConversation: 3,
+} as const;
+const CONTRACT_DEFAULT_PAGE_SIZE = 20;
+const HISTORY_ANCHOR = Date.parse("2026-01-01T00:00:00.000Z");
+const DAY_MS = 86_400_000;
+const OBJECT_ID = /^[0-9a-f]{24}$/i;
+
+const PROJECT_NAMES = [
+  "Checkout usability study",
+  "Onboarding interviews",
+  "Pricing page feedback",
+  "Mobile banking diary study",
+  "B2B procurement interviews",
+  "Accessibility review",
+  "Travel booking card sort",
+];
+const FIRST_NAMES = [
+  "Jane",
+  "Mei",
+  "Oluwaseun",
+  "José",
+  "Zoë",
+  "Björn",
+  "Анна",
+  "Yuki",
+  "Priya",
+  "Fatima",
+  "Liam",
+  "Siobhán",
+  "Matteo",
+  "Nguyễn",
+  "Amara",
+  "Kofi",
+];
+const LAST_INITIALS = ["A", "B", "D", "K", "L", "M", "N", "O", "R", "S", "T", "W"];
+const PARTICIPANT_BODIES = [
+  "Hi! Yes, Thursday at 3pm works for me.",
+  "Sorry, I missed the call. Can we reschedule?",
+  "Thanks 🙏 I just submitted the screener.",
+  "Is the session recorded? Just want to check before I join.",
+  "Merci ! Je suis disponible jeudi matin 🙂",
+  "はい、大丈夫です。よろしくお願いします。",
+  "Да, мне подходит это время.",
+  "¡Claro! ¿A qué hora empieza la sesión?",
+  "مرحبا، نعم أنا متاح يوم الخميس",
+  "The Zoom link says the meeting hasn't started yet 🤔",
+  "Could you send the incentive to my PayPal & not the gift card?",
+  "I'm running 5 minutes late, sorry!!",
+  "Done ✅ the diary entry for today is in.",
+  "<!channel> oops, wrong window - yes, tomorrow is fine",
+  "Quick question: do I need a webcam for this?",
+  "Thank you, that was fun! 🎉",
+];
+const RESEARCHER_BODIES = [
+  "Thanks for signing up! Does Thursday at 3pm work for you?",
+  "Here is the calendar invite, see you then.",
+  "No problem, I've moved the session to Friday.",
+  "Yes, the session is recorded for internal use only.",
+  "Your incentive has been sent, thanks again!",
+  "Could you confirm your time zone?",
+];
+const OPENING_BODY = "Hi! Thanks for your interest in our study. When would suit you for a 30-minute chat?";
+
+/** mulberry32: small, fast and good enough for test data. */
+function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
+  };
+}
+
+function pick<T>(items: readonly T[], random: () => number): T {
+  const item = items[Math.floor(random() * items.length)];
+  if (item === undefined) throw new Error("pick from an empty list");
+  return item;
+}
+
+function shuffle<T>(items: T[], random: () => number): T[] {
+  for (let i = items.length - 1; i > 0; i -= 1) {
+    const j = Math.floor(random() * (i + 1));
+    const a = items[i] as T;
+    items[i] = items[j] as T;
+    items[j] = a;
+  }
+  return items;
+}
+
+interface Person {
+  uid: string;
+  firstName: string;
+  lastName: string;
+}
+
+/** ObjectId-shaped: creation second, a per-seed tag, then a sequence, so same-second uids sort in creation order. */
+function formatObjectId(atMs: number, tag: string, sequence: number): string {
+  const seconds = Math.max(0, Math.floor(atMs / 1000)) % 0x1_0000_0000;
+  return seconds.toString(16).padStart(8, "0") + tag + sequence.toString(16).padStart(10, "0");
+}
+
+function sequenceOf(objectId: string, tag: string): number | undefined {
+  if (!OBJECT_ID.test(objectId) || objectId.slice(8, 14) !== tag) return undefined;
+  return Number.parseInt(objectId.slice(14), 16);
+}
+
+/** Messages are the bulk of the data: the uid is kept as its sequence number and formatted when served. */
+class StoredMessage {
+  constructor(
+    readonly sequence: number,
+    readonly at: number,
+    readonly body: string,
+    readonly fromParticipant: boolean,
+    readonly senderOmitted: boolean,
+  ) {}
+}
+
+/** Strings are shared references or derived when served; only numbers are per conversation. */
+class StoredConversation {
+  deleted = false;
+  locked = false;
+  raw: { value: unknown } | undefined = undefined;
+  readonly messages: StoredMessage[] = [];
+  constructor(
+    readonly tag: string,
+    readonly sequence: number,
+    readonly createdAt: number,
+    readonly projectId: string,
+    readonly projectName: string,
+    readonly externalResearcherId: string,
+    readonly participantSequence: number,
+    readonly firstName: string,
+    readonly lastName: string,
+    readonly nameOverride: string | undefined,
+  ) {}
+
+  get uid(): string {
+    return formatObjectId(this.createdAt, this.tag, this.sequence);
+  }
+
+  get name(): string {
+    return this.nameOverride ?? `${this.projectName} - ${this.firstName} ${this.lastName}.`;
+  }
+
+  participant(): Person {
+    const uid = formatObjectId(this.createdAt, this.tag, this.participantSequence);
+    return { uid, firstName: this.firstName, lastName: this.lastName };
+  }
+
+  latest(): StoredMessage | undefined {
+    let latest: StoredMessage | undefined;
+    for (const message of this.messages) {
+      // Same instant: the later sequence has the larger uid.
+      if (!latest || message.at > latest.at || (message.at === latest.at && message.sequence > latest.sequence)) {
+        latest = message;
+      }
+    }
+    return latest;
+  }
+}
+
+/** Starts the simulator on 127.0.0.1 (an ephemeral port unless `port` is given). */
+export async function startRespondentSimulator(
+  options: RespondentSimulatorOptions & { port?: number } = {},
+): Promise<RespondentSimulator> {
+  const apiKey = options.apiKey ?? DEFAULTS.apiKey;
+  const apiSecret = options.apiSecret ?? DEFAULTS.apiSecret;
+  const pageSizeCap = options.pageSizeCap ?? DEFAULTS.pageSizeCap;
+  const now = options.now ?? (() => new Date());
+  const seed = options.seed ?? DEFAULTS.seed;
+  const historyRandom = seededRandom(seed);
+  const liveRandom = seededRandom(seed ^ 0x5bd1e995);
+  const orderRandom = seededRandom(seed ^ 0x27d4eb2f);
+
+  const idTag = Math.floor(historyRandom() * 0xffffff)
+    .toString(16)
+    .padStart(6, "0");
+  let lastSequence = 0;
+  const nextSequence = () => {
+    lastSequence += 1;
+    return lastSequence;
+  };
+  const formatId = (atMs: number, sequence: number) => formatObjectId(atMs, idTag, sequence);
+  const objectId = (atMs: number) => formatId(atMs, nextSequence());
+
+  const historyEnd = (options.historyEndsAt ?? new Date(Math.min(now().getTime(), HISTORY_ANCHOR))).getTime();
+  const teamUser: Person = { uid: objectId(historyEnd - 400 * DAY_MS), firstName: "Acme Research", lastName: "T" };
+  const projectCount = Math.max(1, options.projects ?? DEFAULTS.projects);
+  const projects = Array.from({ length: projectCount }, (_, index) => ({
+    id: objectId(historyEnd - (200 - index) * DAY_MS),
+    name: PROJECT_NAMES[index % PROJECT_NAMES.length] ?? "Study",
+    externalResearcherId: `researcher-${(index % 2) + 1}`,
+  }));
+  const projectIds = projects.map((project) => project.id);
+  const externalResearcherIds = [...new Set(projects.map((project) => project.externalResearcherId))];
+
+  const conversations: StoredConversation[] = [];
+  const bySequence = new Map<number, StoredConversation>();
+
+  const createConversation = (input: AddConversationInput, createdAt: number, random: () => number) => {
+    const project = projects.find((candidate) => candidate.id === input.projectId) ?? pick(projects, random);
+    const projectId = input.projectId ?? project.id;
+    const participantSequence = nextSequence();
+    const conversation = new StoredConversation(
+      idTag,
+      nextSequence(),
+      createdAt,
+      projectId,
+      project.name,
+      input.externalResearcherId ?? project.externalResearcherId,
+      participantSequence,
+      input.participant?.firstName ?? pick(FIRST_NAMES, random),
+      input.participant?.lastName ?? pick(LAST_INITIALS, random),
+      input.name,
+    );
+    conversations.push(conversation);
+    bySequence.set(conversation.sequence, conversation);
+    return conversation;
+  };
+
+  const appendMessage = (
+    conversation: StoredConversation,
+    input: AddMessageInput,
+    at: number,
+    random: () => number,
+  ) => {
+    const fromParticipant = input.from === "participant";
+    const body = input.body ?? pick(fromParticipant ? PARTICIPANT_BODIES : RESEARCHER_BODIES, random);
+    const message = new StoredMessage(nextSequence(), at, body, fromParticipant, input.senderOmitted === true);
+    conversation.messages.push(message);
+    return message;
+  };
+
+  const messagesPerConversation = Math.max(1, options.messagesPerConversation ?? DEFAULTS.messagesPerConversation);
+  const conversationCount = Math.max(0, options.conversations ?? DEFAULTS.conversations);
+  // Gaps of 1 to 181 minutes, shrunk for long histories so the last message stays before historyEnd.
+  const gapSpreadMs = Math.min(180 * 60_000, Math.floor(DAY_MS / (2 * messagesPerConversation)));
+  for (let index = 0; index < conversationCount; index += 1) {
+    const createdAt = historyEnd - DAY_MS - Math.floor(historyRandom() * 60 * DAY_MS);
+    const conversation = createConversation({}, createdAt, historyRandom);
+    let at = createdAt;
+    let from: Sender = "researcher";
+    for (let m = 0; m < messagesPerConversation; m += 1) {
+      appendMessage(conversation, { from, ...(m === 0 ? { body: OPENING_BODY } : {}) }, at, historyRandom);
+      at += Math.min(60_000, gapSpreadMs) + Math.floor(historyRandom() * gapSpreadMs);
+      if (m === 0 || historyRandom() < 0.6) from = from === "researcher" ? "participant" : "researcher";
+    }
+  }
+
+  const find = (conversationUid: string) => {
+    const sequence = sequenceOf(conversationUid, idTag);
+    const conversation = sequence === undefined ? undefined : bySequence.get(sequence);
+    if (!conversation || conversation.uid !== conversationUid)
+      throw new Error(`simulator: no conversation ${conversationUid}`);
+    return conversation;
+  };
+
+  const addConversation = (input: AddConversationInput = {}) => {
+    const createdAt = (input.createdAt ?? now()).getTime();
+    const conversation = createConversation(input, createdAt, liveRandom);
+    const from = input.firstMessage?.from ?? "researcher";
+    const body = input.firstMessage?.body ?? (from === "researcher" ? OPENING_BODY : undefined);
+    appendMessage(conversation, { from, ...(body === undefined ? {} : { body }) }, createdAt, liveRandom);
+    return conversation;
+  };
+
+  const addMessage = (conversationUid: string, input: AddMessageInput) => {
+    const conversation = find(conversationUid);
+    return appendMessage(conversation, input, (input.createdAt ?? now()).getTime(), liveRandom);
+  };
+
+  // ---- serving -------------------------------------------------------------------------
+
+  const toJson = (conversation: StoredConversation, shuffled: boolean) => {
+    if (conversation.raw) return conversation.raw.value;
+    const user = { uid: teamUser.uid, firstName: teamUser.firstName, lastName: teamUser.lastName };
+    const participant = conversation.participant();
+    const latest = conversation.latest();
+    const messages = conversation.messages.map((message) => ({
+      uid: formatId(message.at, message.sequence),
+      createdAt: new Date(message.at).toISOString(),
+      body: message.body,
+      ...(message.senderOmitted
+        ? {}
+        : {
+            sender: message.fromParticipant
+              ? { uid: participant.uid, firstName: participant.firstName, lastName: participant.lastName }
+              : user,
+          }),
+    }));
+    const read = latest ? !latest.fromParticipant : true;
+    return {
+      uid: conversation.uid,
+      createdAt: new Date(conversation.createdAt).toISOString(),
+      updatedAt: new Date(latest?.at ?? conversation.createdAt).toISOString(),
+      name: conversation.name,
+      deleted: conversation.deleted,
+      locked: conversation.locked,
+      read,
+      metadata: { projectId: conversation.projectId, externalResearcherId: conversation.externalResearcherId },
+      user,
+      participants: [
+        { ...user, read: true, deleted: false },
+        {
+          uid: participant.uid,
+          firstName: participant.firstName,
+          lastName: participant.lastName,
+          read,
+          deleted: false,
+        },
+      ],
+      messages: shuffled ? shuffle(messages, orderRandom) : messages,
+      latestMessage: latest
+        ? { uid: formatId(latest.at, latest.sequence), createdAt: new Date(latest.at).toISOString(), body: latest.body }
+        : { uid: conversation.uid, createdAt: new Date(conversation.createdAt).toISOString(), body: "" },
+      messagesCount: conversation.messages.length,
+    };
+  };
+
+  const requests: SimulatorRequest[] = [];
+  const faults: Array<{ remaining: number; fault: SimulatorFault; page: number | undefined }> = [];
+  let inFlight = 0;
+  let maxConcurrentRequests = 0;
+
+  const sendJson = (response: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    response.writeHead(status, {
+      "content-type": "application/json; charset=utf-8",
+      "content-length": Buffer.byteLength(text),
+      ...headers,
+    });
+    response.end(text);
+  };
+
+  const takeFault = (page: number | undefined) => {
+    const entry = faults.find((candidate) => candidate.page === undefined || candidate.page === page);
+    if (!entry) return undefined;
+    entry.remaining -= 1;
+    if (entry.remaining <= 0) faults.splice(faults.indexOf(entry), 1);
+    return entry.fault;
+  };
+
+  const positiveInteger = (value: string | undefined, fallback: number) => {
+    if (value === undefined) return fallback;
+    const number = Number(value);
+    return Number.isInteger(number) && number >= 1 ? number : undefined;
+  };
+
+  const servePage = (record: SimulatorRequest, response: ServerResponse) => {
+    const { query } = record;
+    const problems: string[] = [];
+    const page = positiveInteger(query.page, 1);
+    if (page === undefined) problems.push("page must be a positive integer");
+    const requestedPageSize = positiveInteger(query.pageSize, CONTRACT_DEFAULT_PAGE_SIZE);
+    if (requestedPageSize === undefined) problems.push("pageSize must be a positive integer");
+    if (query.includeCount !== undefined && query.includeCount !== "true" && query.includeCount !== "false") {
+      problems.push("includeCount must be a boolean value");
+    }
+    if (query.projectId !== undefined && !OBJECT_ID.test(query.projectId))
+      problems.push("projectId must be a mongodb id");
+    if (page === undefined || requestedPageSize === undefined || problems.length > 0) {
+      sendJson(response, 400, { statusCode: 400, message: problems, error: "Bad Request" });
+      return 400;
+    }
+
+    const { projectId, externalResearcherId } = record;
+    const matching =
+      projectId === undefined && externalResearcherId === undefined
+        ? conversations
+        : conversations.filter(
+            (conversation) =>
+              (projectId === undefined || conversation.projectId === projectId) &&
+              (externalResearcherId === undefined || conversation.externalResearcherId === externalResearcherId),
+          );
+    const pageSize = Math.min(requestedPageSize, pageSizeCap);
+    const start = (page - 1) * pageSize;
+    const shuffled = options.order === "shuffled";
+    const slice = matching.slice(start, start + pageSize);
+    const results = (shuffled ? shuffle(slice, orderRandom) : slice).map((item) => toJson(item, shuffled));
+    const includeCount = record.includeCount && options.omitTotalResults !== true;
+    sendJson(response, 200, {
+      ...(includeCount ? { totalResults: matching.length } : {}),
+      page,
+      pageSize,
+      results,
+    });
+    return 200;
+  };
+
+  const handle = async (request: IncomingMessage, response: ServerResponse) => {
+    const url = new URL(request.url ?? "/", "http://127.0.0.1");
+    const query = Object.fromEntries(url.searchParams);
+    const pageNumber = query.page === undefined ? 1 : Number(query.page);
+    const record: SimulatorRequest = {
+      method: request.method ?? "GET",
+      path: url.pathname,
+      query,
+      page: Number.isFinite(pageNumber) ? pageNumber : undefined,
+      pageSize: query.pageSize === undefined ? undefined : Number(query.pageSize),
+      includeCount: query.includeCount === "true",
+      projectId: query.projectId,
+      externalResearcherId: query.externalResearcherId,
+      status: undefined,
+    };
+    requests.push(record);
+
+    const latency = typeof options.latencyMs === "function" ? options.latencyMs(record) : (options.latencyMs ?? 0);
+    if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
+    if (response.destroyed) return;
+
+    const fault = takeFault(record.page);
+    if (fault && "kind" in fault && fault.kind === "hang") return;
+    if (fault && "kind" in fault) {
+      const html = "<html><head><title>502 Bad Gateway</title></head><body>upstream error</body></html>";
+      response.writeHead(200, { "content-type": "text/html", "content-length": Buffer.byteLength(html) });
+      response.end(html);
+      record.status = 200;
+      return;
+    }
+    if (fault) {
+      const body = fault.body ?? JSON.stringify({ statusCode: fault.status, message: "simulated failure" });
+      response.writeHead(fault.status, {
+        "content-type": fault.body === undefined ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+        "content-length": Buffer.byteLength(body),
+        ...(fault.retryAfter === undefined ? {} : { "retry-after": fault.retryAfter }),
+      });
+      response.end(body);
+      record.status = fault.status;
+      return;
+    }
+
+    if (record.method !== "GET" || record.path !== "/v1/messaging/conversations") {
+      record.status = 404;
+      sendJson(response, 404, {
+        statusCode: 404,
+        message: `Cannot ${record.method} ${record.path}`,
+        error: "Not Found",
+      });
+      return;
+    }
+    if (request.headers["x-api-key"] !== apiKey || request.headers["x-api-secret"] !== apiSecret) {
+      record.status = 401;
+      sendJson(response, 401, { statusCode: 401, message: "Unauthorized" });
+      return;
+    }
+    record.status = servePage(record, response);
+  };
+
+  const server = createServer((request, response) => {
+    inFlight += 1;
+    maxConcurrentRequests = Math.max(maxConcurrentRequests, inFlight);
+    response.on("close", () => {
+      inFlight -= 1;
+    });
+    handle(request, response).catch(() => {
+      if (!response.headersSent) sendJson(response, 500, { statusCode: 500, message: "Internal server error" });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as AddressInfo;
+
+  // ---- live activity -------------------------------------------------------------------
+
+  const liveConversations = () => conversations.filter((conversation) => !conversation.deleted && !conversation.raw);
+  const autoReplyStops = new Set<() => void>();
+
+  const simulateReplies = (count: number) => {
+    const candidates = shuffle(liveConversations(), liveRandom).slice(0, Math.max(0, count));
+    for (const conversation of candidates)
+      appendMessage(conversation, { from: "participant" }, now().getTime(), liveRandom);
+    return candidates.length;
+  };
+
+  const startAutoReplies = (autoOptions: AutoRepliesOptions) => {
+    const newConversationChance = autoOptions.newConversationChance ?? 0.1;
+    const researcherChance = autoOptions.researcherChance ?? 0.3;
+    const report = autoOptions.onActivity ?? (() => undefined);
+    const tick = () => {
+      const candidates = liveConversations();
+      if (candidates.length === 0 || liveRandom() < newConversationChance) {
+        const conversation = addConversation();
+        report({ kind: "conversation", conversationUid: conversation.uid, projectId: conversation.projectId });
+        return;
+      }
+      const conversation = pick(candidates, liveRandom);
+      const from: Sender = liveRandom() < researcherChance ? "researcher" : "participant";
+      const message = appendMessage(conversation, { from }, now().getTime(), liveRandom);
+      report({
+        kind: "message",
+        conversationUid: conversation.uid,
+        messageUid: formatId(message.at, message.sequence),
+        from,
+        body: message.body,
+      });
+    };
+    const timer = setInterval(tick, Math.max(1, autoOptions.everyMs));
+    timer.unref();
+    const stop = () => {
+      clearInterval(timer);
+      autoReplyStops.delete(stop);
+    };
+    autoReplyStops.add(stop);
+    return stop;
+  };
+
+  return {
+    url: `http://127.0.0.1:${port}`,
+    apiKey,
+    apiSecret,
+    teamUser: { ...teamUser },
+    projectIds,
+    externalResearcherIds,
+    get conversationUids() {
+      return conversations.map((conversation) => conversation.uid);
+    },
+    requests,
+    get maxConcurrentRequests() {
+      return maxConcurrentRequests;
+    },
+    addConversation: (input) => addConversation(input).uid,
+    addMessage(conversationUid, input) {
+      const message = addMessage(conversationUid, input);
+      return formatId(message.at, message.sequence);
+    },
+    deleteConversation(conversationUid, deleteOptions = {}) {
+      const conversation = find(conversationUid);
+      conversation.deleted = true;
+      if (deleteOptions.remove) {
+        conversations.splice(conversations.indexOf(conversation), 1);
+        bySequence.delete(conversation.sequence);
+      }
+    },
+    setRawConversation(conversationUid, raw) {
+      find(conversationUid).raw = { value: raw };
+    },
+    injectMalformed(input) {
+      const conversation = addConversation(input);
+      const { latestMessage: _dropped, ...valid } = toJson(conversation, false) as Record<string, unknown>;
+      conversation.raw = { value: { ...valid, name: 42 } };
+      return conversation.uid;
+    },
+    failNext(count, fault, match) {
+      if (count > 0) faults.push({ remaining: count, fault, page: match?.page });
+    },
+    simulateReplies,
+    startAutoReplies,
+    clearRequests() {
+      requests.length = 0;
+    },
+    async close() {
+      for (const stop of [...autoReplyStops]) stop();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
