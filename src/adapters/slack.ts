@@ -1,0 +1,272 @@
+import {
+  type Logger,
+  LogLevel,
+  type RetryOptions,
+  WebAPIHTTPError,
+  WebAPIPlatformError,
+  WebAPIRateLimitedError,
+  WebAPIRequestError,
+  WebClient,
+} from "@slack/web-api";
+import type { SlackMessage } from "../domain/alert.ts";
+import {
+  type NotifierError,
+  redactSecrets,
+  SlackAuthError,
+  SlackChannelUnusableError,
+  SlackRateLimitedError,
+  SlackRejectedError,
+  SlackUnavailableError,
+} from "../errors.ts";
+import type { Log, SlackPoster } from "../ports.ts";
+
+export interface SlackPosterOptions {
+  token: string;
+  /** `https://slack.com/api/` in production; the fake Slack's `${url}/api/` locally and in tests. */
+  apiUrl: string;
+  /** Per HTTP attempt. */
+  timeoutMs: number;
+  log: Log;
+  /** Quick retries inside one invocation (5xx, network errors, timeouts); default 2. */
+  retries?: number;
+}
+
+/**
+ * A few quick retries only: a Lambda must finish well within its timeout, and the queue owns
+ * the long retries (with Slack's Retry-After honoured through the message's visibility).
+ */
+export const SLACK_RETRY_CONFIG = { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 1_000 } as const;
+
+/** When Slack says "rate limited" without saying for how long. */
+export const DEFAULT_RETRY_AFTER_SECONDS = 30;
+
+export function createSlackPoster(options: SlackPosterOptions): SlackPoster & { client: WebClient } {
+  const retryConfig: RetryOptions = { ...SLACK_RETRY_CONFIG, retries: options.retries ?? SLACK_RETRY_CONFIG.retries };
+  const client = new WebClient(options.token, {
+    slackApiUrl: options.apiUrl,
+    timeout: options.timeoutMs,
+    retryConfig,
+    // Throw WebAPIRateLimitedError at once instead of sleeping out Retry-After inside a Lambda.
+    rejectRateLimitedCalls: true,
+    // WebClient ignores `logLevel` when it is given a logger: this one filters by itself.
+    logger: forwardingLogger(options.log, options.token),
+  });
+  const attempts = (retryConfig.retries ?? 0) + 1;
+
+  return {
+    client,
+    async post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }> {
+      let ts: string | undefined;
+      try {
+        const result = await client.chat.postMessage({
+          channel: channelId,
+          text: message.text,
+          blocks: message.blocks,
+          thread_ts: threadTs,
+          unfurl_links: false,
+          unfurl_media: false,
+        });
+        ts = result.ts;
+      } catch (error) {
+        throw classifySlackError(error, {
+          channelId,
+          neededScope: "chat:write",
+          token: options.token,
+          timeoutMs: options.timeoutMs,
+          attempts,
+        });
+      }
+      // ok:true without a ts: the message may well be in the channel, so this must not look
+      // like "certainly not posted" (a retry is then marked as possibly repeated).
+      if (!ts) throw new SlackUnavailableError(`Slack accepted the alert for ${channelId} but returned no message ts`);
+      return { ts };
+    },
+  };
+}
+
+export interface SlackErrorContext {
+  /** The channel the call was about, or the method name for calls without one. */
+  channelId: string;
+  /** Named in the message when Slack answers missing_scope without saying which. */
+  neededScope: string;
+  /** Scrubbed from anything derived from a foreign error. */
+  token: string;
+  timeoutMs?: number;
+  attempts?: number;
+}
+
+const CHANNEL_FIXES: Record<string, (channelId: string) => string> = {
+  channel_not_found: (channelId) =>
+    `check the channel id (channel details > About > Channel ID); a private channel also answers this until the app is invited: /invite @<app> in <#${channelId}>`,
+  not_in_channel: (channelId) => `invite the app: /invite @<app> in <#${channelId}>`,
+  is_archived: () => "unarchive the channel or remove the subscription",
+  restricted_action: () => "a workspace setting stops the app posting there: ask an admin, or choose another channel",
+  restricted_action_read_only_channel: () =>
+    "the channel is read-only for apps: allow the app to post, or choose another channel",
+};
+
+const AUTH_ERRORS = new Set([
+  "invalid_auth",
+  "not_authed",
+  "account_inactive",
+  "token_revoked",
+  "token_expired",
+  "not_allowed_token_type",
+]);
+
+const RATE_LIMIT_ERRORS = new Set(["ratelimited", "rate_limited"]);
+
+/** Slack's own failures; `fatal_error` may even have posted, so none of these is "certainly not posted". */
+const UNAVAILABLE_ERRORS = new Set([
+  "internal_error",
+  "fatal_error",
+  "service_unavailable",
+  "request_timeout",
+  "team_added_to_org",
+]);
+
+/** WebClient throws this plain Error (inside p-retry's AbortError) for a 429 without a usable Retry-After. */
+const MISSING_RETRY_AFTER = /^Retry header did not contain a valid timeout/;
+
+/**
+ * Turns whatever WebClient threw into one of our typed Slack errors. Nothing of the foreign
+ * error object is kept (it can hold request and response details); only codes, statuses and
+ * scrubbed messages reach our message text.
+ */
+export function classifySlackError(error: unknown, context: SlackErrorContext): NotifierError {
+  const { channelId } = context;
+  if (error instanceof WebAPIRateLimitedError) return new SlackRateLimitedError(channelId, error.retryAfter);
+  if (error instanceof WebAPIPlatformError) return classifyPlatformError(error, context);
+  if (error instanceof WebAPIHTTPError) {
+    if (error.statusCode >= 500 || error.statusCode === 408) {
+      return new SlackUnavailableError(`Slack answered HTTP ${error.statusCode}${afterAttempts(context)}`);
+    }
+    return new SlackRejectedError(channelId, `http_${error.statusCode}`);
+  }
+  if (error instanceof WebAPIRequestError) {
+    if (isTimeout(error.original)) {
+      const limit = context.timeoutMs === undefined ? "" : ` within ${context.timeoutMs} ms`;
+      return new SlackUnavailableError(`Slack did not answer${limit}${afterAttempts(context)}`);
+    }
+    return new SlackUnavailableError(
+      `could not reach Slack (${networkReason(error.original, context.token)})${afterAttempts(context)}`,
+    );
+  }
+  if (error instanceof Error && MISSING_RETRY_AFTER.test(error.message)) {
+    return new SlackRateLimitedError(channelId, DEFAULT_RETRY_AFTER_SECONDS);
+  }
+  const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  return new SlackUnavailableError(`unexpected failure calling Slack: ${scrub(reason, context.token)}`);
+}
+
+function classifyPlatformError(error: WebAPIPlatformError, context: SlackErrorContext): NotifierError {
+  const { channelId } = context;
+  const code = safeCode(error.data.error, context.token);
+  const channelFix = CHANNEL_FIXES[code];
+  if (channelFix) return new SlackChannelUnusableError(channelId, code, channelFix(channelId));
+  if (code === "missing_scope") {
+    const needed =
+      "needed" in error.data && typeof error.data.needed === "string"
+        ? safeCode(error.data.needed, context.token)
+        : context.neededScope;
+    return new SlackAuthError(`missing_scope: add the ${needed} scope in OAuth & Permissions and reinstall the app`);
+  }
+  if (AUTH_ERRORS.has(code)) return new SlackAuthError(code);
+  if (RATE_LIMIT_ERRORS.has(code)) {
+    return new SlackRateLimitedError(
+      channelId,
+      error.data.response_metadata?.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS,
+    );
+  }
+  if (UNAVAILABLE_ERRORS.has(code)) return new SlackUnavailableError(`Slack failed the call (${code})`);
+  return new SlackRejectedError(channelId, code);
+}
+
+/** Error codes (and scope lists) are short words; anything else from the server is not echoed. */
+function safeCode(value: unknown, token: string): string {
+  const looksLikeCode = typeof value === "string" && /^[a-z0-9_.:,-]{1,100}$/i.test(value);
+  return looksLikeCode && scrub(value, token) === value ? value : "unrecognized_error";
+}
+
+function isTimeout(error: Error): boolean {
+  return error.name === "TimeoutError" || error.name === "AbortError";
+}
+
+/** "fetch failed: ECONNREFUSED": undici puts the useful part in `cause`. */
+function networkReason(error: Error, token: string): string {
+  const cause = (error as Error & { cause?: unknown }).cause;
+  let detail: string | undefined;
+  if (cause instanceof Error) {
+    const code = (cause as Error & { code?: unknown }).code;
+    detail = typeof code === "string" ? code : cause.message;
+  }
+  return scrub(detail ? `${error.message}: ${detail}` : error.message, token);
+}
+
+function afterAttempts(context: SlackErrorContext): string {
+  return context.attempts && context.attempts > 1 ? ` after ${context.attempts} attempts` : "";
+}
+
+function scrub(text: string, token: string): string {
+  return redactSecrets(text, [token]).slice(0, 300);
+}
+
+/** Forwards the client's warnings and errors (never its debug output, which dumps requests). */
+function forwardingLogger(log: Log, token: string): Logger {
+  const line = (parts: unknown[]) =>
+    `slack client: ${scrub(parts.map((part) => (part instanceof Error ? part.message : String(part))).join(" "), token)}`;
+  return {
+    debug: () => undefined,
+    info: () => undefined,
+    warn: (...parts: unknown[]) => log.warn(line(parts)),
+    error: (...parts: unknown[]) => log.error(line(parts)),
+    setLevel: () => undefined,
+    getLevel: () => LogLevel.WARN,
+    setName: () => undefined,
+  };
+}
+
+export interface SlackAuthCheck {
+  team: string;
+  user: string;
+  botId: string | undefined;
+}
+
+/** `auth.test`: is the token valid, and who is it? For `doctor`. */
+export async function checkSlackAuth(client: WebClient): Promise<SlackAuthCheck> {
+  try {
+    const result = await client.auth.test();
+    return { team: result.team ?? "", user: result.user ?? "", botId: result.bot_id };
+  } catch (error) {
+    throw classifySlackError(error, { channelId: "auth.test", neededScope: "none", token: client.token ?? "" });
+  }
+}
+
+export interface SlackChannelCheck {
+  exists: boolean;
+  isMember: boolean;
+  isArchived: boolean;
+  name: string | undefined;
+}
+
+/** `conversations.info`: can the app post in this channel? For `doctor`. */
+export async function checkChannel(client: WebClient, channelId: string): Promise<SlackChannelCheck> {
+  try {
+    const result = await client.conversations.info({ channel: channelId });
+    return {
+      exists: true,
+      isMember: result.channel?.is_member ?? false,
+      isArchived: result.channel?.is_archived ?? false,
+      name: result.channel?.name,
+    };
+  } catch (error) {
+    if (error instanceof WebAPIPlatformError && error.data.error === "channel_not_found") {
+      return { exists: false, isMember: false, isArchived: false, name: undefined };
+    }
+    throw classifySlackError(error, {
+      channelId,
+      neededScope: "channels:read (groups:read for private channels)",
+      token: client.token ?? "",
+    });
+  }
+}

@@ -1,0 +1,494 @@
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/**
+ * A stand-in for the Slack Web API methods the notifier calls, over real HTTP on 127.0.0.1,
+ * so the real `WebClient` (retries, timeouts, 429 handling, form encoding) runs unchanged
+ * against it: `slackApiUrl` = `${url}/api/`. It checks the bot token and Slack's Block Kit
+ * limits, records every post, and can be told to fail the next calls in Slack's ways.
+ */
+
+export interface RecordedPost {
+  channel: string;
+  text: string;
+  blocks: unknown[];
+  threadTs: string | undefined;
+  ts: string;
+  unfurlLinks: boolean | undefined;
+  unfurlMedia: boolean | undefined;
+}
+
+export type FakeSlackMethod = "chat.postMessage" | "auth.test" | "conversations.info";
+
+export type FakeSlackFault =
+  /** HTTP 200 with `{ ok: false, error }`: a platform error such as channel_not_found. */
+  | { error: string }
+  /** HTTP 429; the Retry-After header is sent only when `retryAfter` is given. */
+  | { status: 429; retryAfter?: number }
+  | { status: 500 | 502 | 503 }
+  /** Answers normally, but only after this delay (the call is still carried out: models a slow Slack). */
+  | { delayMs: number }
+  /** Posts (recorded as delivered), then answers HTTP 500: "Slack accepted, but we never heard". */
+  | { acceptThenFail: true };
+
+export interface FakeChannel {
+  id: string;
+  name?: string;
+  /** false: posts answer not_in_channel (the app was not invited). Default true. */
+  isMember?: boolean;
+  /** true: posts answer is_archived. Default false. */
+  isArchived?: boolean;
+}
+
+export interface FakeSlackOptions {
+  /** The only bot token accepted (default FAKE_SLACK_TOKEN). */
+  token?: string;
+  /** Channels that exist; posts elsewhere answer channel_not_found (unless acceptAnyChannel). */
+  channels?: Array<string | FakeChannel>;
+  /** Any channel id exists, is joined and is not archived. */
+  acceptAnyChannel?: boolean;
+  onPost?: (post: RecordedPost) => void;
+}
+
+export interface FakeSlack {
+  /** `http://127.0.0.1:<port>`; the API lives under `${url}/api/`. */
+  url: string;
+  token: string;
+  /** Every accepted post, in order. */
+  readonly posts: RecordedPost[];
+  /** Requests received per method, faulted ones included. */
+  readonly calls: Readonly<Record<string, number>>;
+  /** The next `count` calls of `method` fail with `fault` (queued after earlier faults; applied before the token check). */
+  failNext(method: FakeSlackMethod, count: number, fault: FakeSlackFault): void;
+  /** Forgets posts, calls and pending faults (ts values keep increasing). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export const FAKE_SLACK_TOKEN = "xoxb-fake-slack-token";
+
+/** Block Kit and chat.postMessage limits, as documented by Slack. */
+export const FAKE_SLACK_LIMITS = {
+  blocks: 50,
+  text: 40_000,
+  headerText: 150,
+  sectionText: 3_000,
+  sectionFields: 10,
+  fieldText: 2_000,
+  contextElements: 10,
+  actionsElements: 25,
+  buttonText: 75,
+  buttonUrl: 3_000,
+  blockId: 255,
+  actionId: 255,
+} as const;
+
+const MAX_REQUEST_BYTES = 5 * 1024 * 1024;
+
+type Params = Record<string, unknown>;
+type Answer = { status: number; body: unknown; headers?: Record<string, string> };
+
+class SlackFailure extends Error {
+  constructor(
+    readonly error: string,
+    readonly messages: string[] = [],
+  ) {
+    super(error);
+  }
+}
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
+  const token = options.token ?? FAKE_SLACK_TOKEN;
+  const channels = new Map<string, Required<FakeChannel>>();
+  for (const entry of options.channels ?? []) {
+    const channel = typeof entry === "string" ? { id: entry } : entry;
+    channels.set(channel.id, {
+      id: channel.id,
+      name: channel.name ?? `channel-${channel.id.toLowerCase()}`,
+      isMember: channel.isMember ?? true,
+      isArchived: channel.isArchived ?? false,
+    });
+  }
+
+  const posts: RecordedPost[] = [];
+  let calls: Record<string, number> = {};
+  let faults = new Map<string, FakeSlackFault[]>();
+  let postCounter = 0;
+  const pendingTimers = new Set<NodeJS.Timeout>();
+  let url = "";
+
+  function findChannel(id: string): Required<FakeChannel> | undefined {
+    const known = channels.get(id);
+    if (known) return known;
+    if (options.acceptAnyChannel && id)
+      return { id, name: `channel-${id.toLowerCase()}`, isMember: true, isArchived: false };
+    return undefined;
+  }
+
+  function nextTs(): string {
+    postCounter += 1;
+    const micros = postCounter * 100;
+    const seconds = 1_700_000_000 + Math.floor(micros / 1_000_000);
+    return `${seconds}.${String(micros % 1_000_000).padStart(6, "0")}`;
+  }
+
+  function postMessage(params: Params): Answer {
+    const channelId = stringParam(params.channel) ?? "";
+    const channel = findChannel(channelId);
+    if (!channel) throw new SlackFailure("channel_not_found");
+    if (channel.isArchived) throw new SlackFailure("is_archived");
+    if (!channel.isMember) throw new SlackFailure("not_in_channel");
+    const text = stringParam(params.text) ?? "";
+    const blocks = blocksParam(params.blocks);
+    if (!text && blocks.length === 0) throw new SlackFailure("no_text");
+    if (text.length > FAKE_SLACK_LIMITS.text) throw new SlackFailure("msg_too_long");
+    const problems = validateBlocks(blocks);
+    if (problems.length > 0) throw new SlackFailure("invalid_blocks", problems);
+
+    const post: RecordedPost = {
+      channel: channelId,
+      text,
+      blocks,
+      threadTs: stringParam(params.thread_ts),
+      ts: nextTs(),
+      unfurlLinks: booleanParam(params.unfurl_links),
+      unfurlMedia: booleanParam(params.unfurl_media),
+    };
+    posts.push(post);
+    try {
+      options.onPost?.(post);
+    } catch {
+      // A failing observer must not turn an accepted post into an error answer.
+    }
+    return ok({ channel: channelId, ts: post.ts, message: { type: "message", text, ts: post.ts } });
+  }
+
+  function conversationsInfo(params: Params): Answer {
+    const channel = findChannel(stringParam(params.channel) ?? "");
+    if (!channel) throw new SlackFailure("channel_not_found");
+    return ok({
+      channel: {
+        id: channel.id,
+        name: channel.name,
+        is_channel: true,
+        is_private: channel.id.startsWith("G"),
+        is_member: channel.isMember,
+        is_archived: channel.isArchived,
+      },
+    });
+  }
+
+  function authTest(): Answer {
+    return ok({
+      url: `${url}/`,
+      team: "Fake Slack workspace",
+      user: "respondent-notifier",
+      team_id: "T0FAKE00001",
+      user_id: "U0FAKEBOT01",
+      bot_id: "B0FAKEBOT01",
+    });
+  }
+
+  const methods: Record<string, (params: Params) => Answer> = {
+    "chat.postMessage": postMessage,
+    "conversations.info": conversationsInfo,
+    "auth.test": authTest,
+  };
+
+  function callMethod(method: string, params: Params, headers: IncomingMessage["headers"]): Answer {
+    const handler = methods[method];
+    if (!handler) return { status: 404, body: { ok: false, error: "unknown_method" } };
+    const presented = bearerToken(headers.authorization) ?? stringParam(params.token);
+    if (!presented) return platformError(new SlackFailure("not_authed"));
+    if (presented !== token) return platformError(new SlackFailure("invalid_auth"));
+    try {
+      return handler(params);
+    } catch (error) {
+      if (error instanceof SlackFailure) return platformError(error);
+      throw error;
+    }
+  }
+
+  async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
+    const match = /^\/api\/([A-Za-z.]+)$/.exec(path);
+    if (!match?.[1] || request.method !== "POST") {
+      send(response, { status: 404, body: { ok: false, error: "unknown_method" } });
+      return;
+    }
+    const method = match[1];
+    calls[method] = (calls[method] ?? 0) + 1;
+    let params: Params;
+    try {
+      params = parseParams(await readBody(request), request.headers["content-type"]);
+    } catch (error) {
+      const tooLarge = error instanceof RangeError;
+      send(response, {
+        status: tooLarge ? 413 : 200,
+        body: { ok: false, error: tooLarge ? "request_too_large" : "invalid_form_data" },
+      });
+      return;
+    }
+
+    const fault = faults.get(method)?.shift();
+    if (fault && "delayMs" in fault) await delay(fault.delayMs);
+    if (fault && "status" in fault) {
+      const headers: Record<string, string> =
+        fault.status === 429 && fault.retryAfter !== undefined ? { "retry-after": String(fault.retryAfter) } : {};
+      send(response, {
+        status: fault.status,
+        body: { ok: false, error: fault.status === 429 ? "ratelimited" : "internal_error" },
+        headers,
+      });
+      return;
+    }
+    if (fault && "error" in fault) {
+      send(response, platformError(new SlackFailure(fault.error)));
+      return;
+    }
+    const answer = callMethod(method, params, request.headers);
+    if (fault && "acceptThenFail" in fault && answer.status === 200) {
+      send(response, { status: 500, body: "upstream connect error" });
+      return;
+    }
+    send(response, answer);
+  }
+
+  function delay(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        pendingTimers.delete(timer);
+        resolve();
+      }, ms);
+      pendingTimers.add(timer);
+    });
+  }
+
+  const server = createServer((request, response) => {
+    handle(request, response).catch(() => {
+      if (!response.headersSent) send(response, { status: 500, body: { ok: false, error: "fatal_error" } });
+    });
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(0, "127.0.0.1", () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  return {
+    url,
+    token,
+    posts,
+    get calls() {
+      return { ...calls };
+    },
+    failNext(method, count, fault) {
+      const queue = faults.get(method) ?? [];
+      for (let index = 0; index < count; index += 1) queue.push(fault);
+      faults.set(method, queue);
+    },
+    reset() {
+      posts.length = 0;
+      calls = {};
+      faults = new Map();
+    },
+    async close() {
+      for (const timer of pendingTimers) clearTimeout(timer);
+      pendingTimers.clear();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      });
+    },
+  };
+}
+
+function ok(fields: Record<string, unknown>): Answer {
+  return { status: 200, body: { ok: true, ...fields } };
+}
+
+function platformError(failure: SlackFailure): Answer {
+  const metadata = failure.messages.length > 0 ? { response_metadata: { messages: failure.messages } } : {};
+  return { status: 200, body: { ok: false, error: failure.error, ...metadata } };
+}
+
+function send(response: ServerResponse, answer: Answer): void {
+  if (response.destroyed) return;
+  const isJson = typeof answer.body !== "string";
+  response.writeHead(answer.status, {
+    "content-type": isJson ? "application/json; charset=utf-8" : "text/plain; charset=utf-8",
+    ...answer.headers,
+  });
+  response.end(isJson ? JSON.stringify(answer.body) : answer.body);
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > MAX_REQUEST_BYTES) throw new RangeError("request body too large");
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/** WebClient sends form encoding with objects JSON-encoded; Slack also accepts JSON bodies. */
+function parseParams(body: string, contentType: string | undefined): Params {
+  if (contentType?.startsWith("application/json")) {
+    if (!body) return {};
+    const parsed: unknown = JSON.parse(body);
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) throw new TypeError("not an object");
+    return parsed as Params;
+  }
+  return Object.fromEntries(new URLSearchParams(body));
+}
+
+function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer (.+)$/.exec(header ?? "");
+  return match?.[1];
+}
+
+function stringParam(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number") return String(value);
+  return undefined;
+}
+
+function booleanParam(value: unknown): boolean | undefined {
+  if (typeof value === "boolean") return value;
+  if (value === "true" || value === "1") return true;
+  if (value === "false" || value === "0") return false;
+  return undefined;
+}
+
+function blocksParam(value: unknown): unknown[] {
+  if (value === undefined || value === "") return [];
+  let blocks = value;
+  if (typeof value === "string") {
+    try {
+      blocks = JSON.parse(value);
+    } catch {
+      throw new SlackFailure("invalid_blocks_format");
+    }
+  }
+  if (!Array.isArray(blocks)) throw new SlackFailure("invalid_blocks_format");
+  return blocks;
+}
+
+/** Slack's answer lists each problem as "[ERROR] <what> [json-pointer:<where>]". */
+function validateBlocks(blocks: unknown[]): string[] {
+  const problems: string[] = [];
+  const problem = (what: string, where: string) => problems.push(`[ERROR] ${what} [json-pointer:${where}]`);
+  if (blocks.length > FAKE_SLACK_LIMITS.blocks) {
+    problem(`no more than ${FAKE_SLACK_LIMITS.blocks} items allowed`, "/blocks");
+  }
+  for (const [index, block] of blocks.entries()) validateBlock(block, `/blocks/${index}`, problem);
+  return problems;
+}
+
+type Problem = (what: string, where: string) => void;
+
+function validateBlock(block: unknown, where: string, problem: Problem): void {
+  if (!isRecord(block)) {
+    problem("must be an object", where);
+    return;
+  }
+  if (block.block_id !== undefined) checkText(block.block_id, FAKE_SLACK_LIMITS.blockId, `${where}/block_id`, problem);
+  switch (block.type) {
+    case "header":
+      checkTextObject(block.text, FAKE_SLACK_LIMITS.headerText, `${where}/text`, problem, ["plain_text"]);
+      return;
+    case "section": {
+      if (block.text === undefined && block.fields === undefined) {
+        problem("must provide either text or fields", where);
+      }
+      if (block.text !== undefined)
+        checkTextObject(block.text, FAKE_SLACK_LIMITS.sectionText, `${where}/text`, problem);
+      if (block.fields !== undefined) {
+        checkArray(block.fields, 1, FAKE_SLACK_LIMITS.sectionFields, `${where}/fields`, problem, (field, at) =>
+          checkTextObject(field, FAKE_SLACK_LIMITS.fieldText, at, problem),
+        );
+      }
+      return;
+    }
+    case "context":
+      checkArray(block.elements, 1, FAKE_SLACK_LIMITS.contextElements, `${where}/elements`, problem, (element, at) => {
+        if (isRecord(element) && element.type === "image") return;
+        checkTextObject(element, FAKE_SLACK_LIMITS.sectionText, at, problem);
+      });
+      return;
+    case "actions":
+      checkArray(block.elements, 1, FAKE_SLACK_LIMITS.actionsElements, `${where}/elements`, problem, (element, at) =>
+        validateActionElement(element, at, problem),
+      );
+      return;
+    case "divider":
+    case "image":
+    case "rich_text":
+    case "markdown":
+      return;
+    default:
+      problem(`unsupported type: ${String(block.type)}`, `${where}/type`);
+  }
+}
+
+function validateActionElement(element: unknown, where: string, problem: Problem): void {
+  if (!isRecord(element)) {
+    problem("must be an object", where);
+    return;
+  }
+  if (element.type !== "button") return;
+  checkTextObject(element.text, FAKE_SLACK_LIMITS.buttonText, `${where}/text`, problem, ["plain_text"]);
+  if (element.url !== undefined) checkText(element.url, FAKE_SLACK_LIMITS.buttonUrl, `${where}/url`, problem);
+  if (element.action_id !== undefined) {
+    checkText(element.action_id, FAKE_SLACK_LIMITS.actionId, `${where}/action_id`, problem);
+  }
+}
+
+function checkArray(
+  value: unknown,
+  min: number,
+  max: number,
+  where: string,
+  problem: Problem,
+  each: (item: unknown, where: string) => void,
+): void {
+  if (!Array.isArray(value)) {
+    problem("must be an array", where);
+    return;
+  }
+  if (value.length < min) problem(`must contain at least ${min} item`, where);
+  if (value.length > max) problem(`no more than ${max} items allowed`, where);
+  for (const [index, item] of value.entries()) each(item, `${where}/${index}`);
+}
+
+function checkTextObject(
+  value: unknown,
+  maxLength: number,
+  where: string,
+  problem: Problem,
+  types: string[] = ["plain_text", "mrkdwn"],
+): void {
+  if (!isRecord(value)) {
+    problem("must be a text object", where);
+    return;
+  }
+  if (typeof value.type !== "string" || !types.includes(value.type)) {
+    problem(`must be one of: ${types.join(", ")}`, `${where}/type`);
+  }
+  checkText(value.text, maxLength, `${where}/text`, problem);
+}
+
+function checkText(value: unknown, maxLength: number, where: string, problem: Problem): void {
+  if (typeof value !== "string" || value.length === 0) {
+    problem("must be a non-empty string", where);
+    return;
+  }
+  if (value.length > maxLength) problem(`must be less than ${maxLength + 1} characters`, where);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,352 @@
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { checkChannel, checkSlackAuth, createSlackPoster } from "../../src/adapters/slack.ts";
+import { formatAlert, type SlackMessage } from "../../src/domain/alert.ts";
+import {
+  isRetryable,
+  SlackAuthError,
+  SlackChannelUnusableError,
+  SlackRateLimitedError,
+  SlackRejectedError,
+  SlackUnavailableError,
+} from "../../src/errors.ts";
+import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
+import type { Log } from "../../src/ports.ts";
+
+const TOKEN = "xoxb-1111-2222-secretTESTtoken";
+const CHANNEL = "C0000000001";
+const NOT_INVITED = "C0000000002";
+const ARCHIVED = "C0000000003";
+const UNKNOWN = "C0000000999";
+
+const message: SlackMessage = {
+  text: "💬 Jane D. replied",
+  blocks: [{ type: "section", text: { type: "mrkdwn", text: "> hello" } }],
+};
+
+let slack: FakeSlack;
+let logLines: string[];
+
+const log: Log = {
+  debug: (line) => logLines.push(`debug ${line}`),
+  info: (line) => logLines.push(`info ${line}`),
+  warn: (line) => logLines.push(`warn ${line}`),
+  error: (line) => logLines.push(`error ${line}`),
+};
+
+function poster(overrides: { token?: string; timeoutMs?: number; retries?: number; apiUrl?: string } = {}) {
+  return createSlackPoster({
+    token: overrides.token ?? TOKEN,
+    apiUrl: overrides.apiUrl ?? `${slack.url}/api/`,
+    timeoutMs: overrides.timeoutMs ?? 2_000,
+    log,
+    ...(overrides.retries === undefined ? {} : { retries: overrides.retries }),
+  });
+}
+
+async function failureOf(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof Error) return error;
+    throw new Error(`rejected with a non-error: ${String(error)}`);
+  }
+  throw new Error("expected the call to fail, but it succeeded");
+}
+
+beforeAll(async () => {
+  slack = await startFakeSlack({
+    token: TOKEN,
+    channels: [CHANNEL, { id: NOT_INVITED, isMember: false }, { id: ARCHIVED, isArchived: true }],
+  });
+});
+
+afterAll(async () => {
+  await slack.close();
+});
+
+beforeEach(() => {
+  slack.reset();
+  logLines = [];
+});
+
+describe("posting an alert", () => {
+  it("posts text and blocks with link and media unfurling off, and returns Slack's ts", async () => {
+    const result = await poster().post(CHANNEL, message, undefined);
+
+    expect(slack.posts).toEqual([
+      {
+        channel: CHANNEL,
+        text: message.text,
+        blocks: message.blocks,
+        threadTs: undefined,
+        ts: result.ts,
+        unfurlLinks: false,
+        unfurlMedia: false,
+      },
+    ]);
+  });
+
+  it("replies in the conversation's thread when given a thread ts", async () => {
+    await poster().post(CHANNEL, message, "1700000000.000100");
+
+    expect(slack.posts[0]?.threadTs).toBe("1700000000.000100");
+  });
+
+  it("gets past one 503 with the client's own quick retry", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 503 });
+
+    const result = await poster().post(CHANNEL, message, undefined);
+
+    expect(slack.calls["chat.postMessage"]).toBe(2);
+    expect(slack.posts.map((post) => post.ts)).toEqual([result.ts]);
+  });
+
+  it("is accepted by Slack's limits for a worst-case alert (1 MB body, huge names, every option)", async () => {
+    const alert = formatAlert(
+      {
+        version: 1,
+        eventId: "e".repeat(64),
+        detectedAt: "2026-06-01T12:00:00.000Z",
+        conversation: { uid: "conv-1", name: "<>".repeat(50_000), projectId: "&".repeat(5_000) },
+        message: {
+          uid: "m1",
+          createdAt: "2026-06-01T12:00:00.000Z",
+          body: "👩🏽‍💻<&>\n".repeat(100_000),
+          bodyTruncated: true,
+        },
+        sender: { known: true, firstName: "<".repeat(5_000), lastName: "Doe" },
+        targets: [],
+      },
+      {
+        subscriptionId: "s",
+        channelId: CHANNEL,
+        mentions: ["U0123456789", "S0123456789", "here", "channel"],
+        threadPerConversation: true,
+        body: "full",
+      },
+      { conversationUrlTemplate: "https://app.respondent.io/messages/{conversationUid}", possiblyRepeated: true },
+    );
+
+    await poster().post(CHANNEL, alert, undefined);
+
+    expect(slack.posts).toHaveLength(1);
+  });
+});
+
+describe("classifying Slack's answers", () => {
+  it("reports an unknown channel as unusable, saying how to find the right channel id", async () => {
+    const error = await failureOf(poster().post(UNKNOWN, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackChannelUnusableError);
+    expect(error.message).toContain("channel_not_found");
+    expect(error.message).toContain("channel details > About");
+  });
+
+  it("reports a channel the app is not in as unusable, saying to invite the app there", async () => {
+    const error = await failureOf(poster().post(NOT_INVITED, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackChannelUnusableError);
+    expect(error.message).toContain(`/invite @<app> in <#${NOT_INVITED}>`);
+  });
+
+  it("reports an archived channel as unusable, saying to unarchive it or remove the subscription", async () => {
+    const error = await failureOf(poster().post(ARCHIVED, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackChannelUnusableError);
+    expect(error.message).toContain("unarchive the channel or remove the subscription");
+    expect(isRetryable(error)).toBe(false);
+  });
+
+  it("reports a wrong token as an auth error", async () => {
+    const error = await failureOf(poster({ token: "xoxb-9999-wrong-token" }).post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackAuthError);
+    expect(error.message).toContain("invalid_auth");
+  });
+
+  it.each(["account_inactive", "token_revoked", "not_authed"])("reports %s as an auth error", async (slackError) => {
+    slack.failNext("chat.postMessage", 1, { error: slackError });
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackAuthError);
+    expect(error.message).toContain(slackError);
+    expect(isRetryable(error)).toBe(false);
+  });
+
+  it("reports missing_scope as an auth error naming the chat:write scope", async () => {
+    slack.failNext("chat.postMessage", 1, { error: "missing_scope" });
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackAuthError);
+    expect(error.message).toContain("chat:write");
+  });
+
+  it("turns a 429 into SlackRateLimitedError with Slack's Retry-After, at once and without retrying", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 42 });
+    const started = Date.now();
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackRateLimitedError);
+    expect((error as SlackRateLimitedError).retryAfterSeconds).toBe(42);
+    expect(Date.now() - started).toBeLessThan(1_000);
+    expect(slack.calls["chat.postMessage"]).toBe(1);
+  });
+
+  it("treats a 429 without Retry-After as rate limited with a default wait", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 429 });
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackRateLimitedError);
+    expect((error as SlackRateLimitedError).retryAfterSeconds).toBeGreaterThan(0);
+  });
+
+  it("turns the ratelimited platform error into SlackRateLimitedError", async () => {
+    slack.failNext("chat.postMessage", 1, { error: "ratelimited" });
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackRateLimitedError);
+  });
+
+  it("retries a 500 twice inside the client, then reports Slack as unavailable (retryable)", async () => {
+    slack.failNext("chat.postMessage", 3, { status: 500 });
+
+    const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackUnavailableError);
+    expect(error.message).toContain("HTTP 500 after 3 attempts");
+    expect(slack.calls["chat.postMessage"]).toBe(3);
+    expect(isRetryable(error)).toBe(true);
+  });
+
+  it.each(["internal_error", "fatal_error", "service_unavailable", "request_timeout"])(
+    "reports the %s platform error as Slack unavailable",
+    async (slackError) => {
+      slack.failNext("chat.postMessage", 1, { error: slackError });
+
+      const error = await failureOf(poster().post(CHANNEL, message, undefined));
+
+      expect(error).toBeInstanceOf(SlackUnavailableError);
+    },
+  );
+
+  it("reports a Slack that answers too late as unavailable", async () => {
+    slack.failNext("chat.postMessage", 1, { delayMs: 1_500 });
+
+    const error = await failureOf(poster({ timeoutMs: 200, retries: 0 }).post(CHANNEL, message, undefined));
+
+    expect(error).toBeInstanceOf(SlackUnavailableError);
+    expect(error.message).toContain("did not answer within 200 ms");
+  });
+
+  it("reports a refused connection as unavailable", async () => {
+    const closedPort = await unusedPort();
+
+    const error = await failureOf(
+      poster({ apiUrl: `http://127.0.0.1:${closedPort}/api/`, retries: 0 }).post(CHANNEL, message, undefined),
+    );
+
+    expect(error).toBeInstanceOf(SlackUnavailableError);
+    expect(error.message).toContain("ECONNREFUSED");
+  });
+
+  it("reports a post Slack accepted but answered 500 to as unavailable, never as certainly rejected", async () => {
+    slack.failNext("chat.postMessage", 1, { acceptThenFail: true });
+
+    const error = await failureOf(poster({ retries: 0 }).post(CHANNEL, message, undefined));
+
+    expect(slack.posts).toHaveLength(1);
+    expect(error).toBeInstanceOf(SlackUnavailableError);
+  });
+
+  it("reports blocks Slack refuses (invalid_blocks) as rejected, not retryable", async () => {
+    const tooLongHeader: SlackMessage = {
+      text: "x",
+      blocks: [{ type: "header", text: { type: "plain_text", text: "h".repeat(151) } }],
+    };
+
+    const error = await failureOf(poster().post(CHANNEL, tooLongHeader, undefined));
+
+    expect(error).toBeInstanceOf(SlackRejectedError);
+    expect((error as SlackRejectedError).slackError).toBe("invalid_blocks");
+    expect(isRetryable(error)).toBe(false);
+    expect(logLines.some((line) => line.includes("must be less than 151 characters"))).toBe(true);
+  });
+
+  it("reports a text over 40,000 characters as rejected (msg_too_long)", async () => {
+    const error = await failureOf(poster().post(CHANNEL, { text: "x".repeat(40_001), blocks: [] }, undefined));
+
+    expect(error).toBeInstanceOf(SlackRejectedError);
+    expect((error as SlackRejectedError).slackError).toBe("msg_too_long");
+  });
+});
+
+describe("keeping the token secret", () => {
+  it("never puts the token in error messages or log lines, even when Slack echoes it", async () => {
+    slack.failNext("chat.postMessage", 1, { error: TOKEN });
+    slack.failNext("chat.postMessage", 3, { status: 500 });
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+    const client = poster({ timeoutMs: 200 });
+    const errors: Error[] = [];
+
+    for (let attempt = 0; attempt < 3; attempt += 1)
+      errors.push(await failureOf(client.post(CHANNEL, message, undefined)));
+    slack.failNext("chat.postMessage", 3, { delayMs: 1_000 });
+    errors.push(await failureOf(client.post(CHANNEL, message, undefined)));
+    errors.push(await failureOf(poster({ token: `${TOKEN}-wrong` }).post(CHANNEL, message, undefined)));
+
+    expect(errors.map((error) => error.constructor)).toEqual([
+      SlackRejectedError,
+      SlackUnavailableError,
+      SlackRateLimitedError,
+      SlackUnavailableError,
+      SlackAuthError,
+    ]);
+    const everything = [...errors.map((error) => `${error.message} ${String(error.cause ?? "")}`), ...logLines].join(
+      "\n",
+    );
+    expect(everything).not.toContain("secretTESTtoken");
+  });
+});
+
+describe("checks for doctor", () => {
+  it("checkSlackAuth tells which workspace and bot the token belongs to", async () => {
+    const result = await checkSlackAuth(poster().client);
+
+    expect(result).toEqual({ team: "Fake Slack workspace", user: "respondent-notifier", botId: "B0FAKEBOT01" });
+  });
+
+  it("checkSlackAuth reports a wrong token as an auth error", async () => {
+    const error = await failureOf(checkSlackAuth(poster({ token: "xoxb-9999-wrong-token" }).client));
+
+    expect(error).toBeInstanceOf(SlackAuthError);
+  });
+
+  it("checkChannel tells whether the channel exists, has the app and is archived", async () => {
+    const client = poster().client;
+
+    expect(await checkChannel(client, CHANNEL)).toMatchObject({ exists: true, isMember: true, isArchived: false });
+    expect(await checkChannel(client, NOT_INVITED)).toMatchObject({ exists: true, isMember: false });
+    expect(await checkChannel(client, ARCHIVED)).toMatchObject({ exists: true, isArchived: true });
+    expect(await checkChannel(client, UNKNOWN)).toEqual({
+      exists: false,
+      isMember: false,
+      isArchived: false,
+      name: undefined,
+    });
+  });
+});
+
+async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
