@@ -1,0 +1,143 @@
+import { Duration, Validations } from "aws-cdk-lib";
+import {
+  Alarm,
+  ComparisonOperator,
+  type IMetric,
+  MathExpression,
+  Metric,
+  Stats,
+  TreatMissingData,
+} from "aws-cdk-lib/aws-cloudwatch";
+import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
+import type { IFunction } from "aws-cdk-lib/aws-lambda";
+import { Topic } from "aws-cdk-lib/aws-sns";
+import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
+import type { IQueue } from "aws-cdk-lib/aws-sqs";
+import { Construct } from "constructs";
+import type { MetricName } from "../../src/ports.ts";
+import { NOTIFIER_SERVICE_NAME } from "./notifier.ts";
+import { POLLER_SERVICE_NAME } from "./poller.ts";
+
+export interface MonitoringProps {
+  /** POWERTOOLS_METRICS_NAMESPACE of both functions. */
+  metricsNamespace: string;
+  poller: IFunction;
+  notifier: IFunction;
+  deadLetterQueue: IQueue;
+  noPollAlarmMinutes: number;
+  alarmEmail: string | undefined;
+}
+
+const FIVE_MINUTES = Duration.minutes(5);
+
+/** Alarms on the failure modes that lose or delay alerts, all routed to one SNS topic. */
+export class Monitoring extends Construct {
+  readonly topic: Topic;
+  readonly alarms: Alarm[] = [];
+
+  constructor(scope: Construct, id: string, props: MonitoringProps) {
+    super(scope, id);
+
+    this.topic = new Topic(this, "AlarmTopic", { displayName: "Respondent notifier alarms", enforceSSL: true });
+    Validations.of(this.topic).acknowledge({
+      id: "AwsSolutions-SNS2",
+      reason:
+        "Alarm notifications carry only alarm names, states and metric values, no participant data or secrets. CloudWatch cannot publish to a topic encrypted with the AWS managed aws/sns key, so encryption would need a customer managed KMS key and key policy for this alone.",
+    });
+    if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
+
+    const serviceMetric = (service: string, metricName: MetricName, period: Duration) =>
+      new Metric({
+        namespace: props.metricsNamespace,
+        metricName,
+        dimensionsMap: { service },
+        statistic: Stats.SUM,
+        period,
+      });
+
+    this.addAlarm("PollerErrors", {
+      metric: props.poller.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 3,
+      datapointsToAlarm: 2,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      description:
+        "The poller failed (error or timeout) in two of the last three 5-minute windows. Check the poller's log group for the error; a single failure is ignored because the next tick re-polls.",
+    });
+
+    // The poller counts Polls when a poll starts and PollFailures when it ends incomplete, so
+    // successful polls are the difference. Minutes without any poll count as zero.
+    const minute = Duration.minutes(1);
+    this.addAlarm("NoSuccessfulPoll", {
+      metric: new MathExpression({
+        label: "Successful polls",
+        expression: "FILL(polls, 0) - FILL(failures, 0)",
+        usingMetrics: {
+          polls: serviceMetric(POLLER_SERVICE_NAME, "Polls", minute),
+          failures: serviceMetric(POLLER_SERVICE_NAME, "PollFailures", minute),
+        },
+        period: minute,
+      }),
+      comparisonOperator: ComparisonOperator.LESS_THAN_THRESHOLD,
+      threshold: 1,
+      evaluationPeriods: props.noPollAlarmMinutes,
+      datapointsToAlarm: props.noPollAlarmMinutes,
+      // No data means no poll ran to the end (or the poller does not run at all): that is the alarm.
+      treatMissingData: TreatMissingData.BREACHING,
+      description: `No poll has completed successfully for ${props.noPollAlarmMinutes} minutes: new replies are not being detected. Check the poller's errors, the schedule and the Respondent credentials.`,
+    });
+
+    this.addAlarm("DeadLetterQueueNotEmpty", {
+      metric: props.deadLetterQueue.metricApproximateNumberOfMessagesVisible({
+        period: FIVE_MINUTES,
+        statistic: Stats.MAXIMUM,
+      }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      description:
+        "Events reached the dead-letter queue after repeated failed deliveries: those alerts were not posted. Inspect the messages and the notifier's logs, fix the cause, then redrive the dead-letter queue.",
+    });
+
+    this.addAlarm("NotifierErrors", {
+      metric: props.notifier.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      description:
+        "The notifier failed a whole invocation (crash or timeout, not a single event), so its batch will be retried. Check the notifier's log group.",
+    });
+
+    this.addAlarm("AlertsFailedPermanently", {
+      metric: serviceMetric(NOTIFIER_SERVICE_NAME, "PermanentFailures", FIVE_MINUTES),
+      threshold: 1,
+      evaluationPeriods: 1,
+      treatMissingData: TreatMissingData.NOT_BREACHING,
+      description:
+        "An alert could not be posted and retrying cannot help (channel archived or not joined, token revoked, message refused). The notifier's log names the channel and the fix.",
+    });
+  }
+
+  private addAlarm(
+    id: string,
+    props: {
+      metric: IMetric;
+      threshold: number;
+      evaluationPeriods: number;
+      datapointsToAlarm?: number;
+      comparisonOperator?: ComparisonOperator;
+      treatMissingData: TreatMissingData;
+      description: string;
+    },
+  ): void {
+    const { description, ...alarmProps } = props;
+    const alarm = new Alarm(this, id, {
+      comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      ...alarmProps,
+      alarmDescription: description,
+    });
+    alarm.addAlarmAction(new SnsAction(this.topic));
+    alarm.addOkAction(new SnsAction(this.topic));
+    this.alarms.push(alarm);
+  }
+}
