@@ -10,7 +10,10 @@ const extraArgs = process.argv.slice(2);
 
 function run(label, command, args) {
   console.log(`\n== ${label}`);
-  const result = spawnSync(command, args, { stdio: "inherit", env: process.env });
+  const result = spawnSync(command, args, {
+    stdio: "inherit",
+    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...process.env },
+  });
   return result.status ?? 1;
 }
 

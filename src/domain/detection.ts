@@ -95,7 +95,8 @@ export function detectNewMessages(input: {
       continue;
     }
     const targets = matching
-      .filter((subscription) => Date.parse(subscription.createdAt) < key.createdAtMs)
+      // "Created before the subscription" never alerts; created at its very instant does.
+      .filter((subscription) => Date.parse(subscription.createdAt) <= key.createdAtMs)
       .map((subscription) => ({
         subscriptionId: subscriptionId(subscription),
         channelId: subscription.channelId,

@@ -96,6 +96,12 @@ describe("change detection", () => {
     expect(result.nextState?.lastMessageUid).toBe("new");
   });
 
+  it("alerts a message created at the very instant the subscription started", () => {
+    const conv = conversation({ messages: [message("same", T(5), "participant")] });
+    const result = detect({ conversation: conv, subscriptions: [subscription({ createdAt: T(5) })] });
+    expect(result.events.map((event) => event.message.uid)).toEqual(["same"]);
+  });
+
   it("advances the state of a first-seen conversation with only old messages, without alerting", () => {
     const conv = conversation({ messages: [message("old", T(1), "participant")] });
     const result = detect({ conversation: conv, subscriptions: [subscription({ createdAt: T(5) })] });

@@ -1,0 +1,358 @@
+import { execFileSync, fork } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, tmpdir, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { build } from "esbuild";
+import { createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
+import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
+import { ensureTable } from "../src/adapters/dynamo/table.ts";
+import { consoleLog } from "../src/adapters/observability.ts";
+import { startDynamoDbLocal } from "../src/local/dynamodb-local.ts";
+import { type BundleFigures, measureBundles } from "./bundles.ts";
+import { monthlyCost } from "./cost.ts";
+import {
+  type BenchResults,
+  type LowerBound,
+  PHASE_LABELS,
+  type PhaseName,
+  type PhaseResult,
+  type SizeResult,
+  TARGETS,
+  type Verdict,
+} from "./model.ts";
+import { type BenchOptions, OptionsError, parseOptions, USAGE } from "./options.ts";
+import type {
+  DeliveryFigures,
+  PollerInit,
+  PollerRequest,
+  PollFigures,
+  SimulatorReady,
+  SimulatorRequest,
+  SimulatorStats,
+  SnapshotSaveFigures,
+} from "./protocol.ts";
+import { WorkerClient } from "./protocol.ts";
+import { renderReport } from "./report.ts";
+
+/**
+ * `npm run bench`: the poller against the Respondent simulator and DynamoDB Local at
+ * N = 1,000 / 10,000 / 50,000 conversations. Not a test: it measures and reports (table and
+ * JSON), and says which targets of issue 6 are met. See bench/README.md.
+ */
+
+const REGION = "us-east-1";
+const REPO_ROOT = resolve(import.meta.dirname, "..");
+
+function progress(line: string): void {
+  process.stderr.write(`bench: ${line}\n`);
+}
+
+/** The two workers, bundled so that they run as plain Node (no TypeScript loader in the measured process). */
+async function buildWorkers(outdir: string): Promise<{ poller: string; simulator: string }> {
+  await build({
+    entryPoints: {
+      "poller-worker": join(REPO_ROOT, "bench", "poller-worker.ts"),
+      "simulator-worker": join(REPO_ROOT, "bench", "simulator-worker.ts"),
+    },
+    outdir,
+    outExtension: { ".js": ".mjs" },
+    bundle: true,
+    platform: "node",
+    format: "esm",
+    target: "node20",
+    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
+    logLevel: "error",
+  });
+  return { poller: join(outdir, "poller-worker.mjs"), simulator: join(outdir, "simulator-worker.mjs") };
+}
+
+function startWorker<Request>(name: string, script: string): WorkerClient<Request> {
+  const child = fork(script, [], { stdio: ["ignore", "inherit", "inherit", "ipc"], execArgv: [] });
+  return new WorkerClient<Request>(name, child);
+}
+
+function lowerBound(ready: SimulatorReady, options: BenchOptions): LowerBound {
+  const pagesPerScope = Object.values(ready.conversationsByProject).map((count) =>
+    Math.max(1, Math.ceil(count / ready.appliedPageSize)),
+  );
+  const pages = pagesPerScope.reduce((sum, value) => sum + value, 0);
+  const rounds = pagesPerScope.reduce((sum, value) => sum + 1 + Math.ceil((value - 1) / options.concurrency), 0);
+  return {
+    pages,
+    timeMs: Math.round((pages * options.latencyMs) / options.concurrency),
+    scopeSequentialTimeMs: rounds * options.latencyMs,
+  };
+}
+
+function verdict(pass: boolean): Verdict {
+  return pass ? "PASS" : "MISS";
+}
+
+function judge(
+  phase: PhaseName,
+  conversations: number,
+  poll: PollFigures,
+  api: SimulatorStats & { requestsPerSecond: number },
+  bound: LowerBound,
+  options: BenchOptions,
+): Pick<PhaseResult, "ratios" | "verdicts"> {
+  const steady = phase.startsWith("steady");
+  const ratios = {
+    pages: round2(api.requests / bound.pages),
+    time: bound.timeMs > 0 ? round2(poll.wallMs / bound.timeMs) : 0,
+  };
+  return {
+    ratios,
+    verdicts: {
+      apiPages: verdict(api.requests === bound.pages && api.repeatedPages === 0 && api.notOk === 0),
+      wallTime: bound.timeMs > 0 ? verdict(ratios.time <= TARGETS.timeRatio) : "n/a",
+      concurrency: verdict(
+        api.maxConcurrentRequests <= options.concurrency &&
+          api.requestsPerSecond <= options.rateLimit * TARGETS.rateLimitShare,
+      ),
+      steadyDynamo: steady
+        ? verdict(
+            poll.dynamo.readUnits <= conversations * TARGETS.steadyReadUnitsPerConversation &&
+              poll.dynamo.writeUnits === 0,
+          )
+        : "n/a",
+      memory: verdict(poll.memory.maxRssMb < TARGETS.memoryMb),
+    },
+  };
+}
+
+function round2(value: number): number {
+  return Math.round(value * 100) / 100;
+}
+
+async function runSize(
+  conversations: number,
+  options: BenchOptions,
+  workers: { poller: string; simulator: string },
+  dynamoEndpoint: string,
+  runId: string,
+): Promise<SizeResult> {
+  const startedAt = performance.now();
+  const tableName = `bench-${conversations}-${runId}`;
+  const log = consoleLog({ level: "warn" });
+  const admin = createDynamoDbClient({ tableName, region: REGION, endpoint: dynamoEndpoint });
+  const simulator = startWorker<SimulatorRequest>(`simulator (N=${conversations})`, workers.simulator);
+  const pollers: Array<WorkerClient<PollerRequest>> = [];
+  try {
+    await ensureTable(admin, tableName);
+    const ready = await simulator.call<SimulatorReady>({
+      type: "init",
+      init: {
+        conversations,
+        projects: options.projects,
+        latencyMs: options.latencyMs,
+        pageSizeCap: options.pageSizeCap,
+        requestedPageSize: options.pageSize,
+      },
+    });
+    // Subscribed after the simulator's generated history (which ends by 2026-01-01) and before the new replies.
+    const subscriptions = new DynamoSubscriptionStore(admin, tableName, { log });
+    const createdAt = new Date(Date.now() - 1_000).toISOString();
+    for (const [index, projectId] of ready.projectIds.entries()) {
+      await subscriptions.add({
+        projectId,
+        channelId: `C0BENCH${String(index + 1).padStart(4, "0")}`,
+        mentions: [],
+        threadPerConversation: true,
+        body: "full",
+        paused: false,
+        createdAt,
+      });
+    }
+    const bound = lowerBound(ready, options);
+    const init: PollerInit = {
+      dynamoEndpoint,
+      region: REGION,
+      tableName,
+      simulator: { url: ready.url, apiKey: ready.apiKey, apiSecret: ready.apiSecret },
+      requestedPageSize: options.pageSize,
+      concurrency: options.concurrency,
+    };
+    const newPoller = async (name: string) => {
+      const worker = startWorker<PollerRequest>(`${name} poller (N=${conversations})`, workers.poller);
+      pollers.push(worker);
+      await worker.call({ type: "init", init });
+      return worker;
+    };
+
+    const phases: PhaseResult[] = [];
+    const measure = async (
+      phase: PhaseName,
+      worker: WorkerClient<PollerRequest>,
+      loadSnapshot = false,
+    ): Promise<PhaseResult> => {
+      await simulator.call({ type: "clear" });
+      const poll = await worker.call<PollFigures>({ type: "poll", loadSnapshot });
+      const stats = await simulator.call<SimulatorStats>({ type: "stats" });
+      const api = {
+        ...stats,
+        requestsPerSecond: poll.wallMs > 0 ? Math.round((stats.requests / poll.wallMs) * 1000) : 0,
+      };
+      const result: PhaseResult = {
+        phase,
+        design: phase === "steady-cold-snapshot" ? "proposal" : "current",
+        api,
+        poll,
+        ...judge(phase, conversations, poll, api, bound, options),
+      };
+      if (poll.report.failures > 0) {
+        progress(`  ${phase}: ${poll.report.failures} failures, first: ${poll.report.firstFailure}`);
+      }
+      progress(
+        `  N=${conversations.toLocaleString("en-US")} ${PHASE_LABELS[phase]}: ${poll.wallMs} ms, ${stats.requests} API requests, ` +
+          `${poll.dynamo.readUnits} RCU / ${poll.dynamo.writeUnits} WCU, max RSS ${poll.memory.maxRssMb} MB`,
+      );
+      phases.push(result);
+      return result;
+    };
+
+    const warm = await newPoller("warm");
+    await measure("first", warm);
+    await measure("steady-warm", warm);
+
+    const cold = await newPoller("cold");
+    await measure("steady-cold", cold);
+    await cold.close();
+
+    const snapshotSave = await warm.call<SnapshotSaveFigures>({ type: "saveSnapshot" });
+    const coldWithSnapshot = await newPoller("cold+snapshot");
+    await measure("steady-cold-snapshot", coldWithSnapshot, true);
+    await coldWithSnapshot.close();
+
+    const repliesAdded = await simulator.call<number>({ type: "replies", count: options.newReplies });
+    const withReplies = await measure("new-replies", warm);
+    withReplies.delivery = await warm.call<DeliveryFigures>({ type: "deliver" });
+    progress(`  alerts delivered: ${withReplies.delivery.alertsDelivered} of ${repliesAdded} replies`);
+
+    const byPhase = (name: PhaseName) => phases.find((phase) => phase.phase === name);
+    const costInput = (name: PhaseName) => {
+      const phase = byPhase(name);
+      return {
+        readUnits: phase?.poll.dynamo.readUnits ?? 0,
+        writeUnits: phase?.poll.dynamo.writeUnits ?? 0,
+        wallMs: phase?.poll.wallMs ?? 0,
+      };
+    };
+    const delivery = withReplies.delivery;
+    const deliveryInput = {
+      alerts: delivery.alertsDelivered,
+      readUnits: delivery.dynamo.readUnits,
+      writeUnits: delivery.dynamo.writeUnits,
+      wallMs: delivery.wallMs,
+      queueRequests: withReplies.poll.queueRequests,
+    };
+    const metricNames = byPhase("steady-warm")?.poll.metricNames.length ?? 0;
+    return {
+      conversations,
+      tableName,
+      conversationsByProject: ready.conversationsByProject,
+      appliedPageSize: ready.appliedPageSize,
+      simulatorRssMb: ready.rssMb,
+      lowerBound: bound,
+      repliesAdded,
+      phases,
+      snapshotSave,
+      cost: {
+        current: monthlyCost({
+          warm: costInput("steady-warm"),
+          cold: costInput("steady-cold"),
+          coldStartsPerDay: options.coldStartsPerDay,
+          metricNames,
+          delivery: deliveryInput,
+        }),
+        withSnapshot: monthlyCost({
+          warm: costInput("steady-warm"),
+          cold: costInput("steady-cold-snapshot"),
+          coldStartsPerDay: options.coldStartsPerDay,
+          metricNames,
+          delivery: deliveryInput,
+        }),
+      },
+      wallMs: Math.round(performance.now() - startedAt),
+    };
+  } finally {
+    for (const poller of pollers) await poller.close();
+    await simulator.close();
+    admin.destroy();
+  }
+}
+
+function gitCommit(): string | undefined {
+  try {
+    return execFileSync("git", ["rev-parse", "HEAD"], { cwd: REPO_ROOT, encoding: "utf8" }).trim();
+  } catch {
+    return undefined;
+  }
+}
+
+async function main(): Promise<number> {
+  let options: BenchOptions;
+  try {
+    const parsed = parseOptions(process.argv.slice(2));
+    if (parsed === "help") {
+      console.log(USAGE);
+      return 0;
+    }
+    options = parsed;
+  } catch (error) {
+    if (!(error instanceof OptionsError)) throw error;
+    process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
+    return 2;
+  }
+
+  const startedAt = new Date();
+  const runId = startedAt.getTime().toString(36);
+  const scratch = mkdtempSync(join(tmpdir(), "bench-workers-"));
+  try {
+    let bundles: BundleFigures[] = [];
+    if (!options.skipBundles) {
+      progress("building and timing the Lambda bundles");
+      bundles = await measureBundles();
+    }
+    const workers = await buildWorkers(scratch);
+    progress("starting DynamoDB Local (in memory)");
+    const dynamo = await startDynamoDbLocal({ log: (line) => progress(line) });
+    const sizes: SizeResult[] = [];
+    try {
+      for (const conversations of options.sizes) {
+        progress(`N=${conversations.toLocaleString("en-US")} conversations over ${options.projects} projects`);
+        sizes.push(await runSize(conversations, options, workers, dynamo.endpoint, runId));
+      }
+    } finally {
+      await dynamo.stop();
+    }
+
+    const results: BenchResults = {
+      schema: "respondent-notifier-bench/1",
+      startedAt: startedAt.toISOString(),
+      finishedAt: new Date().toISOString(),
+      machine: {
+        node: process.version,
+        platform: `${process.platform}-${process.arch}`,
+        cpus: cpus().length,
+        cpuModel: cpus()[0]?.model ?? "unknown",
+        totalMemoryMb: Math.round(totalmem() / 1024 / 1024),
+      },
+      commit: gitCommit(),
+      options,
+      targets: { ...TARGETS },
+      bundles,
+      sizes,
+    };
+    console.log(renderReport(results));
+    const out = resolve(options.out);
+    mkdirSync(dirname(out), { recursive: true });
+    writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
+    progress(`figures written to ${out}`);
+    return 0;
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+}
+
+process.exitCode = await main();

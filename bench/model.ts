@@ -1,0 +1,89 @@
+import type { BundleFigures } from "./bundles.ts";
+import type { MonthlyCost } from "./cost.ts";
+import type { BenchOptions } from "./options.ts";
+import type { DeliveryFigures, PollFigures, SimulatorStats, SnapshotSaveFigures } from "./protocol.ts";
+
+/** The benchmark's results, as written to the JSON file (bump `schema` on incompatible changes). */
+
+export type Verdict = "PASS" | "MISS" | "n/a";
+
+export type PhaseName = "first" | "steady-warm" | "steady-cold" | "steady-cold-snapshot" | "new-replies";
+
+export const PHASE_LABELS: Record<PhaseName, string> = {
+  first: "first poll (baseline)",
+  "steady-warm": "steady, warm",
+  "steady-cold": "steady, cold start",
+  "steady-cold-snapshot": "steady, cold + snapshot*",
+  "new-replies": "K new replies, warm",
+};
+
+export interface LowerBound {
+  /** Sum over polled scopes of max(1, ceil(conversations / applied page size)). */
+  pages: number;
+  /** pages x latency / concurrency (the issue's definition). */
+  timeMs: number;
+  /**
+   * What the current client can reach at best: scopes are listed one after another and each
+   * scope's first page must arrive (with totalResults) before its other pages can start.
+   */
+  scopeSequentialTimeMs: number;
+}
+
+export interface PhaseResult {
+  phase: PhaseName;
+  /** `proposal`: measures the prototype in bench/seen-snapshot.ts, not the code in src/. */
+  design: "current" | "proposal";
+  api: SimulatorStats & { requestsPerSecond: number };
+  poll: PollFigures;
+  ratios: { pages: number; time: number };
+  verdicts: {
+    apiPages: Verdict;
+    wallTime: Verdict;
+    concurrency: Verdict;
+    steadyDynamo: Verdict;
+    memory: Verdict;
+  };
+  delivery?: DeliveryFigures;
+}
+
+export interface SizeResult {
+  conversations: number;
+  tableName: string;
+  conversationsByProject: Record<string, number>;
+  appliedPageSize: number;
+  simulatorRssMb: number;
+  lowerBound: LowerBound;
+  repliesAdded: number;
+  phases: PhaseResult[];
+  snapshotSave: SnapshotSaveFigures;
+  cost: { current: MonthlyCost; withSnapshot: MonthlyCost };
+  wallMs: number;
+}
+
+export interface BenchResults {
+  schema: "respondent-notifier-bench/1";
+  startedAt: string;
+  finishedAt: string;
+  machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemoryMb: number };
+  commit: string | undefined;
+  options: BenchOptions;
+  targets: {
+    timeRatio: number;
+    steadyReadUnitsPerConversation: number;
+    memoryMb: number;
+    rateLimitShare: number;
+  };
+  bundles: BundleFigures[];
+  sizes: SizeResult[];
+}
+
+export const TARGETS = {
+  /** Wall time at most this times the latency lower bound. */
+  timeRatio: 1.5,
+  /** Steady-state read units per poll at most N times this (N/100). */
+  steadyReadUnitsPerConversation: 0.01,
+  /** Peak RSS of the poller process below this. */
+  memoryMb: 256,
+  /** "Far under" the API's rate limit: at most this share of it. */
+  rateLimitShare: 0.5,
+} as const;

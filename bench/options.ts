@@ -1,0 +1,125 @@
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+
+export interface BenchOptions {
+  sizes: number[];
+  projects: number;
+  latencyMs: number;
+  pageSizeCap: number;
+  /** The page size the poller asks for (RESPONDENT_PAGE_SIZE; the stack sets 100). */
+  pageSize: number;
+  /** RespondentApiClient maxConcurrency (RESPONDENT_MAX_CONCURRENCY; the stack sets 4). */
+  concurrency: number;
+  newReplies: number;
+  /** The API's published rate limit, requests per second (production about 250). */
+  rateLimit: number;
+  /** Assumed Lambda cold starts a day, for the blended monthly cost. */
+  coldStartsPerDay: number;
+  out: string;
+  quick: boolean;
+  skipBundles: boolean;
+}
+
+export class OptionsError extends Error {
+  override readonly name = "OptionsError";
+}
+
+export const USAGE = `usage: npm run bench -- [options]
+
+  --sizes <list>             conversation counts to run, comma separated (default 1000,10000,50000)
+  --quick                    only 1,000 conversations: a smoke run (cannot be combined with --sizes)
+  --projects <n>             projects the conversations are spread over, each one subscribed (default 5)
+  --latency-ms <ms>          delay the simulator adds to every API request (default 50)
+  --page-size-cap <n>        largest page size the simulated API applies (default 100)
+  --page-size <n>            page size the poller asks for (default 100, as deployed)
+  --concurrency <n>          API requests the poller keeps in flight, 1-64 (default 4, as deployed)
+  --new-replies <k>          participant replies added before the last poll (default 20)
+  --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
+  --cold-starts-per-day <n>  assumed poller cold starts a day, for the blended cost (default 12)
+  --skip-bundles             do not build and time the Lambda bundles
+  --out <file>               where the JSON goes (default bench/results/<timestamp>.json)
+  --help                     this text`;
+
+function integer(name: string, raw: string | undefined, fallback: number, min: number, max: number): number {
+  if (raw === undefined) return fallback;
+  const value = Number(raw);
+  if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
+    throw new OptionsError(`--${name}: "${raw}" is not a whole number`);
+  }
+  if (value < min || value > max) throw new OptionsError(`--${name}: must be between ${min} and ${max}, got ${value}`);
+  return value;
+}
+
+function sizes(raw: string): number[] {
+  const parts = raw.split(",").map((part) => part.trim());
+  if (parts.length === 0 || parts.some((part) => part === "")) {
+    throw new OptionsError(`--sizes: "${raw}" must be a comma-separated list like 1000,10000,50000`);
+  }
+  const values = parts.map((part) => integer("sizes", part, 0, 1, 1_000_000));
+  if (new Set(values).size !== values.length) throw new OptionsError(`--sizes: "${raw}" lists a size twice`);
+  return values;
+}
+
+/** Parses and checks the flags; throws OptionsError naming the flag that is wrong. */
+export function parseOptions(argv: readonly string[], now = new Date()): BenchOptions | "help" {
+  let values: ReturnType<typeof parse>["values"];
+  try {
+    values = parse(argv).values;
+  } catch (error) {
+    throw new OptionsError(error instanceof Error ? error.message : String(error));
+  }
+  if (values.help) return "help";
+  if (values.quick && values.sizes !== undefined) {
+    throw new OptionsError("--quick runs 1,000 conversations only: drop --sizes, or drop --quick");
+  }
+  const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? "1000,10000,50000");
+  const projects = integer("projects", values.projects, 5, 1, 100);
+  const newReplies = integer("new-replies", values["new-replies"], 20, 0, 10_000);
+  const smallest = Math.min(...chosenSizes);
+  if (projects > smallest) {
+    throw new OptionsError(`--projects: ${projects} projects cannot each hold conversations at N = ${smallest}`);
+  }
+  if (newReplies > smallest) {
+    throw new OptionsError(
+      `--new-replies: ${newReplies} replies need as many conversations; the smallest N is ${smallest}`,
+    );
+  }
+  const stamp = now.toISOString().replace(/[:.]/g, "-");
+  return {
+    sizes: chosenSizes,
+    projects,
+    latencyMs: integer("latency-ms", values["latency-ms"], 50, 0, 10_000),
+    pageSizeCap: integer("page-size-cap", values["page-size-cap"], 100, 1, 1_000),
+    pageSize: integer("page-size", values["page-size"], 100, 1, 1_000),
+    concurrency: integer("concurrency", values.concurrency, 4, 1, 64),
+    newReplies,
+    rateLimit: integer("rate-limit", values["rate-limit"], 250, 1, 100_000),
+    coldStartsPerDay: integer("cold-starts-per-day", values["cold-starts-per-day"], 12, 0, 1_440),
+    out: values.out ?? join("bench", "results", `${stamp}.json`),
+    quick: values.quick ?? false,
+    skipBundles: values["skip-bundles"] ?? false,
+  };
+}
+
+function parse(argv: readonly string[]) {
+  return parseArgs({
+    args: [...argv],
+    strict: true,
+    allowPositionals: false,
+    options: {
+      sizes: { type: "string" },
+      quick: { type: "boolean" },
+      projects: { type: "string" },
+      "latency-ms": { type: "string" },
+      "page-size-cap": { type: "string" },
+      "page-size": { type: "string" },
+      concurrency: { type: "string" },
+      "new-replies": { type: "string" },
+      "rate-limit": { type: "string" },
+      "cold-starts-per-day": { type: "string" },
+      "skip-bundles": { type: "boolean" },
+      out: { type: "string" },
+      help: { type: "boolean" },
+    },
+  });
+}

@@ -1,0 +1,67 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+const BIN = fileURLToPath(new URL("../../bin/respondent-notifier.mjs", import.meta.url));
+
+export interface CliRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Environment variables that must not leak from the developer's shell into a CLI test. */
+const CLEARED = [
+  "RESPONDENT_API_URL",
+  "RESPONDENT_API_KEY",
+  "RESPONDENT_API_SECRET",
+  "SLACK_BOT_TOKEN",
+  "SLACK_API_URL",
+  "DYNAMODB_ENDPOINT",
+  "TABLE_NAME",
+  "POLL_INTERVAL_SECONDS",
+  "CONVERSATION_URL_TEMPLATE",
+];
+
+function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
+  const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
+  for (const name of CLEARED) delete base[name];
+  return { ...base, ...env };
+}
+
+/** Runs the real CLI (bin/respondent-notifier.mjs) as a user would, in a child process. */
+export function runCli(
+  args: string[],
+  env: Record<string, string>,
+  options: { timeoutMs?: number; stopAfterMs?: number; stopWhen?: (stdout: string) => boolean } = {},
+): Promise<CliRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+    let stdout = "";
+    let stderr = "";
+    let stopped = false;
+    const stop = () => {
+      if (!stopped) {
+        stopped = true;
+        child.kill("SIGINT");
+      }
+    };
+    child.stdout.on("data", (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (options.stopWhen?.(stdout)) stop();
+    });
+    child.stderr.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const stopTimer = options.stopAfterMs ? setTimeout(stop, options.stopAfterMs) : undefined;
+    const killTimer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`CLI ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+    }, options.timeoutMs ?? 60_000);
+    child.on("error", reject);
+    child.on("close", (code) => {
+      clearTimeout(killTimer);
+      if (stopTimer) clearTimeout(stopTimer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
