@@ -15,7 +15,12 @@ import { newReplyEventSchema } from "../../src/domain/events.ts";
 import { describeError, InvalidEventError } from "../../src/errors.ts";
 import type { SlackPoster } from "../../src/ports.ts";
 import { systemClock } from "../../src/ports.ts";
-import { type NotifyPorts, notify, RetryDeliveryError } from "../../src/usecases/notify.ts";
+import {
+  DEFAULT_CLAIM_LEASE_SECONDS,
+  type NotifyPorts,
+  notify,
+  RetryDeliveryError,
+} from "../../src/usecases/notify.ts";
 
 // Built once per container: warm invocations reuse clients and the cached secret.
 const config = loadNotifierLambdaConfig(process.env);
@@ -67,8 +72,10 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   try {
     await notify(event, { ...basePorts, slack: await currentSlackPoster() });
   } catch (error) {
-    if (error instanceof RetryDeliveryError && error.retryAfterSeconds !== undefined) {
-      await delayRedelivery(record, error.retryAfterSeconds);
+    if (error instanceof RetryDeliveryError) {
+      // Slack's Retry-After when it gave one; otherwise just past the claim lease, so the
+      // retry finds an interrupted claim reclaimable instead of waiting the queue's full timeout.
+      await delayRedelivery(record, error.retryAfterSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS + 5);
     }
     log.warn("record failed; it returns to the queue", { messageId: record.messageId, reason: describeError(error) });
     throw error;

@@ -37,11 +37,18 @@ export interface SlackPosterOptions {
  */
 export const SLACK_RETRY_CONFIG = { retries: 2, factor: 2, minTimeout: 200, maxTimeout: 1_000 } as const;
 
+/**
+ * chat.postMessage is not idempotent: after a timeout or a 5xx Slack may have posted, and a
+ * quick client-side retry would post again with no trace. Posts are therefore tried once; the
+ * ledger claim stays pending and the queue's retry re-posts visibly marked as possibly repeated.
+ */
+export const POST_RETRIES = 0;
+
 /** When Slack says "rate limited" without saying for how long. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
 export function createSlackPoster(options: SlackPosterOptions): SlackPoster & { client: WebClient } {
-  const retryConfig: RetryOptions = { ...SLACK_RETRY_CONFIG, retries: options.retries ?? SLACK_RETRY_CONFIG.retries };
+  const retryConfig: RetryOptions = { ...SLACK_RETRY_CONFIG, retries: options.retries ?? POST_RETRIES };
   const client = new WebClient(options.token, {
     slackApiUrl: options.apiUrl,
     timeout: options.timeoutMs,

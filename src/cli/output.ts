@@ -1,16 +1,13 @@
+import { participantLabel, stripInvisibleControls } from "../domain/alert.ts";
 import type { NewReplyEvent } from "../domain/events.ts";
 import type { PollReport } from "../usecases/poll.ts";
-
-export function senderLabel(event: NewReplyEvent): string {
-  if (!event.sender.known) return "unknown sender";
-  const last = event.sender.lastName ? ` ${event.sender.lastName.slice(0, 1)}.` : "";
-  return `${event.sender.firstName ?? "participant"}${last}`;
-}
 
 export function describeEvent(event: NewReplyEvent): string {
   const channels = event.targets.map((target) => target.channelId).join(", ");
   const project = event.conversation.projectId ?? "no project";
-  return `new reply: ${senderLabel(event)} in "${event.conversation.name}" (project ${project}) -> ${channels}`;
+  // Names are participant-controlled: no control characters reach the terminal.
+  const name = stripInvisibleControls(event.conversation.name);
+  return `new reply: ${stripInvisibleControls(participantLabel(event.sender))} in "${name}" (project ${stripInvisibleControls(project)}) -> ${channels}`;
 }
 
 export function summarizePoll(report: PollReport, alertsPosted: number | undefined): string {
