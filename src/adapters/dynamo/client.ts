@@ -16,14 +16,19 @@ export function createDynamoDbClient(settings: TableSettings): DynamoDBClient {
       requestTimeout: 3_000,
       throwOnRequestTimeout: true,
     }),
-    ...(settings.endpoint
-      ? {
-          endpoint: settings.endpoint,
-          // DynamoDB Local accepts any credentials; dummy ones mean no AWS account is needed.
-          credentials: { accessKeyId: "local", secretAccessKey: "local" },
-        }
+    ...(settings.endpoint ? { endpoint: settings.endpoint } : {}),
+    // DynamoDB Local accepts any credentials: dummy ones mean no AWS account is needed. Any
+    // other endpoint (e.g. https://dynamodb.eu-west-1.amazonaws.com, to manage a deployed
+    // table from the CLI) uses the normal AWS credential chain.
+    ...(settings.endpoint && isLoopback(settings.endpoint)
+      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
       : {}),
   });
+}
+
+function isLoopback(endpoint: string): boolean {
+  const host = new URL(endpoint).hostname;
+  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
 }
 
 /** Called once per DynamoDB request with the capacity it consumed, so a benchmark can count both. */
