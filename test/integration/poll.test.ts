@@ -1,0 +1,185 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
+import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
+import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
+import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
+import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
+import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
+import { QueueUnavailableError } from "../../src/errors.ts";
+import { startRespondentSimulator } from "../../src/local/simulator.ts";
+import type { EventQueue } from "../../src/ports.ts";
+import { type PollPorts, poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { createTestTable } from "../support/dynamodb.ts";
+
+const log = consoleLog({ level: "silent" });
+
+describe("poll against the simulator and DynamoDB Local", () => {
+  let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
+  let project: string;
+  let queue: DynamoLocalQueue;
+  let stateReads: number;
+  let stateWrites: number;
+  let ports: PollPorts;
+  let state: DynamoStateStore;
+
+  beforeAll(async () => {
+    simulator = await startRespondentSimulator({ conversations: 25, pageSizeCap: 6 });
+    project = simulator.projectIds[0] ?? "";
+  });
+  afterAll(async () => {
+    await simulator.close();
+  });
+
+  beforeEach(async () => {
+    const { client, tableName } = await createTestTable("poll");
+    stateReads = 0;
+    stateWrites = 0;
+    state = new DynamoStateStore(client, tableName, {
+      onConsumedCapacity: (operation) => {
+        if (operation === "state.getStates") stateReads += 1;
+        if (operation === "state.advanceState") stateWrites += 1;
+      },
+    });
+    queue = new DynamoLocalQueue(client, tableName);
+    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    await subscriptions.add(
+      subscriptionSchema.parse({ projectId: "*", channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
+    );
+    ports = {
+      api: new RespondentApiClient({
+        baseUrl: simulator.url,
+        pageSize: 100,
+        maxConcurrency: 3,
+        timeoutMs: 2_000,
+        maxRetries: 0,
+        credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
+        log,
+      }),
+      state,
+      queue,
+      subscriptions,
+      clock: { now: () => new Date() },
+      log,
+      metrics: new CountingMetrics(),
+      cache: new Map() as SeenCache,
+    };
+  });
+
+  const queuedMessageUids = async () =>
+    (await queue.receive(100, new Date())).map((message) => JSON.parse(message.body).message.uid as string);
+
+  it("queues each new participant reply once, and a re-poll of an unchanged API queues nothing", async () => {
+    await poll(ports);
+    const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+    const reply = simulator.addMessage(conversation, { from: "participant", body: "second" });
+
+    const first = await poll(ports);
+    const again = await poll(ports);
+
+    expect(first.newReplies).toBe(2);
+    expect(again.newReplies).toBe(0);
+    expect((await queuedMessageUids()).at(-1)).toBe(reply);
+    expect(await queue.pendingCount()).toBe(2);
+  });
+
+  it("does not advance the state when the queue is down, so the next poll finds the same replies", async () => {
+    await poll(ports);
+    const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+    const failingQueue: EventQueue = {
+      sendEvents: async () => {
+        throw new QueueUnavailableError("queue down for the test");
+      },
+    };
+
+    const failed = await poll({ ...ports, queue: failingQueue });
+    expect(failed.failures.map((failure) => failure.conversationUid)).toEqual([conversation]);
+    expect(failed.failures[0]?.retryable).toBe(true);
+    expect((await state.getStates([conversation])).size).toBe(0);
+
+    const recovered = await poll(ports);
+    expect(recovered.eventsQueued).toBe(1);
+    expect(recovered.failures).toEqual([]);
+  });
+
+  it("reads no state for unchanged conversations once warm, and reads again only what changed", async () => {
+    await poll(ports);
+    stateReads = 0;
+    stateWrites = 0;
+
+    const steady = await poll(ports);
+    expect(steady.conversationsScanned).toBeGreaterThan(20);
+    expect({ stateReads, stateWrites }).toEqual({ stateReads: 0, stateWrites: 0 });
+
+    const conversation = simulator.conversationUids[3] ?? "";
+    simulator.addMessage(conversation, { from: "researcher" });
+    await poll(ports);
+    expect({ stateReads, stateWrites }).toEqual({ stateReads: 1, stateWrites: 1 });
+  });
+
+  it("starts cold (empty cache) without re-alerting anything", async () => {
+    await poll(ports);
+    simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+    await poll(ports);
+
+    const cold = await poll({ ...ports, cache: new Map() });
+    expect(cold.newReplies).toBe(0);
+  });
+
+  it("lets only one of two overlapping polls advance a conversation, and the event is queued once", async () => {
+    await poll(ports);
+    const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+
+    const [one, two] = await Promise.all([poll({ ...ports, cache: new Map() }), poll({ ...ports, cache: new Map() })]);
+
+    expect(one.failures).toEqual([]);
+    expect(two.failures).toEqual([]);
+    const queued = (await queue.receive(100, new Date())).filter(
+      (message) => JSON.parse(message.body).conversation.uid === conversation,
+    );
+    expect(queued).toHaveLength(1);
+  });
+
+  it("skips a malformed conversation, reports it, and processes the others", async () => {
+    await poll(ports);
+    const broken = simulator.injectMalformed({ projectId: project });
+    const healthy = simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+
+    const report = await poll(ports);
+
+    expect(report.malformedConversations).toBe(1);
+    expect(report.failures).toEqual([]);
+    expect(report.events.map((event) => event.conversation.uid)).toEqual([healthy]);
+    expect(report.events.map((event) => event.conversation.uid)).not.toContain(broken);
+  });
+
+  it("polls only subscribed projects, with the API's projectId filter", async () => {
+    const { client, tableName } = await createTestTable("poll-scope");
+    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    const other = simulator.projectIds[1] ?? "";
+    for (const projectId of [project, other]) {
+      await subscriptions.add(
+        subscriptionSchema.parse({ projectId, channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
+      );
+    }
+    simulator.clearRequests();
+
+    const report = await poll({ ...ports, subscriptions, state: new DynamoStateStore(client, tableName) });
+
+    expect(report.scopes).toEqual([project, other].sort());
+    expect(new Set(simulator.requests.map((request) => request.projectId))).toEqual(new Set([project, other]));
+  });
+
+  it("writes nothing and queues nothing in a dry run", async () => {
+    await poll(ports);
+    simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+    stateWrites = 0;
+
+    const dry = await poll({ ...ports, cache: new Map() }, { dryRun: true });
+    expect(dry.newReplies).toBe(1);
+    expect(stateWrites).toBe(0);
+    expect(await queue.pendingCount()).toBe(0);
+
+    const real = await poll(ports);
+    expect(real.newReplies).toBe(1);
+  });
+});
