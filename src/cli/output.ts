@@ -2,12 +2,41 @@ import { participantLabel, stripInvisibleControls } from "../domain/alert.ts";
 import type { NewReplyEvent } from "../domain/events.ts";
 import type { PollReport } from "../usecases/poll.ts";
 
-export function describeEvent(event: NewReplyEvent): string {
-  const channels = event.targets.map((target) => target.channelId).join(", ");
+/** Who replied in which conversation: `Ada L. in "Scheduling" (project p1)`. */
+export function describeReply(event: NewReplyEvent): string {
   const project = event.conversation.projectId ?? "no project";
   // Names are participant-controlled: no control characters reach the terminal.
   const name = stripInvisibleControls(event.conversation.name);
-  return `new reply: ${stripInvisibleControls(participantLabel(event.sender))} in "${name}" (project ${stripInvisibleControls(project)}) -> ${channels}`;
+  return `${stripInvisibleControls(participantLabel(event.sender))} in "${name}" (project ${stripInvisibleControls(project)})`;
+}
+
+export function describeEvent(event: NewReplyEvent): string {
+  const channels = event.targets.map((target) => target.channelId).join(", ");
+  return `new reply: ${describeReply(event)} -> ${channels}`;
+}
+
+const PREVIEW_CHARS = 100;
+
+/** The reply on one line, cleaned of control characters and cut to a short preview. */
+export function previewReply(event: NewReplyEvent): string {
+  if (event.targets.every((target) => target.body === "hidden")) return "(reply text hidden: body=hidden)";
+  const oneLine = stripInvisibleControls(event.message.body)
+    .replace(/\p{Cc}+/gu, " ")
+    .replace(/\s+/g, " ")
+    .trim();
+  const codePoints = Array.from(oneLine);
+  const preview = codePoints.length > PREVIEW_CHARS ? `${codePoints.slice(0, PREVIEW_CHARS - 1).join("")}…` : oneLine;
+  return preview ? `"${preview}"` : "(empty reply)";
+}
+
+/** What a dry run shows for each alert it would post: where, who, and the start of the reply. */
+export function describeWouldAlert(event: NewReplyEvent): string[] {
+  const where = event.targets
+    .map(
+      (target) => `${target.channelId}${target.mentions.length > 0 ? ` (mentions ${target.mentions.join(", ")})` : ""}`,
+    )
+    .join(", ");
+  return [`(dry run) would alert ${where}: ${describeReply(event)}`, `    ${previewReply(event)}`];
 }
 
 export function summarizePoll(report: PollReport, alertsPosted: number | undefined): string {

@@ -1,9 +1,8 @@
-import { join } from "node:path";
+import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import type { z } from "zod";
-import { createDynamoDbClient } from "../adapters/dynamo/client.ts";
+import { DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
-import { ensureTable } from "../adapters/dynamo/table.ts";
 import {
   bodyModeSchema,
   channelIdSchema,
@@ -12,10 +11,11 @@ import {
   type Subscription,
   subscriptionSchema,
 } from "../domain/subscriptions.ts";
-import { UsageError } from "../errors.ts";
-import { startDynamoDbLocal } from "../local/dynamodb-local.ts";
-import { repoRoot } from "../local/runtime.ts";
+import { describeError, UsageError } from "../errors.ts";
+import { applySync, changeCount, planSync, type SyncPlan, toEntries, toEntry } from "../usecases/subscriptions-sync.ts";
+import { withTable } from "./environment.ts";
 import type { CliContext } from "./main.ts";
+import { formatOf, parseSubscriptionFile, serializeSubscriptionFile } from "./subscriptions-file.ts";
 
 /** Validates one flag with its schema; the error names the flag and says what is expected. */
 function flag<T extends z.ZodType>(name: string, schema: T, value: unknown): z.output<T> {
@@ -30,22 +30,9 @@ export async function withSubscriptionStore<T>(
   context: CliContext,
   work: (store: DynamoSubscriptionStore) => Promise<T>,
 ): Promise<T> {
-  const config = context.config();
-  let table = config.table;
-  let stopDynamo: (() => Promise<void>) | undefined;
-  if (!table.endpoint) {
-    const dynamo = await startDynamoDbLocal({ dataDir: join(repoRoot(), ".data", "dynamodb") });
-    stopDynamo = () => dynamo.stop();
-    table = { ...table, endpoint: dynamo.endpoint };
-  }
-  const client = createDynamoDbClient(table);
-  try {
-    await ensureTable(client, table.tableName, { log: context.log });
-    return await work(new DynamoSubscriptionStore(client, table.tableName, { log: context.log }));
-  } finally {
-    client.destroy();
-    await stopDynamo?.();
-  }
+  return withTable(context, "use", (table) =>
+    work(new DynamoSubscriptionStore(table.client, table.settings.tableName, { log: context.log })),
+  );
 }
 
 export function formatSubscription(subscription: Subscription): string {
@@ -54,7 +41,9 @@ export function formatSubscription(subscription: Subscription): string {
     subscription.mentions.length > 0 ? `mentions=${subscription.mentions.join(",")}` : undefined,
     `thread=${subscription.threadPerConversation ? "on" : "off"}`,
     `body=${subscription.body}`,
-    subscription.paused ? "PAUSED" : undefined,
+    subscription.paused
+      ? `PAUSED${subscription.disabledReason ? ` (since ${subscription.disabledAt ?? "?"}: ${subscription.disabledReason})` : ""}`
+      : undefined,
     `since ${subscription.createdAt}`,
   ].filter(Boolean);
   return `${subscription.projectId.padEnd(24)}  ->  ${subscription.channelId}  ${options.join("  ")}`;
@@ -123,6 +112,30 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     });
 
   subscriptions
+    .command("resume")
+    .description("resume a paused subscription (e.g. after inviting the app to a channel it was paused for)")
+    .requiredOption("--project <id>", "Respondent project id, or *")
+    .requiredOption("--channel <id>", "Slack channel id")
+    .action(async (options: { project: string; channel: string }) => {
+      const ctx = context();
+      const projectId = flag("--project", projectIdSchema, options.project);
+      const channelId = flag("--channel", channelIdSchema, options.channel);
+      const outcome = await withTable(ctx, "use", (table) =>
+        new DynamoSubscriptionPauses(table.client, table.settings.tableName).resume(projectId, channelId, new Date()),
+      );
+      if (outcome === "not_found") {
+        throw new UsageError(
+          `no subscription for project ${projectId} -> channel ${channelId} (see \`subscriptions list\`)`,
+        );
+      }
+      ctx.out(
+        outcome === "resumed"
+          ? `resumed: ${projectId} -> ${channelId}; alerts flow again from the next poll`
+          : `${projectId} -> ${channelId} was not paused; nothing changed`,
+      );
+    });
+
+  subscriptions
     .command("remove")
     .description("stop alerting a channel for a project")
     .requiredOption("--project <id>", "Respondent project id, or *")
@@ -139,4 +152,126 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
       }
       ctx.out(`removed: ${projectId} -> ${channelId}`);
     });
+
+  subscriptions
+    .command("apply")
+    .description("make the stored subscriptions match a reviewed YAML or JSON file; shows the changes first")
+    .requiredOption(
+      "-f, --file <path>",
+      "the subscriptions file (.yaml, .yml or .json), as written by `subscriptions export`",
+    )
+    .option("--yes", "apply without asking (needed when not on a terminal)")
+    .option("--dry-run", "show the changes only")
+    .action(async (options: { file: string; yes?: boolean; dryRun?: boolean }) => {
+      const ctx = context();
+      const entries = parseSubscriptionFile(
+        await readText(options.file),
+        formatOf(options.file, undefined),
+        options.file,
+      );
+      await withSubscriptionStore(ctx, async (store) => {
+        const plan = planSync(await store.list(), entries, new Date());
+        const changes = changeCount(plan);
+        if (changes === 0) {
+          ctx.out(
+            `no changes: the stored subscriptions match ${options.file} (${plan.unchanged.length} subscriptions)`,
+          );
+          return;
+        }
+        for (const line of describePlan(plan)) ctx.out(line);
+        if (options.dryRun) {
+          ctx.out("dry run: nothing applied");
+          return;
+        }
+        if (!options.yes) {
+          if (!ctx.io.stdinIsTTY) {
+            throw new UsageError("not applied: confirm on a terminal, or pass --yes to apply without asking");
+          }
+          const confirmed = await ctx.io.confirm(`Apply these ${changes} change${changes === 1 ? "" : "s"}? [y/N] `);
+          if (!confirmed) {
+            ctx.out("not applied");
+            return;
+          }
+        }
+        const result = await applySync(plan, store);
+        ctx.out(`applied: ${result.added} added, ${result.changed} changed, ${result.removed} removed`);
+      });
+    });
+
+  subscriptions
+    .command("export")
+    .description("write the stored subscriptions in the file format of `subscriptions apply`")
+    .option("-o, --output <path>", "write to this file instead of stdout")
+    .addOption(
+      new Option("--format <format>", "file format (default: from the file name, else yaml)").choices(["yaml", "json"]),
+    )
+    .action(async (options: { output?: string; format?: string }) => {
+      const ctx = context();
+      const all = await withSubscriptionStore(ctx, (store) => store.list());
+      const text = serializeSubscriptionFile(toEntries(all), formatOf(options.output, options.format));
+      if (!options.output) {
+        ctx.out(text.replace(/\n$/, ""));
+        return;
+      }
+      try {
+        await writeFile(options.output, text);
+      } catch (error) {
+        throw new UsageError(`cannot write ${options.output}: ${describeError(error)}`);
+      }
+      ctx.out(`wrote ${all.length} subscription${all.length === 1 ? "" : "s"} to ${options.output}`);
+    });
+}
+
+async function readText(path: string): Promise<string> {
+  try {
+    return await readFile(path, "utf8");
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new UsageError(`cannot read ${path}${typeof code === "string" ? ` (${code})` : ""}`);
+  }
+}
+
+function target(subscription: Subscription): string {
+  return `${subscription.projectId} -> ${subscription.channelId}`;
+}
+
+function options(subscription: Subscription): string {
+  const entry = toEntry(subscription);
+  return [
+    entry.researcher ? `researcher=${entry.researcher}` : undefined,
+    entry.mentions.length > 0 ? `mentions=${entry.mentions.join(",")}` : undefined,
+    `thread=${entry.thread ? "on" : "off"}`,
+    `body=${entry.body}`,
+    entry.paused ? "paused" : undefined,
+  ]
+    .filter(Boolean)
+    .join(" ");
+}
+
+/** `+ add`, `~ change option: old -> new`, `- remove`, then a count and what happens to each start. */
+export function describePlan(plan: SyncPlan): string[] {
+  const lines: string[] = [];
+  for (const subscription of plan.add) {
+    lines.push(
+      `+ add     ${target(subscription)}  ${options(subscription)}  (starts now: earlier messages never alert)`,
+    );
+  }
+  for (const { before, options: changed } of plan.change) {
+    const what = changed.map((change) => `${change.option}: ${change.from} -> ${change.to}`).join("; ");
+    const resumes = before.disabledReason && changed.some((change) => change.option === "paused");
+    const why = resumes ? `; paused by the notifier: ${before.disabledReason}` : "";
+    lines.push(`~ change  ${target(before)}  ${what}  (keeps its start, ${before.createdAt}${why})`);
+  }
+  for (const subscription of plan.remove) {
+    lines.push(`- remove  ${target(subscription)}  (no more alerts there for this project)`);
+  }
+  const counts = [
+    `${plan.add.length} to add`,
+    `${plan.change.length} to change`,
+    `${plan.remove.length} to remove`,
+    `${plan.unchanged.length} unchanged`,
+  ];
+  const changes = changeCount(plan);
+  lines.push(`${changes} change${changes === 1 ? "" : "s"}: ${counts.join(", ")}`);
+  return lines;
 }

@@ -20,6 +20,11 @@ const CLEARED = [
   "TABLE_NAME",
   "POLL_INTERVAL_SECONDS",
   "CONVERSATION_URL_TEMPLATE",
+  "NOTIFIER_TARGET",
+  "DLQ_URL",
+  "RESPONDENT_SECRET_ARN",
+  "SLACK_SECRET_ARN",
+  "OPS_SLACK_CHANNEL",
 ];
 
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {

@@ -1,0 +1,281 @@
+import type { Command } from "commander";
+import { DynamoLocalQueue } from "../adapters/dynamo/local-queue.ts";
+import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
+import { describeTableProblem } from "../adapters/dynamo/table.ts";
+import { RespondentApiClient } from "../adapters/respondent-api.ts";
+import { createSlackDirectory } from "../adapters/slack-directory.ts";
+import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
+import { createSqsClient } from "../adapters/sqs-queue.ts";
+import { DEFAULT_SLACK_API_URL, type LocalConfig } from "../config.ts";
+import type { Subscription } from "../domain/subscriptions.ts";
+import { registerSecret } from "../errors.ts";
+import {
+  type CheckResult,
+  type CheckStatus,
+  checkDeadLetters,
+  checkRespondentCredentials,
+  checkSlackChannel,
+  checkSlackToken,
+  checkSubscriptions,
+  DoctorRun,
+  respondentEnvironment,
+  type SlackDirectory,
+  type SlackIdentity,
+} from "../usecases/doctor.ts";
+import { type OpenedTable, openTable, readSecret, respondentSecretSpec, slackSecretSpec } from "./environment.ts";
+import { type CliContext, EXIT_FAILURE, EXIT_OK } from "./main.ts";
+
+export function registerDoctorCommand(program: Command, context: () => CliContext): void {
+  program
+    .command("doctor")
+    .description(
+      "check the setup, one line per check with the fix: Respondent credentials and base URL, Slack token and channels, the table, deployed secrets, dead letters",
+    )
+    .action(async () => {
+      const ctx = context();
+      ctx.setExitCode(await runDoctor(ctx));
+    });
+}
+
+const SYMBOLS: Record<CheckStatus, string> = { pass: "✔", note: "✔", warn: "!", fail: "✘", skip: "-" };
+const COLORS: Partial<Record<CheckStatus, string>> = { pass: "32", note: "32", warn: "33", fail: "31" };
+
+export function renderCheck(result: CheckResult, color: boolean): string {
+  const code = COLORS[result.status];
+  const symbol = color && code ? `\u001b[${code}m${SYMBOLS[result.status]}\u001b[0m` : SYMBOLS[result.status];
+  return `${symbol} ${result.check}: ${result.detail}${result.fix ? ` — ${result.fix}` : ""}`;
+}
+
+async function runDoctor(ctx: CliContext): Promise<number> {
+  const config = ctx.config();
+  const run = new DoctorRun({
+    // Off a terminal each check's own line is the progress; a throttled "checking" line would lag behind it.
+    onStart: (check) => {
+      if (ctx.io.stderrIsTTY) ctx.progress.update(`… checking ${check}`);
+    },
+    onResult: (result) => ctx.out(renderCheck(result, ctx.color)),
+  });
+  try {
+    await checkRespondent(ctx, run, config);
+    const slack = await checkSlack(ctx, run, config);
+    const table = await checkTable(ctx, run);
+    try {
+      const subscriptions = table ? await checkStoredSubscriptions(ctx, run, table) : undefined;
+      await checkChannels(run, slack, subscriptions);
+      await checkDeadLetterQueue(ctx, run, table);
+    } finally {
+      await table?.close();
+    }
+  } finally {
+    ctx.progress.done();
+  }
+  const count = (status: CheckStatus) => run.results.filter((result) => result.status === status).length;
+  const warnings = count("warn");
+  ctx.out(
+    `doctor: ${count("pass") + count("note")} passed, ${run.failed} failed${warnings > 0 ? `, ${warnings} warning${warnings === 1 ? "" : "s"}` : ""}`,
+  );
+  return run.failed > 0 ? EXIT_FAILURE : EXIT_OK;
+}
+
+async function checkRespondent(ctx: CliContext, run: DoctorRun, config: LocalConfig): Promise<void> {
+  const operator = ctx.operator();
+  const { baseUrl } = config.respondent;
+  let credentials = config.respondentCredentials;
+  let credentialsFrom = "RESPONDENT_API_KEY / RESPONDENT_API_SECRET";
+  const arn = operator.respondentSecretArn;
+  if (!credentials && arn) {
+    credentialsFrom = `the values in the Respondent secret ${arn}`;
+    await run.check("Respondent secret", async () => {
+      const reading = await readSecret(ctx, respondentSecretSpec(arn));
+      if (!reading.ok) return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
+      credentials = reading.value;
+      return { status: "pass", detail: `${arn} is filled` };
+    });
+  }
+  if (credentials) {
+    const found = credentials;
+    registerSecret(found.apiKey);
+    registerSecret(found.apiSecret);
+    const api = new RespondentApiClient({
+      ...config.respondent,
+      // One page is the question; no prefetching, and a dead endpoint answers within one retry.
+      maxConcurrency: 1,
+      maxRetries: Math.min(config.respondent.maxRetries, 1),
+      credentials: async () => found,
+      log: ctx.log,
+    });
+    await run.check("Respondent credentials", () => checkRespondentCredentials(api, { baseUrl, credentialsFrom }));
+    return;
+  }
+  if (arn) {
+    await run.check("Respondent credentials", () => ({
+      status: "skip",
+      detail: "not checked: the secret is not usable",
+    }));
+    return;
+  }
+  if (operator.target === "aws") {
+    await run.check("Respondent credentials", () => ({
+      status: "fail",
+      detail: "none configured",
+      fix: "set RESPONDENT_SECRET_ARN to the stack output RespondentSecretArn",
+    }));
+    return;
+  }
+  await run.check("Respondent credentials", () => ({
+    status: "note",
+    detail: `using the built-in simulator: set RESPONDENT_API_KEY and RESPONDENT_API_SECRET (or RESPONDENT_SECRET_ARN) to check real credentials against ${baseUrl} (${respondentEnvironment(baseUrl)})`,
+  }));
+}
+
+interface SlackAccess {
+  directory: SlackDirectory;
+  identity: SlackIdentity | undefined;
+}
+
+/** The Slack token check; returns how to reach Slack when there is a token, usable or not. */
+async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig): Promise<SlackAccess | undefined> {
+  const operator = ctx.operator();
+  let token = config.slackBotToken;
+  let tokenFrom = "SLACK_BOT_TOKEN";
+  const arn = operator.slackSecretArn;
+  if (!token && arn) {
+    tokenFrom = `the botToken in the Slack secret ${arn}`;
+    await run.check("Slack secret", async () => {
+      const reading = await readSecret(ctx, slackSecretSpec(arn));
+      if (!reading.ok) return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
+      token = reading.value.botToken;
+      return { status: "pass", detail: `${arn} is filled` };
+    });
+  }
+  if (!token) {
+    if (arn) {
+      await run.check("Slack token", () => ({ status: "skip", detail: "not checked: the secret is not usable" }));
+    } else if (operator.target === "aws") {
+      await run.check("Slack token", () => ({
+        status: "fail",
+        detail: "none configured",
+        fix: "set SLACK_SECRET_ARN to the stack output SlackSecretArn",
+      }));
+    } else {
+      await run.check("Slack token", () => ({
+        status: "note",
+        detail:
+          "using the built-in fake Slack (alerts are printed in the terminal): set SLACK_BOT_TOKEN (or SLACK_SECRET_ARN) to check your workspace",
+      }));
+    }
+    return undefined;
+  }
+  registerSecret(token);
+  const directory = createSlackDirectory({ token, apiUrl: config.slack.apiUrl, timeoutMs: config.slack.timeoutMs });
+  let identity: SlackIdentity | undefined;
+  await run.check("Slack token", async () => {
+    const checked = await checkSlackToken(directory, {
+      tokenFrom,
+      apiUrl: config.slack.apiUrl,
+      defaultApiUrl: DEFAULT_SLACK_API_URL,
+    });
+    identity = checked.identity;
+    return checked.outcome;
+  });
+  return { directory, identity };
+}
+
+/** Returns the open table when it is usable (the caller closes it). */
+async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OpenedTable | undefined> {
+  const operator = ctx.operator();
+  let opened: OpenedTable | undefined;
+  const result = await run.check("Table", async () => {
+    const embedded = operator.target === "local" && !operator.table.endpoint;
+    // The embedded store is this machine's own: creating its table changes nothing anyone relies on.
+    opened = await openTable(ctx, embedded ? "use" : "inspect");
+    if (opened.embedded) {
+      return { status: "note", detail: `${opened.where}: ready (set DYNAMODB_ENDPOINT to check another DynamoDB)` };
+    }
+    const problem = await describeTableProblem(opened.client, opened.settings.tableName);
+    if (!problem) return { status: "pass", detail: `${opened.where}: reachable, key schema pk/sk as expected` };
+    return {
+      status: "fail",
+      detail: problem,
+      fix:
+        operator.target === "aws"
+          ? `check TABLE_NAME (stack output TableName) and AWS_REGION (${opened.settings.region}), and your AWS credentials`
+          : "check TABLE_NAME and DYNAMODB_ENDPOINT; a missing table is created by the first `poll --once` or `start`",
+    };
+  });
+  if (result.status === "fail") {
+    await opened?.close();
+    return undefined;
+  }
+  return opened;
+}
+
+async function checkStoredSubscriptions(
+  ctx: CliContext,
+  run: DoctorRun,
+  table: OpenedTable,
+): Promise<Subscription[] | undefined> {
+  let subscriptions: Subscription[] | undefined;
+  await run.check("Subscriptions", async () => {
+    const store = new DynamoSubscriptionStore(table.client, table.settings.tableName, { log: ctx.log });
+    subscriptions = await store.list();
+    return checkSubscriptions(subscriptions);
+  });
+  return subscriptions;
+}
+
+async function checkChannels(
+  run: DoctorRun,
+  slack: SlackAccess | undefined,
+  subscriptions: Subscription[] | undefined,
+): Promise<void> {
+  if (!subscriptions || subscriptions.length === 0) return;
+  if (!slack) {
+    await run.check("Slack channels", () => ({
+      status: "note",
+      detail: "not checked: alerts go to the built-in fake Slack",
+    }));
+    return;
+  }
+  const { identity, directory } = slack;
+  if (!identity) {
+    await run.check("Slack channels", () => ({ status: "skip", detail: "not checked: the Slack token is not usable" }));
+    return;
+  }
+  const byChannel = new Map<string, Subscription[]>();
+  for (const subscription of subscriptions) {
+    byChannel.set(subscription.channelId, [...(byChannel.get(subscription.channelId) ?? []), subscription]);
+  }
+  for (const [channelId, using] of [...byChannel].sort(([a], [b]) => a.localeCompare(b))) {
+    await run.check(`Slack channel ${channelId}`, () => checkSlackChannel(directory, channelId, identity, using));
+  }
+}
+
+async function checkDeadLetterQueue(ctx: CliContext, run: DoctorRun, table: OpenedTable | undefined): Promise<void> {
+  const operator = ctx.operator();
+  const dlqUrl = operator.deadLetterQueueUrl;
+  if (dlqUrl) {
+    await run.check("Dead letters", async () => {
+      const sqs = createSqsClient(operator.table.region);
+      try {
+        const count = await new SqsDeadLetterQueue(sqs, dlqUrl).approximateCount();
+        return checkDeadLetters(count, `the dead-letter queue ${dlqUrl}`);
+      } finally {
+        sqs.destroy();
+      }
+    });
+    return;
+  }
+  if (operator.target === "aws") {
+    await run.check("Dead letters", () => ({
+      status: "skip",
+      detail: "not checked: set DLQ_URL to the stack output DeadLetterQueueUrl",
+    }));
+    return;
+  }
+  if (!table) return;
+  await run.check("Dead letters", async () => {
+    const queue = new DynamoLocalQueue(table.client, table.settings.tableName);
+    return checkDeadLetters((await queue.deadLetters()).length, "the local dead letters");
+  });
+}

@@ -1,0 +1,219 @@
+import { DEFAULT_RESPONDENT_API_URL } from "../config.ts";
+import type { Subscription } from "../domain/subscriptions.ts";
+import { describeError, RespondentAuthError, RespondentRequestRejectedError, SlackAuthError } from "../errors.ts";
+import type { ConversationSource } from "../ports.ts";
+
+/**
+ * `doctor`: one line per check, each with a clear verdict and, when it is not a pass, the fix.
+ * The checks here turn what the adapters answer into those lines; which checks run (and with
+ * which adapters: real services, embedded stand-ins, the deployed stack) is decided by the CLI.
+ */
+
+/** `note`: passes, but with a stand-in or a default the operator should know about. `warn` never fails the run. */
+export type CheckStatus = "pass" | "note" | "warn" | "fail" | "skip";
+
+export interface CheckOutcome {
+  status: CheckStatus;
+  detail: string;
+  fix?: string | undefined;
+  /** Replaces the check's name once the check knows more (a channel's #name). */
+  label?: string | undefined;
+}
+
+export interface CheckResult extends CheckOutcome {
+  check: string;
+}
+
+export interface DoctorHooks {
+  onStart?: (check: string) => void;
+  onResult?: (result: CheckResult) => void;
+}
+
+/** Runs checks one at a time and keeps their results; a check that throws is a failed check, not a crash. */
+export class DoctorRun {
+  readonly results: CheckResult[] = [];
+
+  constructor(private readonly hooks: DoctorHooks = {}) {}
+
+  async check(check: string, run: () => Promise<CheckOutcome> | CheckOutcome): Promise<CheckResult> {
+    this.hooks.onStart?.(check);
+    let outcome: CheckOutcome;
+    try {
+      outcome = await run();
+    } catch (error) {
+      outcome = { status: "fail", detail: describeError(error) };
+    }
+    const { label, ...rest } = outcome;
+    const result = { check: label ?? check, ...rest };
+    this.results.push(result);
+    this.hooks.onResult?.(result);
+    return result;
+  }
+
+  get failed(): number {
+    return this.results.filter((result) => result.status === "fail").length;
+  }
+}
+
+export const STAGING_RESPONDENT_API_URL = "https://api-staging.respondent.io";
+
+/** "production", "staging" or "custom URL": which Respondent environment a base URL is. */
+export function respondentEnvironment(baseUrl: string): string {
+  const url = baseUrl.replace(/\/+$/, "");
+  if (url === DEFAULT_RESPONDENT_API_URL) return "production";
+  if (url === STAGING_RESPONDENT_API_URL) return "staging";
+  return "custom URL";
+}
+
+function otherEnvironmentHint(environment: string): string {
+  if (environment === "production") return `staging keys need RESPONDENT_API_URL=${STAGING_RESPONDENT_API_URL}`;
+  if (environment === "staging") return `production keys need RESPONDENT_API_URL unset (${DEFAULT_RESPONDENT_API_URL})`;
+  return `production is ${DEFAULT_RESPONDENT_API_URL}, staging ${STAGING_RESPONDENT_API_URL}`;
+}
+
+/** Reads the first page of conversations with the configured credentials. */
+export async function checkRespondentCredentials(
+  source: ConversationSource,
+  options: { baseUrl: string; credentialsFrom: string },
+): Promise<CheckOutcome> {
+  const where = `${options.baseUrl} (${respondentEnvironment(options.baseUrl)})`;
+  try {
+    for await (const page of source.listConversations({})) {
+      const visible =
+        page.totalResults === undefined
+          ? `${page.conversations.length} conversations on it`
+          : `${page.totalResults} conversations visible`;
+      return { status: "pass", detail: `accepted by ${where}, 1 page read, ${visible}` };
+    }
+    return { status: "pass", detail: `accepted by ${where}, no conversations yet` };
+  } catch (error) {
+    if (error instanceof RespondentAuthError) {
+      return {
+        status: "fail",
+        detail: `rejected (${error.status}) by ${where}`,
+        fix: `check ${options.credentialsFrom}; production and staging keys differ: ${otherEnvironmentHint(respondentEnvironment(options.baseUrl))}`,
+      };
+    }
+    if (error instanceof RespondentRequestRejectedError) {
+      return { status: "fail", detail: `${where}: ${error.message}` };
+    }
+    return {
+      status: "fail",
+      detail: `${where}: ${describeError(error)}`,
+      fix: "check RESPONDENT_API_URL and the network; Respondent may be down",
+    };
+  }
+}
+
+export interface SlackIdentity {
+  team: string;
+  user: string;
+  /** From the x-oauth-scopes header; undefined when it is not sent. */
+  scopes: string[] | undefined;
+}
+
+export interface SlackChannelInfo {
+  exists: boolean;
+  name: string | undefined;
+  isMember: boolean;
+  isArchived: boolean;
+  isPrivate: boolean;
+}
+
+/** The read-only Slack calls the checks make (auth.test, conversations.info). */
+export interface SlackDirectory {
+  identity(): Promise<SlackIdentity>;
+  channel(channelId: string): Promise<SlackChannelInfo>;
+}
+
+export async function checkSlackToken(
+  slack: SlackDirectory,
+  options: { tokenFrom: string; apiUrl: string; defaultApiUrl: string },
+): Promise<{ outcome: CheckOutcome; identity: SlackIdentity | undefined }> {
+  try {
+    const identity = await slack.identity();
+    const where = options.apiUrl === options.defaultApiUrl ? "" : ` at ${options.apiUrl}`;
+    return {
+      outcome: {
+        status: "pass",
+        detail: `accepted${where}: workspace "${identity.team}", app user @${identity.user}`,
+      },
+      identity,
+    };
+  } catch (error) {
+    if (error instanceof SlackAuthError) {
+      return {
+        outcome: { status: "fail", detail: error.message.replace("SLACK_BOT_TOKEN", options.tokenFrom) },
+        identity: undefined,
+      };
+    }
+    return {
+      outcome: { status: "fail", detail: describeError(error), fix: "check SLACK_API_URL and the network" },
+      identity: undefined,
+    };
+  }
+}
+
+/** Can the app post in this channel: it exists, is not archived, and the app is in it (or may post to public channels). */
+export async function checkSlackChannel(
+  slack: SlackDirectory,
+  channelId: string,
+  identity: SlackIdentity,
+  subscriptions: readonly Subscription[],
+): Promise<CheckOutcome> {
+  const app = `@${identity.user || "<your app>"}`;
+  const projects = subscriptions.map((subscription) => subscription.projectId).join(", ");
+  const forWhat = `subscribed to ${projects}`;
+  const info = await slack.channel(channelId);
+  if (!info.exists) {
+    return {
+      status: "fail",
+      detail: `not found (${forWhat})`,
+      fix: `check the channel id (channel details > About > Channel ID); a private channel also answers this until the app is invited: /invite ${app} in it`,
+    };
+  }
+  const label = info.name ? `Slack channel ${channelId} (#${info.name})` : undefined;
+  if (info.isArchived) {
+    return {
+      status: "fail",
+      label,
+      detail: `is archived (${forWhat})`,
+      fix: `unarchive it, or remove its subscriptions: respondent-notifier subscriptions remove --project <id> --channel ${channelId}`,
+    };
+  }
+  if (info.isMember) return { status: "pass", label, detail: `the app is a member (${forWhat})` };
+  if (!info.isPrivate && identity.scopes?.includes("chat:write.public")) {
+    return { status: "pass", label, detail: `the app is not a member but may post (chat:write.public) (${forWhat})` };
+  }
+  return {
+    status: "fail",
+    label,
+    detail: `the app is not a member (${forWhat})`,
+    fix: `invite it: /invite ${app} in that channel`,
+  };
+}
+
+export function checkSubscriptions(subscriptions: readonly Subscription[]): CheckOutcome {
+  if (subscriptions.length === 0) {
+    return {
+      status: "warn",
+      detail: "none stored: nothing will alert",
+      fix: "add one: respondent-notifier subscriptions add --project <id|*> --channel <C...>, or subscriptions apply -f subscriptions.yaml",
+    };
+  }
+  const paused = subscriptions.filter((subscription) => subscription.paused).length;
+  const channels = new Set(subscriptions.map((subscription) => subscription.channelId)).size;
+  return {
+    status: "pass",
+    detail: `${subscriptions.length} stored (${subscriptions.length - paused} active, ${paused} paused) for ${channels} channel${channels === 1 ? "" : "s"}`,
+  };
+}
+
+export function checkDeadLetters(count: number, where: string): CheckOutcome {
+  if (count === 0) return { status: "pass", detail: `none in ${where}` };
+  return {
+    status: "warn",
+    detail: `${count} alert${count === 1 ? "" : "s"} failed delivery and wait${count === 1 ? "s" : ""} in ${where}`,
+    fix: "see them: respondent-notifier dlq list; re-send them: respondent-notifier dlq redrive",
+  };
+}

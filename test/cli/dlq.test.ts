@@ -1,0 +1,123 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
+import { type NewReplyEvent, newReplyEventSchema } from "../../src/domain/events.ts";
+import { startFakeSlack } from "../../src/local/fake-slack.ts";
+import { startRespondentSimulator } from "../../src/local/simulator.ts";
+import { type CliRun, runCli } from "../support/cli.ts";
+import { localTableEnv } from "./helpers.ts";
+
+const API_KEY = "dlq-test-key-31aa";
+const API_SECRET = "dlq-test-secret-58bc";
+const SLACK_TOKEN = "xoxb-dlq-test-token-0f";
+const CHANNEL = "C0DLQTEST01";
+
+/** Puts `event` into the local dead letters the way the queue does after failed deliveries. */
+async function deadLetter(env: Record<string, string>, event: NewReplyEvent): Promise<void> {
+  const client = createDynamoDbClient({
+    tableName: env.TABLE_NAME ?? "",
+    region: "us-east-1",
+    endpoint: env.DYNAMODB_ENDPOINT,
+  });
+  // Later than the queue's five-minute deduplication window for the event's first send.
+  const later = new Date(Date.now() + 10 * 60_000);
+  const queue = new DynamoLocalQueue(client, env.TABLE_NAME ?? "", { maxReceives: 1, clock: { now: () => later } });
+  try {
+    await queue.sendEvents([event]);
+    const [message] = await queue.receive(1, later);
+    if (!message) throw new Error("the event was not queued");
+    await queue.retryLater(message, 0, later, "Slack answered HTTP 503");
+  } finally {
+    client.destroy();
+  }
+}
+
+describe("respondent-notifier dlq against the local queue", () => {
+  let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
+  let slack: Awaited<ReturnType<typeof startFakeSlack>>;
+  let env: Record<string, string>;
+  let outage: CliRun;
+
+  beforeAll(async () => {
+    simulator = await startRespondentSimulator({ apiKey: API_KEY, apiSecret: API_SECRET, conversations: 5 });
+    slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [CHANNEL] });
+    env = {
+      ...localTableEnv("cli-dlq"),
+      RESPONDENT_API_URL: simulator.url,
+      RESPONDENT_API_KEY: API_KEY,
+      RESPONDENT_API_SECRET: API_SECRET,
+      SLACK_BOT_TOKEN: SLACK_TOKEN,
+      SLACK_API_URL: `${slack.url}/api/`,
+    };
+    const added = await runCli(["subscriptions", "add", "--project", "*", "--channel", CHANNEL], env);
+    expect(added.code, added.stderr).toBe(0);
+    const conversationUid = simulator.addConversation({
+      name: "Diary study",
+      participant: { firstName: "Grace", lastName: "Hopper" },
+      firstMessage: { from: "researcher", body: "How did day 3 go?" },
+    });
+    simulator.addMessage(conversationUid, { from: "participant", body: "Day 3 entry is in <!here>" });
+    // Slack rate-limits every attempt: the queue gives up after its 5 receives.
+    slack.failNext("chat.postMessage", 5, { status: 429, retryAfter: 1 });
+
+    outage = await runCli(["poll", "--once"], env);
+  });
+
+  afterAll(async () => {
+    await simulator?.close();
+    await slack?.close();
+  });
+
+  it("poll --once exits 1 and points to dlq when an alert it found went to the dead letters", () => {
+    expect(outage.code).toBe(1);
+    expect(outage.stdout).toContain("1 new reply, 0 alerts posted");
+    expect(outage.stderr).toContain(
+      "respondent-notifier: 1 alert failed delivery too often and went to the dead letters: see `respondent-notifier dlq list`, re-send with `dlq redrive`",
+    );
+    expect(slack.posts).toHaveLength(0);
+  });
+
+  it("dlq list shows each dead letter: who wrote where, the channel, the start of the reply and the last error", async () => {
+    const run = await runCli(["dlq", "list"], env);
+
+    expect(run.code, run.stderr).toBe(0);
+    const lines = run.stdout.trimEnd().split("\n");
+    expect(lines[0]).toBe("1 dead letter in the local queue:");
+    expect(lines[1]).toMatch(/^\S+ {2}dead-lettered \d{4}-\d\d-\d\dT[\d:.]+Z after 5 attempts$/);
+    expect(lines[2]).toMatch(/^ {4}Grace H\. in "Diary study" \(project \w+\) -> C0DLQTEST01$/);
+    expect(lines[3]).toBe('    "Day 3 entry is in <!here>"');
+    expect(lines[4]).toMatch(/^ {4}last error: .*Slack rate-limited posting to C0DLQTEST01/);
+    expect(lines[5]).toBe(
+      "re-send them with: respondent-notifier dlq redrive (alerts already in Slack are skipped by the ledger, never posted twice)",
+    );
+  });
+
+  it("dlq redrive delivers a dead letter once, and re-sending an alert that is already posted posts nothing new", async () => {
+    const listed = await runCli(["dlq", "list", "--json"], env);
+    const [letter] = JSON.parse(listed.stdout) as Array<{ event: unknown }>;
+    const event = newReplyEventSchema.parse(letter?.event);
+
+    const redrive = await runCli(["dlq", "redrive"], env);
+
+    expect(redrive.code, redrive.stderr).toBe(0);
+    expect(redrive.stdout).toContain("re-sending 1 dead letter");
+    expect(redrive.stdout).toContain("redrive: 1 alert posted, 0 already posted (skipped by the ledger)");
+    expect(slack.posts).toHaveLength(1);
+    expect(slack.posts[0]?.text).toContain("Day 3 entry is in &lt;!here&gt;");
+    expect((await runCli(["dlq", "list"], env)).stdout.trim()).toBe("no dead letters in the local queue");
+
+    // The same alert dead-lettered again (a duplicate in the queue, a redrive run twice...).
+    await deadLetter(env, event);
+    const again = await runCli(["dlq", "redrive"], env);
+
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stdout).toContain("redrive: 0 alerts posted, 1 already posted (skipped by the ledger)");
+    expect(slack.posts).toHaveLength(1);
+  });
+
+  it("dlq redrive with nothing dead-lettered says so and exits 0", async () => {
+    const run = await runCli(["dlq", "redrive"], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout.trim()).toBe("no dead letters in the local queue: nothing to redrive");
+  });
+});
