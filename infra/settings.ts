@@ -1,5 +1,6 @@
 import { z } from "zod";
-import { DEFAULT_RESPONDENT_API_URL, loadNotifierLambdaConfig } from "../src/config.ts";
+import { DEFAULT_RESPONDENT_API_URL, LAMBDA_POLL_INTERVALS, loadNotifierLambdaConfig } from "../src/config.ts";
+import { channelIdSchema } from "../src/domain/subscriptions.ts";
 import { ConfigError } from "../src/errors.ts";
 
 /**
@@ -33,6 +34,12 @@ const wholeNumber = (min: number, max: number) =>
       .min(min, `must be a whole number from ${min} to ${max}`)
       .max(max, `must be a whole number from ${min} to ${max}`),
   );
+
+/** For settings with a fixed list of allowed numbers: "30" becomes 30, anything else is left to be refused. */
+const digitsToNumber = (value: unknown) => {
+  const text = fromText(value);
+  return typeof text === "string" && /^\d+$/.test(text) ? Number(text) : text;
+};
 
 const optional = <T extends z.ZodType>(schema: T) =>
   z.preprocess((value) => absentIfBlank(fromText(value)), schema.optional());
@@ -69,13 +76,20 @@ const fieldSchemas = {
     DEFAULT_RESPONDENT_API_URL,
   ),
   pollRateMinutes: withDefault(wholeNumber(1, 60), 1),
+  pollIntervalSeconds: withDefault(
+    z.preprocess(
+      digitsToNumber,
+      z.literal(LAMBDA_POLL_INTERVALS, {
+        error: `must be one of ${LAMBDA_POLL_INTERVALS.join(", ")} (seconds that divide the scheduled minute)`,
+      }),
+    ),
+    60,
+  ),
+  opsChannelId: optional(channelIdSchema),
   noPollAlarmMinutes: withDefault(wholeNumber(2, MAX_ALARM_MINUTES), 10),
   logRetentionDays: withDefault(
     z.preprocess(
-      (value) => {
-        const text = fromText(value);
-        return typeof text === "string" && /^\d+$/.test(text) ? Number(text) : text;
-      },
+      digitsToNumber,
       z.literal(LOG_RETENTION_DAYS, {
         error: `must be one of the retention periods CloudWatch Logs allows: ${LOG_RETENTION_DAYS.join(", ")}`,
       }),
@@ -116,6 +130,13 @@ export function parseSettings(context: Readonly<Record<string, unknown>>): Setti
   }
   const result = settings as Settings;
   checkConversationUrlTemplate(result.conversationUrlTemplate);
+  if (result.pollIntervalSeconds < 60 && result.pollRateMinutes !== 1) {
+    throw invalid(
+      "pollIntervalSeconds",
+      `polls below 60 s loop inside an invocation scheduled every minute, so pollRateMinutes must be 1 (it is ${result.pollRateMinutes})`,
+      context.pollIntervalSeconds,
+    );
+  }
   if (result.noPollAlarmMinutes < 2 * result.pollRateMinutes) {
     throw invalid(
       "noPollAlarmMinutes",

@@ -43,6 +43,8 @@ export class NotifierStack extends Stack {
     const poller = new Poller(this, "Poller", {
       entry: props.pollerEntry ?? DEFAULT_POLLER_ENTRY,
       pollRateMinutes: settings.pollRateMinutes,
+      pollIntervalSeconds: settings.pollIntervalSeconds,
+      ops: settings.opsChannelId ? { channelId: settings.opsChannelId, slackSecret } : undefined,
       respondentApiUrl: settings.respondentApiUrl,
       logRetentionDays: settings.logRetentionDays,
       metricsNamespace,
@@ -54,6 +56,7 @@ export class NotifierStack extends Stack {
     const notifier = new Notifier(this, "Notifier", {
       entry: props.notifierEntry ?? DEFAULT_NOTIFIER_ENTRY,
       conversationUrlTemplate: settings.conversationUrlTemplate,
+      opsChannelId: settings.opsChannelId,
       logRetentionDays: settings.logRetentionDays,
       metricsNamespace,
       table: state,

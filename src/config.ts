@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { channelIdSchema } from "./domain/subscriptions.ts";
 import { ConfigError } from "./errors.ts";
 
 /**
@@ -73,6 +74,9 @@ const fields = {
   POLL_INTERVAL_SECONDS: integer(1, 3600).default(60),
   QUEUE_URL: z.url({ error: "must be the SQS queue URL" }),
   CONVERSATION_URL_TEMPLATE: optionalText.pipe(urlTemplate.optional()),
+  OPS_SLACK_CHANNEL: optionalText.pipe(channelIdSchema.optional()),
+  NOTIFIER_TARGET: z.enum(["local", "aws"], { error: "must be local or aws" }).default("local"),
+  DLQ_URL: z.url({ error: "must be the SQS dead-letter queue URL (stack output DeadLetterQueueUrl)" }),
 } as const;
 
 type Fields = typeof fields;
@@ -148,20 +152,55 @@ function tableSettings(env: Env, required: boolean): TableSettings {
   return { tableName: values.TABLE_NAME, region: values.AWS_REGION, endpoint: values.DYNAMODB_ENDPOINT };
 }
 
+/**
+ * The poll intervals the poller Lambda accepts. Each divides the scheduled minute, so polls
+ * stay evenly spaced across invocations, and the last poll of a minute (at 60 - interval s)
+ * still has POLL_TIME_RESERVE_MS plus start-up slack before the 55 s timeout: 10 and 12 s
+ * would leave it under 8 s.
+ */
+export const LAMBDA_POLL_INTERVALS = [15, 20, 30, 60] as const;
+
+const lambdaPollInterval = integer(1, 3600)
+  .refine((value) => (LAMBDA_POLL_INTERVALS as readonly number[]).includes(value), {
+    error: `must be one of ${LAMBDA_POLL_INTERVALS.join(", ")} (seconds that divide the scheduled minute)`,
+  })
+  .default(60);
+
+export interface OpsChannelSettings {
+  channelId: string;
+  slack: SlackClientSettings;
+  slackSecretArn: string;
+}
+
 export interface PollerLambdaConfig {
   respondent: RespondentClientSettings;
   respondentSecretArn: string;
   table: TableSettings;
   queueUrl: string;
+  /** Below 60, each scheduled invocation polls several times (see usecases/poll-loop.ts). */
+  pollIntervalSeconds: number;
+  /** Absent: no health messages (the poller then never reads the Slack secret). */
+  ops: OpsChannelSettings | undefined;
 }
 
 export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
-  const values = parse(env, ["RESPONDENT_SECRET_ARN", "QUEUE_URL"]);
+  const values = parse(env, ["RESPONDENT_SECRET_ARN", "QUEUE_URL", "POLL_INTERVAL_SECONDS", "OPS_SLACK_CHANNEL"], {
+    POLL_INTERVAL_SECONDS: lambdaPollInterval,
+  });
+  const opsChannelId = values.OPS_SLACK_CHANNEL;
   return {
     respondent: respondentSettings(env),
     respondentSecretArn: values.RESPONDENT_SECRET_ARN,
     table: tableSettings(env, true),
     queueUrl: values.QUEUE_URL,
+    pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
+    ops: opsChannelId
+      ? {
+          channelId: opsChannelId,
+          slack: slackSettings(env),
+          slackSecretArn: parse(env, ["SLACK_SECRET_ARN"]).SLACK_SECRET_ARN,
+        }
+      : undefined,
   };
 }
 
@@ -170,15 +209,18 @@ export interface NotifierLambdaConfig {
   slackSecretArn: string;
   table: TableSettings;
   conversationUrlTemplate: string | undefined;
+  /** Absent: no health messages and no automatic pausing of unusable channels. */
+  opsChannelId: string | undefined;
 }
 
 export function loadNotifierLambdaConfig(env: Env): NotifierLambdaConfig {
-  const values = parse(env, ["SLACK_SECRET_ARN", "CONVERSATION_URL_TEMPLATE"]);
+  const values = parse(env, ["SLACK_SECRET_ARN", "CONVERSATION_URL_TEMPLATE", "OPS_SLACK_CHANNEL"]);
   return {
     slack: slackSettings(env),
     slackSecretArn: values.SLACK_SECRET_ARN,
     table: tableSettings(env, true),
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
+    opsChannelId: values.OPS_SLACK_CHANNEL,
   };
 }
 
@@ -193,6 +235,8 @@ export interface LocalConfig {
   table: TableSettings;
   pollIntervalSeconds: number;
   conversationUrlTemplate: string | undefined;
+  /** Health transitions and paused channels are posted here (to the fake Slack too). */
+  opsChannelId: string | undefined;
 }
 
 export function loadLocalConfig(env: Env): LocalConfig {
@@ -202,6 +246,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
     "SLACK_BOT_TOKEN",
     "POLL_INTERVAL_SECONDS",
     "CONVERSATION_URL_TEMPLATE",
+    "OPS_SLACK_CHANNEL",
   ]);
   const { RESPONDENT_API_KEY: apiKey, RESPONDENT_API_SECRET: apiSecret } = values;
   if (apiKey && !apiSecret)
@@ -216,6 +261,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
     table: tableSettings(env, false),
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
+    opsChannelId: values.OPS_SLACK_CHANNEL,
   };
 }
 
@@ -227,3 +273,41 @@ export const respondentSecretSchema = z.object({
 
 /** Shape of the Slack secret in Secrets Manager. */
 export const slackSecretSchema = z.object({ botToken: slackToken });
+
+/**
+ * Operator commands (doctor, subscriptions, dlq, poll --dry-run) can also work on the deployed
+ * stack. `NOTIFIER_TARGET=aws` puts the table in AWS DynamoDB (never created by the CLI, so
+ * TABLE_NAME is required); the secret ARNs, when set, replace RESPONDENT_API_KEY/SECRET and
+ * SLACK_BOT_TOKEN; DLQ_URL makes `dlq` use the SQS dead-letter queue.
+ */
+export interface OperatorConfig {
+  target: "local" | "aws";
+  table: TableSettings;
+  respondentSecretArn: string | undefined;
+  slackSecretArn: string | undefined;
+  deadLetterQueueUrl: string | undefined;
+}
+
+export function loadOperatorConfig(env: Env): OperatorConfig {
+  const values = parse(env, ["NOTIFIER_TARGET", "RESPONDENT_SECRET_ARN", "SLACK_SECRET_ARN", "DLQ_URL"], {
+    RESPONDENT_SECRET_ARN: fields.RESPONDENT_SECRET_ARN.optional(),
+    SLACK_SECRET_ARN: fields.SLACK_SECRET_ARN.optional(),
+    DLQ_URL: fields.DLQ_URL.optional(),
+  });
+  if (values.RESPONDENT_SECRET_ARN && env.RESPONDENT_API_KEY?.trim()) {
+    throw new ConfigError(
+      "RESPONDENT_SECRET_ARN",
+      "set either it or RESPONDENT_API_KEY/RESPONDENT_API_SECRET, not both",
+    );
+  }
+  if (values.SLACK_SECRET_ARN && env.SLACK_BOT_TOKEN?.trim()) {
+    throw new ConfigError("SLACK_SECRET_ARN", "set either it or SLACK_BOT_TOKEN, not both");
+  }
+  return {
+    target: values.NOTIFIER_TARGET,
+    table: tableSettings(env, values.NOTIFIER_TARGET === "aws"),
+    respondentSecretArn: values.RESPONDENT_SECRET_ARN,
+    slackSecretArn: values.SLACK_SECRET_ARN,
+    deadLetterQueueUrl: values.DLQ_URL,
+  };
+}

@@ -6,6 +6,7 @@
 import type { SlackMessage } from "./domain/alert.ts";
 import type { ConversationState } from "./domain/detection.ts";
 import type { NewReplyEvent } from "./domain/events.ts";
+import type { HealthComponent, HealthRecord } from "./domain/health.ts";
 import type { Conversation, MalformedConversation } from "./domain/respondent.ts";
 import type { Subscription } from "./domain/subscriptions.ts";
 
@@ -81,6 +82,41 @@ export interface ThreadStore {
 export interface SlackPoster {
   /** Throws the Slack* errors of errors.ts, classified. */
   post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }>;
+}
+
+/** A health record with the revision that conditional writes compare against. */
+export interface StoredHealth {
+  record: HealthRecord;
+  revision: number;
+}
+
+export interface HealthStore {
+  /** Undefined when there is no record yet; an unreadable one reads as a fresh `ok` record that the next write replaces. */
+  read(component: HealthComponent): Promise<StoredHealth | undefined>;
+  /**
+   * Stores `next` only if the stored revision is still `expectedRevision` (no record when
+   * undefined). Resolves false when another writer came first.
+   */
+  write(component: HealthComponent, next: HealthRecord, expectedRevision: number | undefined): Promise<boolean>;
+}
+
+export type ResumeOutcome = "resumed" | "was_active" | "not_found";
+
+export interface SubscriptionPauses {
+  /**
+   * Pauses the subscription with a reason, unless it is paused already (or gone). Resolves true
+   * only for the caller that paused it, so the pause is announced once.
+   */
+  pause(projectId: string, channelId: string, reason: string, at: Date): Promise<boolean>;
+  /** Unpauses it and clears the reason. */
+  resume(projectId: string, channelId: string, at: Date): Promise<ResumeOutcome>;
+}
+
+/** The operators' Slack channel: health transitions and paused subscriptions are posted there. */
+export interface OpsChannel {
+  channelId: string;
+  /** Throws the Slack* errors of errors.ts. */
+  post(message: SlackMessage): Promise<void>;
 }
 
 export interface Clock {

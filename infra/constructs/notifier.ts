@@ -23,6 +23,8 @@ export const NOTIFIER_EVENT_SOURCE = { batchSize: 10, reportBatchItemFailures: t
 export interface NotifierProps {
   entry: string;
   conversationUrlTemplate: string | undefined;
+  /** Health transitions and paused channels are posted here. */
+  opsChannelId: string | undefined;
   logRetentionDays: LogRetentionDays;
   metricsNamespace: string;
   table: StateTable;
@@ -50,6 +52,7 @@ export class Notifier extends Construct {
         SLACK_API_URL: DEFAULT_SLACK_API_URL,
         TABLE_NAME: props.table.table.tableName,
         ...(props.conversationUrlTemplate ? { CONVERSATION_URL_TEMPLATE: props.conversationUrlTemplate } : {}),
+        ...(props.opsChannelId ? { OPS_SLACK_CHANNEL: props.opsChannelId } : {}),
       },
     });
     this.function = fn;

@@ -4,6 +4,8 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
 import { Construct } from "constructs";
+import { DEFAULT_SLACK_API_URL } from "../../src/config.ts";
+import { POLL_LOOP_WINDOW_MS, POLL_TIME_RESERVE_MS } from "../../src/usecases/poll-loop.ts";
 import type { LogRetentionDays } from "../settings.ts";
 import type { EventQueue } from "./event-queue.ts";
 import { ServiceFunction } from "./service-function.ts";
@@ -13,6 +15,11 @@ import type { StateTable } from "./state-table.ts";
 export const POLLER_SERVICE_NAME = "poller";
 /** Below the shortest schedule rate (1 minute), so a poll ends before the next tick is due. */
 export const POLLER_TIMEOUT = Duration.seconds(55);
+/**
+ * Time between the scheduled tick and the handler's start that the loop allows for (a cold
+ * start, the scheduler's own delay): the last poll of a minute must still find its reserve.
+ */
+export const POLLER_START_SLACK = Duration.seconds(2);
 export const POLLER_MEMORY_MB = 512;
 
 /** Respondent client settings the poller runs with (see RESPONDENT_* in src/config.ts). */
@@ -21,6 +28,10 @@ export const RESPONDENT_CLIENT = { pageSize: 100, maxConcurrency: 4, timeoutMs: 
 export interface PollerProps {
   entry: string;
   pollRateMinutes: number;
+  /** Below 60: each invocation loops, polling at this interval (see src/usecases/poll-loop.ts). */
+  pollIntervalSeconds: number;
+  /** Health transitions are posted here with the Slack bot token, which the poller may then read. */
+  ops?: { channelId: string; slackSecret: ServiceSecret } | undefined;
   respondentApiUrl: string;
   logRetentionDays: LogRetentionDays;
   metricsNamespace: string;
@@ -47,6 +58,7 @@ export class Poller extends Construct {
         `pollRateMinutes (${props.pollRateMinutes}) must be longer than the poller timeout (${POLLER_TIMEOUT.toSeconds()} s)`,
       );
     }
+    checkPollLoop(props.pollIntervalSeconds, rate);
 
     const { function: fn, role } = new ServiceFunction(this, "Poller", {
       entry: props.entry,
@@ -65,11 +77,20 @@ export class Poller extends Construct {
         RESPONDENT_TIMEOUT_MS: String(RESPONDENT_CLIENT.timeoutMs),
         TABLE_NAME: props.table.table.tableName,
         QUEUE_URL: props.queue.queue.queueUrl,
+        POLL_INTERVAL_SECONDS: String(props.pollIntervalSeconds),
+        ...(props.ops
+          ? {
+              OPS_SLACK_CHANNEL: props.ops.channelId,
+              SLACK_SECRET_ARN: props.ops.slackSecret.secret.secretArn,
+              SLACK_API_URL: DEFAULT_SLACK_API_URL,
+            }
+          : {}),
       },
     });
     this.function = fn;
 
     props.respondentSecret.grantRead(role);
+    props.ops?.slackSecret.grantRead(role);
     props.table.grantPollerAccess(role);
     props.queue.grantSend(role);
 
@@ -78,7 +99,10 @@ export class Poller extends Construct {
     fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
     this.schedule = new Schedule(this, "Schedule", {
-      description: `Runs the Respondent poller every ${props.pollRateMinutes} minute(s)`,
+      description:
+        props.pollIntervalSeconds < 60
+          ? `Runs the Respondent poller every minute; each run polls every ${props.pollIntervalSeconds} s`
+          : `Runs the Respondent poller every ${props.pollRateMinutes} minute(s)`,
       schedule: ScheduleExpression.rate(rate),
       target: new LambdaInvoke(fn, {
         role: this.schedulerRole(fn),
@@ -109,5 +133,30 @@ export class Poller extends Construct {
     });
     role.addToPrincipalPolicy(new PolicyStatement({ actions: ["lambda:InvokeFunction"], resources: [fn.functionArn] }));
     return role.withoutPolicyUpdates();
+  }
+}
+
+/**
+ * A looping invocation (interval below a minute) must cover exactly one scheduled minute and
+ * give its last poll, at 60 s minus one interval, the loop's time reserve before the timeout.
+ * settings.ts only offers intervals that pass; this guards the construct used on its own.
+ */
+export function checkPollLoop(intervalSeconds: number, rate: Duration): void {
+  const windowSeconds = POLL_LOOP_WINDOW_MS / 1000;
+  if (intervalSeconds >= windowSeconds) return;
+  if (rate.toSeconds() !== windowSeconds) {
+    throw new Error(
+      `a poll interval of ${intervalSeconds} s loops within one minute: the schedule must run every minute`,
+    );
+  }
+  if (windowSeconds % intervalSeconds !== 0) {
+    throw new Error(`a poll interval of ${intervalSeconds} s does not divide the minute: polls would drift`);
+  }
+  const lastPollSeconds = windowSeconds - intervalSeconds;
+  const needed = lastPollSeconds + POLL_TIME_RESERVE_MS / 1000 + POLLER_START_SLACK.toSeconds();
+  if (needed > POLLER_TIMEOUT.toSeconds()) {
+    throw new Error(
+      `a poll interval of ${intervalSeconds} s puts the last poll at ${lastPollSeconds} s, which needs ${needed} s of the ${POLLER_TIMEOUT.toSeconds()} s timeout`,
+    );
   }
 }

@@ -4,23 +4,21 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import { ChangeMessageVisibilityCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { DynamoHealthStore, DynamoSubscriptionPauses } from "../../src/adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../../src/adapters/dynamo/ledger.ts";
+import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
 import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
 import { powertoolsLog, powertoolsMetrics } from "../../src/adapters/observability.ts";
+import { slackOpsChannel, slackPosterWithToken } from "../../src/adapters/ops-channel.ts";
 import { createSecretsProvider, secretGetter } from "../../src/adapters/secrets.ts";
-import { createSlackPoster } from "../../src/adapters/slack.ts";
 import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { loadNotifierLambdaConfig, slackSecretSchema } from "../../src/config.ts";
 import { newReplyEventSchema } from "../../src/domain/events.ts";
 import { describeError, InvalidEventError } from "../../src/errors.ts";
-import type { SlackPoster } from "../../src/ports.ts";
 import { systemClock } from "../../src/ports.ts";
-import {
-  DEFAULT_CLAIM_LEASE_SECONDS,
-  type NotifyPorts,
-  notify,
-  RetryDeliveryError,
-} from "../../src/usecases/notify.ts";
+import { DeliveryWatch, notifyAndWatch } from "../../src/usecases/delivery-watch.ts";
+import { HealthMonitor, NOTIFIER_HEALTH_POLICY } from "../../src/usecases/health.ts";
+import { DEFAULT_CLAIM_LEASE_SECONDS, type NotifyPorts, RetryDeliveryError } from "../../src/usecases/notify.ts";
 
 // Built once per container: warm invocations reuse clients and the cached secret.
 const config = loadNotifierLambdaConfig(process.env);
@@ -32,24 +30,7 @@ const sqs = createSqsClient(config.table.region);
 const secrets = createSecretsProvider(config.table.region);
 const fillSlackSecret = `aws secretsmanager put-secret-value --secret-id ${config.slackSecretArn} --secret-string '{"botToken":"xoxb-..."}'`;
 const slackToken = secretGetter(secrets, config.slackSecretArn, slackSecretSchema, fillSlackSecret);
-
-/** The poster is rebuilt only when the token changes (rotation), so the client's connections are reused. */
-let slackPoster: { token: string; poster: SlackPoster } | undefined;
-async function currentSlackPoster(): Promise<SlackPoster> {
-  const { botToken } = await slackToken();
-  if (slackPoster?.token !== botToken) {
-    slackPoster = {
-      token: botToken,
-      poster: createSlackPoster({
-        token: botToken,
-        apiUrl: config.slack.apiUrl,
-        timeoutMs: config.slack.timeoutMs,
-        log,
-      }),
-    };
-  }
-  return slackPoster.poster;
-}
+const slack = slackPosterWithToken(async () => (await slackToken()).botToken, config.slack, log);
 
 const basePorts: Omit<NotifyPorts, "slack"> = {
   ledger: new DynamoDeliveryLedger(dynamo, config.table.tableName),
@@ -59,6 +40,28 @@ const basePorts: Omit<NotifyPorts, "slack"> = {
   metrics: powertoolsMetrics(metrics),
   conversationUrlTemplate: config.conversationUrlTemplate,
 };
+
+/** With an ops channel: a rejected token is reported there, and a dead channel's subscriptions are paused. */
+function buildDeliveryWatch(): DeliveryWatch | undefined {
+  if (!config.opsChannelId) return undefined;
+  const ops = slackOpsChannel(config.opsChannelId, slack);
+  return new DeliveryWatch({
+    health: new HealthMonitor({
+      component: "notifier",
+      policy: NOTIFIER_HEALTH_POLICY,
+      store: new DynamoHealthStore(dynamo, config.table.tableName, { log }),
+      ops,
+      clock: systemClock,
+      log,
+    }),
+    subscriptions: new DynamoSubscriptionStore(dynamo, config.table.tableName, { log }),
+    pauses: new DynamoSubscriptionPauses(dynamo, config.table.tableName),
+    ops,
+    clock: systemClock,
+    log,
+  });
+}
+const deliveryWatch = buildDeliveryWatch();
 
 async function handleRecord(record: SQSRecord): Promise<void> {
   let event: ReturnType<typeof newReplyEventSchema.parse>;
@@ -70,7 +73,7 @@ async function handleRecord(record: SQSRecord): Promise<void> {
   }
   logger.appendKeys({ eventId: event.eventId, conversationUid: event.conversation.uid });
   try {
-    await notify(event, { ...basePorts, slack: await currentSlackPoster() });
+    await notifyAndWatch(event, { ...basePorts, slack: await slack.current() }, deliveryWatch);
   } catch (error) {
     if (error instanceof RetryDeliveryError) {
       // Slack's Retry-After when it gave one; otherwise just past the claim lease, so the

@@ -37,6 +37,9 @@ export const subscriptionSchema = z.strictObject({
   threadPerConversation: z.boolean().default(true),
   body: bodyModeSchema.default("full"),
   paused: z.boolean().default(false),
+  /** Why the notifier paused it (a channel that cannot take posts); cleared on resume. */
+  disabledReason: z.string().optional(),
+  disabledAt: z.iso.datetime().optional(),
   /** Creation time, and the subscription's start: messages created before it never alert. */
   createdAt: z.iso.datetime(),
   updatedAt: z.iso.datetime().optional(),

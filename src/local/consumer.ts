@@ -1,7 +1,8 @@
 import { newReplyEventSchema } from "../domain/events.ts";
 import { describeError, InvalidEventError } from "../errors.ts";
 import type { Clock, Log } from "../ports.ts";
-import { type NotifyPorts, notify, RetryDeliveryError } from "../usecases/notify.ts";
+import { type DeliveryWatch, notifyAndWatch } from "../usecases/delivery-watch.ts";
+import { type NotifyPorts, RetryDeliveryError } from "../usecases/notify.ts";
 
 /** The part of the durable local queue the consumer uses (DynamoLocalQueue implements it). */
 export interface LocalQueueConsumerPort {
@@ -26,11 +27,12 @@ export interface DrainResult {
  * Hands queued events to the same `notify` use case the notifier Lambda runs, in queue
  * order, with the retry rules SQS would apply: a retryable failure makes the message visible
  * again later (honouring Slack's Retry-After), and the queue dead-letters it after its
- * maximum receives. Returns when nothing visible is left.
+ * maximum receives. With a `deliveryWatch` (an ops channel is set), each delivery's outcomes
+ * are watched as in the notifier Lambda. Returns when nothing visible is left.
  */
 export async function drainLocalQueue(
   queue: LocalQueueConsumerPort,
-  ports: NotifyPorts & { clock: Clock; log: Log },
+  ports: NotifyPorts & { clock: Clock; log: Log; deliveryWatch?: DeliveryWatch | undefined },
 ): Promise<DrainResult> {
   const result: DrainResult = { delivered: 0, retried: 0, invalid: 0 };
   for (;;) {
@@ -43,7 +45,7 @@ export async function drainLocalQueue(
       try {
         const parsed = newReplyEventSchema.safeParse(JSON.parse(message.body));
         if (!parsed.success) throw new InvalidEventError(`queue message ${message.id} is not a valid event`);
-        await notify(parsed.data, ports);
+        await notifyAndWatch(parsed.data, ports, ports.deliveryWatch);
         await queue.ack(message);
         result.delivered += 1;
       } catch (error) {

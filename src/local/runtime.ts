@@ -2,20 +2,30 @@ import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createDynamoDbClient } from "../adapters/dynamo/client.ts";
+import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoLocalQueue } from "../adapters/dynamo/local-queue.ts";
 import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
 import { ensureTable } from "../adapters/dynamo/table.ts";
 import { DynamoThreadStore } from "../adapters/dynamo/thread-store.ts";
+import { slackOpsChannel } from "../adapters/ops-channel.ts";
 import { RespondentApiClient } from "../adapters/respondent-api.ts";
 import { createSlackPoster } from "../adapters/slack.ts";
 import type { LocalConfig } from "../config.ts";
 import { registerSecret } from "../errors.ts";
 import type { Clock, ConversationSource, Log, Metrics } from "../ports.ts";
 import { systemClock } from "../ports.ts";
+import { DeliveryWatch } from "../usecases/delivery-watch.ts";
+import {
+  errorObservation,
+  HealthMonitor,
+  NOTIFIER_HEALTH_POLICY,
+  POLLER_HEALTH_POLICY,
+  pollObservation,
+} from "../usecases/health.ts";
 import type { NotifyPorts, PostedAlert } from "../usecases/notify.ts";
-import type { PollPorts, SeenCache } from "../usecases/poll.ts";
+import type { PollPorts, PollReport, SeenCache } from "../usecases/poll.ts";
 import { startDynamoDbLocal } from "./dynamodb-local.ts";
 import { startFakeSlack } from "./fake-slack.ts";
 import { startRespondentSimulator } from "./simulator.ts";
@@ -23,9 +33,17 @@ import { startRespondentSimulator } from "./simulator.ts";
 /** The demo channel the embedded fake Slack accepts when no Slack workspace is configured. */
 export const DEMO_CHANNEL_ID = "C0DEMO00001";
 
+/** The notifier's ports plus, with an ops channel, the watch the local consumer runs after each delivery. */
+export type LocalNotifyPorts = NotifyPorts & { deliveryWatch?: DeliveryWatch | undefined };
+
 export interface LocalRuntime {
   pollPorts: PollPorts;
-  notifyPorts: NotifyPorts;
+  notifyPorts: LocalNotifyPorts;
+  /**
+   * Records a finished (or thrown) poll in the poller's health, which posts transitions to
+   * OPS_SLACK_CHANNEL. Does nothing without an ops channel; never throws.
+   */
+  observePoll(outcome: { report: PollReport } | { error: unknown }): Promise<void>;
   queue: DynamoLocalQueue;
   subscriptions: DynamoSubscriptionStore;
   /** One line per embedded stand-in that was started, for the start-up banner. */
@@ -135,6 +153,33 @@ export async function startLocalRuntime(config: LocalConfig, options: LocalRunti
     const subscriptions = new DynamoSubscriptionStore(client, tableSettings.tableName, { log: options.log });
     const queue = new DynamoLocalQueue(client, tableSettings.tableName);
     const cache: SeenCache = new Map();
+
+    let pollHealth: HealthMonitor | undefined;
+    let deliveryWatch: DeliveryWatch | undefined;
+    if (config.opsChannelId) {
+      const ops = slackOpsChannel(config.opsChannelId, slack);
+      const healthStore = new DynamoHealthStore(client, tableSettings.tableName, { clock, log: options.log });
+      const monitor = (component: "poller" | "notifier") =>
+        new HealthMonitor({
+          component,
+          policy: component === "poller" ? POLLER_HEALTH_POLICY : NOTIFIER_HEALTH_POLICY,
+          store: healthStore,
+          ops,
+          clock,
+          log: options.log,
+        });
+      pollHealth = monitor("poller");
+      deliveryWatch = new DeliveryWatch({
+        health: monitor("notifier"),
+        subscriptions,
+        pauses: new DynamoSubscriptionPauses(client, tableSettings.tableName),
+        ops,
+        clock,
+        log: options.log,
+      });
+      options.log.info(`health changes and paused channels are posted to the ops channel ${config.opsChannelId}`);
+    }
+
     return {
       pollPorts: {
         api,
@@ -155,6 +200,13 @@ export async function startLocalRuntime(config: LocalConfig, options: LocalRunti
         metrics: options.metrics,
         conversationUrlTemplate: config.conversationUrlTemplate,
         ...(options.onPosted ? { onPosted: options.onPosted } : {}),
+        deliveryWatch,
+      },
+      async observePoll(outcome) {
+        if (!pollHealth) return;
+        await pollHealth.observe(
+          "report" in outcome ? pollObservation(outcome.report) : errorObservation(outcome.error),
+        );
       },
       queue,
       subscriptions,

@@ -40,7 +40,14 @@ export type TargetOutcome =
   | { channelId: string; status: "posted"; ts: string; possiblyRepeated: boolean }
   | { channelId: string; status: "already_posted" }
   | { channelId: string; status: "failed_permanently"; reason: string; error: NotifierError }
-  | { channelId: string; status: "retry"; reason: string; retryAfterSeconds: number | undefined };
+  | {
+      channelId: string;
+      status: "retry";
+      reason: string;
+      retryAfterSeconds: number | undefined;
+      /** Set when the cause is known to need a person (a rejected token), not just time. */
+      error?: NotifierError;
+    };
 
 export interface NotifyResult {
   outcomes: TargetOutcome[];
@@ -124,11 +131,15 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
     posted = await ports.slack.post(channelId, message, threadTs);
   } catch (error) {
     if (isDefinitelyNotPosted(error)) await releaseQuietly(event.eventId, channelId, ports);
-    if (
-      error instanceof SlackChannelUnusableError ||
-      error instanceof SlackAuthError ||
-      error instanceof SlackRejectedError
-    ) {
+    if (error instanceof SlackAuthError) {
+      // The token is the workspace's problem, not this alert's: acknowledging would drop every
+      // alert of the outage. The queue keeps retrying it, then parks it in the DLQ, from which
+      // `dlq redrive` delivers it once the token is fixed. Counted (and alarmed) as permanent.
+      ports.metrics.count("PermanentFailures");
+      ports.log.error("Slack rejected the token; the alert is kept for a retry", { ...context, reason: error.message });
+      return { channelId, status: "retry", reason: error.message, retryAfterSeconds: undefined, error };
+    }
+    if (error instanceof SlackChannelUnusableError || error instanceof SlackRejectedError) {
       ports.metrics.count("PermanentFailures");
       ports.log.error("alert cannot be delivered to this channel; not retried", { ...context, reason: error.message });
       return { channelId, status: "failed_permanently", reason: error.message, error };

@@ -50,7 +50,19 @@ afterAll(() => rmSync(outdir, { recursive: true, force: true }));
 beforeAll(() => {
   const synth = spawnSync(
     join(REPO_ROOT, "node_modules/.bin/cdk"),
-    ["synth", "--quiet", "--output", outdir, "-c", `conversationUrlTemplate=${URL_TEMPLATE}`],
+    [
+      "synth",
+      "--quiet",
+      "--output",
+      outdir,
+      "-c",
+      `conversationUrlTemplate=${URL_TEMPLATE}`,
+      // Every optional variable set, so each one's loading is checked too.
+      "-c",
+      "opsChannelId=C0OPSBUNDLE1",
+      "-c",
+      "pollIntervalSeconds=15",
+    ],
     { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" } },
   );
   if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);

@@ -18,11 +18,13 @@ function rejection(context: Record<string, unknown>): ConfigError {
 }
 
 describe("settings", () => {
-  it("default to polling api.respondent.io every minute, alarming after 10 silent minutes, keeping logs 30 days", () => {
+  it("default to polling api.respondent.io once a minute, no ops channel, alarming after 10 silent minutes, keeping logs 30 days", () => {
     expect(parseSettings({})).toEqual({
       stackName: "RespondentNotifier",
       respondentApiUrl: "https://api.respondent.io",
       pollRateMinutes: 1,
+      pollIntervalSeconds: 60,
+      opsChannelId: undefined,
       noPollAlarmMinutes: 10,
       logRetentionDays: 30,
       alarmEmail: undefined,
@@ -64,6 +66,12 @@ describe("settings", () => {
     ["pollRateMinutes", "1.5", "whole number from 1 to 60"],
     ["pollRateMinutes", "often", "whole number from 1 to 60"],
     ["noPollAlarmMinutes", "1441", "whole number from 2 to 1440"],
+    ["pollIntervalSeconds", "10", "one of 15, 20, 30, 60"],
+    ["pollIntervalSeconds", "25", "one of 15, 20, 30, 60"],
+    ["pollIntervalSeconds", "90", "one of 15, 20, 30, 60"],
+    ["pollIntervalSeconds", "fast", "one of 15, 20, 30, 60"],
+    ["opsChannelId", "#ops", "must be a Slack channel id"],
+    ["opsChannelId", "c0123456789", "must be a Slack channel id"],
     ["logRetentionDays", "31", "1, 3, 5, 7, 14, 30, 60"],
     ["alarmEmail", "oncall", "e-mail address"],
     ["conversationUrlTemplate", "https://app.respondent.io/conversations", "must contain {conversationUid}"],
@@ -78,6 +86,20 @@ describe("settings", () => {
     expect(error.message).toContain(name);
     expect(error.message).toContain(allowed);
     expect(error.message).toContain(JSON.stringify(value));
+  });
+
+  it("accept a sub-minute poll interval and an ops channel id", () => {
+    expect(parseSettings({ pollIntervalSeconds: "15", opsChannelId: "C0OPS000001" })).toMatchObject({
+      pollIntervalSeconds: 15,
+      opsChannelId: "C0OPS000001",
+    });
+  });
+
+  it("reject a sub-minute poll interval unless the schedule runs every minute", () => {
+    const error = rejection({ pollIntervalSeconds: 30, pollRateMinutes: 5 });
+
+    expect(error.field).toBe("pollIntervalSeconds");
+    expect(error.message).toContain("pollRateMinutes must be 1 (it is 5)");
   });
 
   it("reject a no-poll alarm window shorter than two poll intervals", () => {

@@ -16,6 +16,8 @@ beforeAll(() => {
     stackName: "RespondentNotifierStaging",
     respondentApiUrl: "https://staging-api.respondent.io/",
     pollRateMinutes: "5",
+    pollIntervalSeconds: "60",
+    opsChannelId: "C0OPS000001",
     noPollAlarmMinutes: "20",
     logRetentionDays: "90",
     alarmEmail: "oncall@example.com",
@@ -98,6 +100,17 @@ describe("a stack with every setting given", () => {
     const roleId = resource(template, "AWS::IAM::Role", "NotifierRole").id;
 
     expect(env("Notifier").SLACK_SECRET_ARN).toBe(SLACK_SECRET_ARN);
+    expect(statementsOfRole(template, roleId)).toContainEqual({
+      actions: ["secretsmanager:GetSecretValue"],
+      resource: SLACK_SECRET_ARN,
+    });
+  });
+
+  it("with an ops channel, the poller reads the imported Slack secret under exactly that ARN too", () => {
+    const roleId = resource(template, "AWS::IAM::Role", "PollerRole").id;
+
+    expect(env("Poller")).toMatchObject({ OPS_SLACK_CHANNEL: "C0OPS000001", SLACK_SECRET_ARN });
+    expect(env("Notifier").OPS_SLACK_CHANNEL).toBe("C0OPS000001");
     expect(statementsOfRole(template, roleId)).toContainEqual({
       actions: ["secretsmanager:GetSecretValue"],
       resource: SLACK_SECRET_ARN,

@@ -87,6 +87,17 @@ describe("both functions", () => {
   });
 });
 
+describe("without an ops channel (the default)", () => {
+  it("the poller polls once per invocation and gets no Slack setting", () => {
+    expect(env("Poller").POLL_INTERVAL_SECONDS).toBe("60");
+    expect(Object.keys(env("Poller")).filter((name) => /SLACK/.test(name))).toEqual([]);
+  });
+
+  it("the notifier gets no ops channel", () => {
+    expect(env("Notifier")).not.toHaveProperty("OPS_SLACK_CHANNEL");
+  });
+});
+
 describe("the schedule", () => {
   it("invokes the poller every minute with no retries and drops a tick older than a minute", () => {
     const schedule = resource(template, "AWS::Scheduler::Schedule", "PollerSchedule");

@@ -213,15 +213,22 @@ describe("notify: every reply in the right channel, exactly once", () => {
     expect(slack.posts).toHaveLength(2);
   });
 
-  it("fails the whole workspace's alerts as permanent on a revoked token, without posting", async () => {
+  it("keeps the alert for a retry on a revoked token, counted as a permanent failure, token never shown", async () => {
     const revoked = {
       ...ports,
       slack: createSlackPoster({ token: "xoxb-revoked", apiUrl: `${slack.url}/api/`, timeoutMs: 500, log: ports.log }),
     };
-    const result = await notify(event("conv-1", "m1", [ALERTS]), revoked);
-    const [outcome] = result.outcomes;
-    expect(outcome?.status).toBe("failed_permanently");
-    expect(outcome?.status === "failed_permanently" && outcome.reason).toMatch(/SLACK_BOT_TOKEN/);
-    expect(outcome?.status === "failed_permanently" && outcome.reason).not.toContain("xoxb-revoked");
+    const reply = event("conv-1", "m1", [ALERTS]);
+    const error = await notify(reply, revoked).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(RetryDeliveryError);
+    expect((error as RetryDeliveryError).message).toMatch(/SLACK_BOT_TOKEN/);
+    expect((error as RetryDeliveryError).message).not.toContain("xoxb-revoked");
+    expect(metrics.get("PermanentFailures")).toBe(1);
+    expect(slack.posts).toHaveLength(0);
+
+    // Once the token is fixed, the same event is delivered: nothing was lost.
+    await notify(reply, ports);
+    expect(slack.posts).toHaveLength(1);
   });
 });

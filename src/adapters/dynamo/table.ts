@@ -24,6 +24,7 @@ import type { Log } from "../../ports.ts";
  * | local queue message | LOCALQ                  | MSG#<sequence>              |
  * | local dedup marker  | LOCALQ                  | DEDUP#<eventId>             |
  * | local dead letter   | LOCALDLQ                | MSG#<sequence>              |
+ * | health record       | HEALTH                  | POLLER / NOTIFIER           |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds; only short-lived items (local dedup markers) carry it. */
@@ -53,6 +54,7 @@ export const localQueueMessageKey = (messageId: string): ItemKey =>
 export const localDeadLetterKey = (messageId: string): ItemKey =>
   itemKey(LOCAL_DEAD_LETTER_PARTITION, `${LOCAL_MESSAGE_PREFIX}${messageId}`);
 export const localDedupKey = (eventId: string): ItemKey => itemKey(LOCAL_QUEUE_PARTITION, `DEDUP#${eventId}`);
+export const healthKey = (component: string): ItemKey => itemKey("HEALTH", component.toUpperCase());
 
 /** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
