@@ -7,13 +7,23 @@ import type { DeliveryFigures, PollFigures, SimulatorStats, SnapshotSaveFigures 
 
 export type Verdict = "PASS" | "MISS" | "n/a";
 
-export type PhaseName = "first" | "steady-warm" | "steady-cold" | "steady-cold-snapshot" | "new-replies";
+export type PhaseName =
+  | "first"
+  | "steady-warm"
+  | "steady-warm-parallel"
+  | "steady-cold"
+  | "steady-cold-snapshot"
+  | "new-replies";
+
+/** Phases that measure a prototype in bench/ rather than the code in src/. */
+export const PROPOSAL_PHASES: readonly PhaseName[] = ["steady-warm-parallel", "steady-cold-snapshot"];
 
 export const PHASE_LABELS: Record<PhaseName, string> = {
   first: "first poll (baseline)",
   "steady-warm": "steady, warm",
+  "steady-warm-parallel": "steady, warm, parallel scopes*",
   "steady-cold": "steady, cold start",
-  "steady-cold-snapshot": "steady, cold + snapshot*",
+  "steady-cold-snapshot": "steady, cold + snapshot**",
   "new-replies": "K new replies, warm",
 };
 
@@ -31,10 +41,18 @@ export interface LowerBound {
 
 export interface PhaseResult {
   phase: PhaseName;
-  /** `proposal`: measures the prototype in bench/seen-snapshot.ts, not the code in src/. */
+  /** `proposal`: measures a prototype in bench/ (parallel-scopes.ts, seen-snapshot.ts), not the code in src/. */
   design: "current" | "proposal";
   api: SimulatorStats & { requestsPerSecond: number };
+  /** The run with the median wall time (steady phases run `--repeat` times). */
   poll: PollFigures;
+  runs: {
+    wallMs: number[];
+    /** Highest process maxRSS over the runs: the memory verdict uses it. */
+    worstMaxRssMb: number;
+    /** How busy the machine's cores were during each run, % (poller, simulator, DynamoDB Local, others). */
+    machineBusyPercent: number[];
+  };
   ratios: { pages: number; time: number };
   verdicts: {
     apiPages: Verdict;

@@ -11,6 +11,8 @@ export interface BenchOptions {
   /** RespondentApiClient maxConcurrency (RESPONDENT_MAX_CONCURRENCY; the stack sets 4). */
   concurrency: number;
   newReplies: number;
+  /** Runs of each steady-state phase; the median is reported. */
+  repeat: number;
   /** The API's published rate limit, requests per second (production about 250). */
   rateLimit: number;
   /** Assumed Lambda cold starts a day, for the blended monthly cost. */
@@ -34,6 +36,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --page-size <n>            page size the poller asks for (default 100, as deployed)
   --concurrency <n>          API requests the poller keeps in flight, 1-64 (default 4, as deployed)
   --new-replies <k>          participant replies added before the last poll (default 20)
+  --repeat <n>               runs of each steady-state phase, the median is reported (default 3; 1 with --quick)
   --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
   --cold-starts-per-day <n>  assumed poller cold starts a day, for the blended cost (default 12)
   --skip-bundles             do not build and time the Lambda bundles
@@ -93,6 +96,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     pageSize: integer("page-size", values["page-size"], 100, 1, 1_000),
     concurrency: integer("concurrency", values.concurrency, 4, 1, 64),
     newReplies,
+    repeat: integer("repeat", values.repeat, values.quick ? 1 : 3, 1, 15),
     rateLimit: integer("rate-limit", values["rate-limit"], 250, 1, 100_000),
     coldStartsPerDay: integer("cold-starts-per-day", values["cold-starts-per-day"], 12, 0, 1_440),
     out: values.out ?? join("bench", "results", `${stamp}.json`),
@@ -115,6 +119,7 @@ function parse(argv: readonly string[]) {
       "page-size": { type: "string" },
       concurrency: { type: "string" },
       "new-replies": { type: "string" },
+      repeat: { type: "string" },
       "rate-limit": { type: "string" },
       "cold-starts-per-day": { type: "string" },
       "skip-bundles": { type: "boolean" },

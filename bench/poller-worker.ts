@@ -1,24 +1,21 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type ConsumedCapacityHook, createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
-import { DynamoDeliveryLedger } from "../src/adapters/dynamo/ledger.ts";
 import { DynamoStateStore } from "../src/adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
-import { DynamoThreadStore } from "../src/adapters/dynamo/thread-store.ts";
 import { CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
 import { RespondentApiClient } from "../src/adapters/respondent-api.ts";
-import { createSlackPoster } from "../src/adapters/slack.ts";
-import { type NewReplyEvent, newReplyEventSchema } from "../src/domain/events.ts";
-import { describeError } from "../src/errors.ts";
-import { type FakeSlack, startFakeSlack } from "../src/local/fake-slack.ts";
+import type { NewReplyEvent } from "../src/domain/events.ts";
 import { type EventQueue, systemClock } from "../src/ports.ts";
-import { notify } from "../src/usecases/notify.ts";
 import { type PollPorts, poll, type SeenCache } from "../src/usecases/poll.ts";
+import type { Delivery } from "./delivery.ts";
+import { pollScopesInParallel } from "./parallel-scopes.ts";
 import {
   type DeliveryFigures,
   type DynamoFigures,
   type PollerInit,
   type PollerRequest,
   type PollFigures,
+  quietNodeVersionWarning,
   type SnapshotSaveFigures,
   serveRequests,
   toMb,
@@ -32,9 +29,10 @@ import { SeenSnapshotStore } from "./seen-snapshot.ts";
  * only stand-in (an in-memory queue that counts the batches SQS would take).
  */
 
+quietNodeVersionWarning();
+
 const SQS_BATCH_LIMIT = 10;
 const MEMORY_SAMPLE_MS = 20;
-const SLACK_TOKEN = "xoxb-bench-fake-slack";
 const log = consoleLog({ level: "warn" });
 
 /** Counts every DynamoDB call: per command (client middleware) and per adapter operation with units (hook). */
@@ -126,7 +124,7 @@ interface Worker {
   queue: MemoryQueue;
   snapshots: SeenSnapshotStore;
   delivered: number;
-  fakeSlack: FakeSlack | undefined;
+  delivery: Delivery | undefined;
 }
 
 let worker: Worker | undefined;
@@ -172,11 +170,11 @@ function start(init: PollerInit): Worker {
     },
     snapshots: new SeenSnapshotStore(pollerClient, init.tableName, options),
     delivered: 0,
-    fakeSlack: undefined,
+    delivery: undefined,
   };
 }
 
-async function runPoll(current: Worker, loadSnapshot: boolean): Promise<PollFigures> {
+async function runPoll(current: Worker, loadSnapshot: boolean, parallelScopes: boolean): Promise<PollFigures> {
   const metrics = new CountingMetrics();
   const queueRequestsBefore = current.queue.requests;
   current.pollerMeter.take();
@@ -186,11 +184,22 @@ async function runPoll(current: Worker, loadSnapshot: boolean): Promise<PollFigu
   const startedAt = performance.now();
 
   if (loadSnapshot) await current.snapshots.loadInto(current.ports.cache);
-  const report = await poll({ ...current.ports, metrics });
+  const pageTimesMs: number[] = [];
+  const ports: PollPorts = {
+    ...current.ports,
+    metrics,
+    onProgress: () => {
+      pageTimesMs.push(Math.round(performance.now() - startedAt));
+    },
+  };
+  const report = parallelScopes ? await pollScopesInParallel(ports, current.init.concurrency) : await poll(ports);
 
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuBefore);
   const sampled = stopSampling();
+  // Started with --expose-gc: what the poll leaves behind once its garbage is collected.
+  (globalThis as { gc?: () => void }).gc?.();
+  const retainedHeapMb = toMb(process.memoryUsage().heapUsed);
   return {
     wallMs: Math.round(wallMs),
     cpuUserMs: Math.round(cpu.user / 1000),
@@ -208,8 +217,9 @@ async function runPoll(current: Worker, loadSnapshot: boolean): Promise<PollFigu
     },
     dynamo: current.pollerMeter.take(),
     queueRequests: current.queue.requests - queueRequestsBefore,
-    memory: { rssAtStartMb, ...sampled, maxRssMb: maxRssMb() },
+    memory: { rssAtStartMb, ...sampled, maxRssMb: maxRssMb(), retainedHeapMb },
     cacheEntries: current.ports.cache.size,
+    pageTimesMs,
     metricNames: [...metrics.counts.keys()].sort(),
   };
 }
@@ -221,47 +231,22 @@ async function saveSnapshot(current: Worker): Promise<SnapshotSaveFigures> {
   return { wallMs: Math.round(performance.now() - startedAt), ...saved, dynamo: current.pollerMeter.take() };
 }
 
-/** Hands every queued event to the real notify(), through the real Slack client, to a fake Slack. */
+/** Hands the events queued since the last delivery to the real notify() (see delivery.ts). */
 async function deliver(current: Worker): Promise<DeliveryFigures> {
-  current.fakeSlack ??= await startFakeSlack({ token: SLACK_TOKEN, acceptAnyChannel: true });
-  const fakeSlack = current.fakeSlack;
-  const ports = {
-    ledger: new DynamoDeliveryLedger(current.notifierClient, current.init.tableName, {
+  if (!current.delivery) {
+    const { Delivery } = await import("./delivery.ts");
+    current.delivery = await Delivery.start({
+      client: current.notifierClient,
+      tableName: current.init.tableName,
       onConsumedCapacity: current.notifierMeter.hook,
-    }),
-    threads: new DynamoThreadStore(current.notifierClient, current.init.tableName, {
-      onConsumedCapacity: current.notifierMeter.hook,
-    }),
-    slack: createSlackPoster({ token: SLACK_TOKEN, apiUrl: `${fakeSlack.url}/api/`, timeoutMs: 5_000, log }),
-    clock: systemClock,
-    log,
-    metrics: new CountingMetrics(),
-  };
-  current.notifierMeter.take();
-  const postsBefore = fakeSlack.posts.length;
+      log,
+    });
+  }
   const bodies = current.queue.bodies.slice(current.delivered);
   current.delivered = current.queue.bodies.length;
-  const startedAt = performance.now();
-  let alertsDelivered = 0;
-  let failures = 0;
-  for (const body of bodies) {
-    try {
-      const result = await notify(newReplyEventSchema.parse(JSON.parse(body)), ports);
-      alertsDelivered += result.outcomes.filter((outcome) => outcome.status === "posted").length;
-      failures += result.outcomes.filter((outcome) => outcome.status === "failed_permanently").length;
-    } catch (error) {
-      failures += 1;
-      log.error("bench: an alert was not delivered", { reason: describeError(error) });
-    }
-  }
-  return {
-    wallMs: Math.round(performance.now() - startedAt),
-    events: bodies.length,
-    alertsDelivered,
-    slackPosts: fakeSlack.posts.length - postsBefore,
-    failures,
-    dynamo: current.notifierMeter.take(),
-  };
+  current.notifierMeter.take();
+  const figures = await current.delivery.deliver(bodies);
+  return { ...figures, dynamo: current.notifierMeter.take() };
 }
 
 serveRequests<PollerRequest>(async (request) => {
@@ -270,7 +255,7 @@ serveRequests<PollerRequest>(async (request) => {
       worker = start(request.init);
       return { rssMb: toMb(process.memoryUsage().rss) };
     case "poll":
-      return runPoll(started(), request.loadSnapshot);
+      return runPoll(started(), request.loadSnapshot, request.parallelScopes);
     case "saveSnapshot":
       return saveSnapshot(started());
     case "deliver":
@@ -281,7 +266,7 @@ serveRequests<PollerRequest>(async (request) => {
 process.on("disconnect", () => {
   const current = worker;
   void (async () => {
-    await current?.fakeSlack?.close();
+    await current?.delivery?.close();
     current?.pollerClient.destroy();
     current?.notifierClient.destroy();
   })().finally(() => process.exit(0));

@@ -33,6 +33,8 @@ export interface SimulatorStats {
   notOk: number;
   /** The most requests in flight at once since the simulator started. */
   maxConcurrentRequests: number;
+  /** CPU the simulator process used since the last clear (it shares the machine with the poller). */
+  cpuMs: number;
 }
 
 export interface PollerInit {
@@ -85,9 +87,13 @@ export interface PollFigures {
     /** process.resourceUsage().maxRSS after the poll: the process's peak since it started. */
     maxRssMb: number;
     heapUsedPeakMb: number;
+    /** V8 heap still in use after a forced GC at the end of the poll (the SeenCache and what else survives). */
+    retainedHeapMb: number;
   };
   /** Entries in the SeenCache after the poll. */
   cacheEntries: number;
+  /** When each page had been handled, ms from the start of the poll (stalls show as gaps). */
+  pageTimesMs: number[];
   /** Metric names the poll emitted (each is a CloudWatch custom metric in AWS). */
   metricNames: string[];
 }
@@ -117,7 +123,7 @@ export type SimulatorRequest =
 
 export type PollerRequest =
   | { type: "init"; init: PollerInit }
-  | { type: "poll"; loadSnapshot: boolean }
+  | { type: "poll"; loadSnapshot: boolean; parallelScopes: boolean }
   | { type: "saveSnapshot" }
   | { type: "deliver" };
 
@@ -186,6 +192,17 @@ export function serveRequests<Request>(handle: (request: Request) => Promise<unk
       }
       process.send?.(answer);
     });
+  });
+}
+
+/**
+ * The AWS SDK warns on every Node 20 process that its 2027 releases will need Node 22; one
+ * copy (the parent's) is enough. Every other warning still reaches stderr.
+ */
+export function quietNodeVersionWarning(): void {
+  process.removeAllListeners("warning");
+  process.on("warning", (warning) => {
+    if (warning.name !== "NodeVersionSupportWarning") process.stderr.write(`${warning.name}: ${warning.message}\n`);
   });
 }
 

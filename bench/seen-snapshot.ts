@@ -1,11 +1,5 @@
 import { brotliCompressSync, brotliDecompressSync, constants } from "node:zlib";
-import {
-  DeleteItemCommand,
-  type DynamoDBClient,
-  PutItemCommand,
-  QueryCommand,
-  type QueryCommandOutput,
-} from "@aws-sdk/client-dynamodb";
+import { type DynamoDBClient, PutItemCommand, QueryCommand, type QueryCommandOutput } from "@aws-sdk/client-dynamodb";
 import { type DynamoStoreOptions, reportCapacity } from "../src/adapters/dynamo/client.ts";
 import type { Item } from "../src/adapters/dynamo/table.ts";
 import type { SeenCache } from "../src/usecases/poll.ts";
@@ -23,6 +17,7 @@ import type { SeenCache } from "../src/usecases/poll.ts";
  *
  * Layout: pk `SEENSNAP`, sk `PART#<n>`, attribute `data` = brotli("<conversationUid>\t<messageUid>\n"...).
  * 5,000 entries a shard keep each item far below DynamoDB's 400 KB even before compression.
+ * Only GetItem/PutItem/Query are used: the actions the poller's role already has.
  */
 
 const SNAPSHOT_PARTITION = "SEENSNAP";
@@ -103,11 +98,12 @@ export class SeenSnapshotStore {
       );
       reportCapacity(this.options.onConsumedCapacity, "snapshot.save", "write", result.ConsumedCapacity);
     }
+    // Emptied rather than deleted: the poller's role has PutItem and no DeleteItem.
     for (let stale = shards; stale < this.knownShards; stale += 1) {
       const result = await this.client.send(
-        new DeleteItemCommand({
+        new PutItemCommand({
           TableName: this.tableName,
-          Key: { pk: { S: SNAPSHOT_PARTITION }, sk: { S: shardKey(stale) } },
+          Item: { pk: { S: SNAPSHOT_PARTITION }, sk: { S: shardKey(stale) }, savedAt: { S: new Date().toISOString() } },
           ReturnConsumedCapacity: "TOTAL",
         }),
       );

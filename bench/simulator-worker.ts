@@ -7,6 +7,7 @@ import { type SimulatorReady, type SimulatorRequest, type SimulatorStats, serveR
  */
 
 let simulator: RespondentSimulator | undefined;
+let cpuAtClear = process.cpuUsage();
 
 function running(): RespondentSimulator {
   if (!simulator) throw new Error("the simulator is not started");
@@ -38,6 +39,11 @@ async function probe(
   return { conversationsByProject, appliedPageSize };
 }
 
+function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const used = process.cpuUsage(since);
+  return Math.round((used.user + used.system) / 1000);
+}
+
 function stats(started: RespondentSimulator): SimulatorStats {
   const seen = new Set<string>();
   let repeatedPages = 0;
@@ -53,6 +59,7 @@ function stats(started: RespondentSimulator): SimulatorStats {
     repeatedPages,
     notOk,
     maxConcurrentRequests: started.maxConcurrentRequests,
+    cpuMs: cpuMsSince(cpuAtClear),
   };
 }
 
@@ -81,6 +88,7 @@ serveRequests<SimulatorRequest>(async (request) => {
       return stats(running());
     case "clear":
       running().clearRequests();
+      cpuAtClear = process.cpuUsage();
       return null;
     case "replies":
       return running().simulateReplies(request.count);

@@ -1,0 +1,302 @@
+import { PRICES } from "./cost.ts";
+import {
+  type BenchResults,
+  PHASE_LABELS,
+  type PhaseName,
+  type PhaseResult,
+  type SizeResult,
+  TARGETS,
+} from "./model.ts";
+import type { DynamoFigures } from "./protocol.ts";
+
+/** Markdown tables (readable in a terminal, pasted as is into bench/README.md). */
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const line = (cells: string[]) => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
+  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+const int = (value: number) => Math.round(value).toLocaleString("en-US");
+const num = (value: number, digits = 1) =>
+  value.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+const usd = (value: number) => `$${value.toFixed(2)}`;
+
+function commands(dynamo: DynamoFigures): string {
+  return (
+    Object.entries(dynamo.byCommand)
+      .sort((a, b) => b[1] - a[1])
+      .map(([command, count]) => `${command.replace(/Command$/, "")} ${int(count)}`)
+      .join(", ") || "none"
+  );
+}
+
+function operations(dynamo: DynamoFigures): string {
+  return (
+    Object.entries(dynamo.byOperation)
+      .map(
+        ([operation, figures]) =>
+          `${operation} ${int(figures.requests)}x ${num(figures.readUnits, 1)}r/${num(figures.writeUnits, 1)}w`,
+      )
+      .join("; ") || "none"
+  );
+}
+
+function pollRows(size: SizeResult): string[][] {
+  return size.phases.map((phase) => [
+    int(size.conversations),
+    PHASE_LABELS[phase.phase],
+    int(phase.poll.wallMs),
+    int(size.lowerBound.timeMs),
+    num(phase.ratios.time, 2),
+    int(phase.api.requests),
+    int(size.lowerBound.pages),
+    String(phase.api.maxConcurrentRequests),
+    int(phase.api.requestsPerSecond),
+    int(phase.poll.dynamo.requests),
+    num(phase.poll.dynamo.readUnits, 1),
+    num(phase.poll.dynamo.writeUnits, 1),
+    `${num(phase.poll.memory.rssPeakSampledMb)} / ${num(phase.runs.worstMaxRssMb)}`,
+    phase.delivery ? `${phase.delivery.alertsDelivered}/${size.repliesAdded}` : "",
+    phase.verdicts.apiPages,
+    phase.verdicts.wallTime,
+    phase.verdicts.concurrency,
+    phase.verdicts.steadyDynamo,
+    phase.verdicts.memory,
+  ]);
+}
+
+function summary(results: BenchResults): string[] {
+  const all = results.sizes.flatMap((size) => size.phases.map((phase) => ({ size, phase })));
+  const current = all.filter(({ phase }) => phase.design === "current");
+  const line = (name: string, pick: (phase: PhaseResult) => string, scope = current) => {
+    const judged = scope.filter(({ phase }) => pick(phase) !== "n/a");
+    const missed = judged.filter(({ phase }) => pick(phase) === "MISS");
+    const verdict = missed.length === 0 ? "PASS" : "MISS";
+    const where = missed
+      .map(({ size, phase }) => `N=${int(size.conversations)} ${PHASE_LABELS[phase.phase]}`)
+      .join("; ");
+    return `- ${verdict} ${name}: ${judged.length - missed.length}/${judged.length} polls${where ? ` (missed: ${where})` : ""}`;
+  };
+  const targets = (scope: typeof all) => [
+    line("API requests = lower bound, no repeated page", (phase) => phase.verdicts.apiPages, scope),
+    line(`wall time <= ${TARGETS.timeRatio}x latency lower bound`, (phase) => phase.verdicts.wallTime, scope),
+    line(
+      `<= ${results.options.concurrency} requests in flight and <= ${TARGETS.rateLimitShare * 100}% of ${results.options.rateLimit} req/s`,
+      (phase) => phase.verdicts.concurrency,
+      scope,
+    ),
+    line("steady state: read units <= N/100 and zero writes", (phase) => phase.verdicts.steadyDynamo, scope),
+    line(`poller peak RSS < ${TARGETS.memoryMb} MB`, (phase) => phase.verdicts.memory, scope),
+  ];
+  const only = (name: PhaseName) => all.filter(({ phase }) => phase.phase === name);
+  return [
+    "Targets, current design (src/ as it is):",
+    ...targets(current),
+    "Proposal * alone (parallel scopes, warm):",
+    ...targets(only("steady-warm-parallel")),
+    "Proposal ** alone (snapshot, cold start; it does not list projects in parallel):",
+    ...targets(only("steady-cold-snapshot")),
+  ];
+}
+
+export function renderReport(results: BenchResults): string {
+  const { options } = results;
+  const out: string[] = [];
+  out.push(
+    `Benchmark ${results.startedAt} on ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}` +
+      (results.commit ? `, commit ${results.commit.slice(0, 8)} (plus uncommitted changes, if any)` : ""),
+    `Simulator: ${options.projects} projects, ${options.latencyMs} ms per request, page size cap ${options.pageSizeCap}; ` +
+      `poller asks for ${options.pageSize} a page, ${options.concurrency} requests in flight; ${options.newReplies} new replies.`,
+    "",
+    "Polls (LB = lower bound: pages x latency / concurrency; steady phases: median of --repeat runs;",
+    " max in flight: the simulator's maximum since it started; RSS = poller process: peak sampled every 20 ms",
+    " during the poll / process maxRSS so far, worst run)",
+    "",
+    table(
+      [
+        "N",
+        "phase",
+        "wall ms",
+        "LB ms",
+        "x LB",
+        "API req",
+        "LB pages",
+        "max in flight",
+        "req/s",
+        "DDB req",
+        "RCU",
+        "WCU",
+        "RSS MB",
+        "alerts",
+        "pages",
+        "time",
+        "conc.",
+        "DDB<=N/100",
+        "mem",
+      ],
+      results.sizes.flatMap(pollRows),
+    ),
+    "",
+    "*  proposed change, prototyped in bench/parallel-scopes.ts (not in src/): projects listed at once, one shared budget of requests in flight.",
+    "** proposed change, prototyped in bench/seen-snapshot.ts (not in src/): a cold start loads the persisted SeenCache.",
+    "",
+  );
+  out.push(...summary(results), "");
+
+  out.push(
+    "Lower bounds per N",
+    "",
+    table(
+      ["N", "conversations per project", "applied page size", "LB pages", "LB ms", "best ms, scopes one after another"],
+      results.sizes.map((size) => [
+        int(size.conversations),
+        Object.values(size.conversationsByProject).map(int).join(", "),
+        String(size.appliedPageSize),
+        int(size.lowerBound.pages),
+        int(size.lowerBound.timeMs),
+        int(size.lowerBound.scopeSequentialTimeMs),
+      ]),
+    ),
+    "",
+    "DynamoDB per poll (by API command; by adapter operation: requests x read/write units)",
+    "",
+    table(
+      ["N", "phase", "commands", "operations"],
+      results.sizes.flatMap((size) =>
+        size.phases.map((phase) => [
+          int(size.conversations),
+          PHASE_LABELS[phase.phase],
+          commands(phase.poll.dynamo),
+          operations(phase.poll.dynamo),
+        ]),
+      ),
+    ),
+    "",
+    "Diagnostics: wall time of every run, poller and simulator CPU (2 cores shared), heap, alert delivery",
+    "",
+    table(
+      [
+        "N",
+        "phase",
+        "wall ms, runs",
+        "machine busy %",
+        "1st page ms",
+        "x (LB + sim CPU)",
+        "poller CPU ms",
+        "CPU ms / page",
+        "simulator CPU ms",
+        "heap retained MB",
+        "cache entries",
+        "delivery",
+      ],
+      results.sizes.flatMap((size) =>
+        size.phases.map((phase) => {
+          const cpu = phase.poll.cpuUserMs + phase.poll.cpuSystemMs;
+          const delivery = phase.delivery;
+          return [
+            int(size.conversations),
+            PHASE_LABELS[phase.phase],
+            phase.runs.wallMs.map(int).join(" / "),
+            phase.runs.machineBusyPercent.map(String).join(" / "),
+            int(phase.poll.pageTimesMs[0] ?? 0),
+            num(phase.poll.wallMs / (size.lowerBound.timeMs + phase.api.cpuMs), 2),
+            int(cpu),
+            num(cpu / Math.max(1, phase.poll.report.pagesFetched), 1),
+            int(phase.api.cpuMs),
+            num(phase.poll.memory.retainedHeapMb),
+            int(phase.poll.cacheEntries),
+            delivery
+              ? `${delivery.alertsDelivered} alerts in ${int(delivery.wallMs)} ms, ${int(delivery.dynamo.requests)} DDB req, ${num(delivery.dynamo.readUnits)} RCU / ${num(delivery.dynamo.writeUnits)} WCU`
+              : "",
+          ];
+        }),
+      ),
+    ),
+    "",
+    "Snapshot prototype: saving the warm SeenCache (done only when it changed, e.g. after a poll that advanced states)",
+    "",
+    table(
+      ["N", "entries", "shards", "KB stored", "WCU", "ms"],
+      results.sizes.map((size) => [
+        int(size.conversations),
+        int(size.snapshotSave.entries),
+        String(size.snapshotSave.shards),
+        num(size.snapshotSave.bytes / 1024),
+        num(size.snapshotSave.dynamo.writeUnits),
+        int(size.snapshotSave.wallMs),
+      ]),
+    ),
+    "",
+    `Monthly cost at 1-minute polling (${PRICES.source}); ${options.coldStartsPerDay} cold starts a day assumed`,
+    "",
+    table(
+      [
+        "N",
+        "DynamoDB",
+        "DDB if all cold",
+        "Lambda",
+        "SQS (idle)",
+        "Secrets",
+        "Logs",
+        "Metrics",
+        "total",
+        "total w/ snapshot",
+        "per 1k alerts",
+      ],
+      results.sizes.map((size) => {
+        const cost = size.cost.current;
+        return [
+          int(size.conversations),
+          usd(cost.dynamoDb),
+          usd(cost.dynamoDbAllCold),
+          usd(cost.lambda),
+          usd(cost.sqs),
+          usd(cost.secretsManager),
+          usd(cost.cloudWatchLogs),
+          usd(cost.cloudWatchMetrics),
+          usd(cost.total),
+          usd(size.cost.withSnapshot.total),
+          `$${cost.per1000Alerts.toFixed(4)}`,
+        ];
+      }),
+    ),
+    "",
+  );
+
+  if (results.bundles.length > 0) {
+    out.push(
+      "Lambda bundles (built like the stack: ESM, minified, AWS SDK bundled; import timed in a fresh node, median of 5)",
+      '* the proposed `import * as z from "zod"` applied at build time only (src/ unchanged)',
+      "",
+      table(
+        [
+          "bundle",
+          "variant",
+          "KB",
+          "gzip KB",
+          "map KB",
+          "import ms",
+          "import ms, source maps on",
+          "node process ms",
+          "empty node ms",
+          "largest packages (KB)",
+        ],
+        results.bundles.map((bundle) => [
+          bundle.name,
+          bundle.variant === "as-is" ? "src/ as is" : "zod namespace import*",
+          num(bundle.bytes / 1024),
+          num(bundle.gzipBytes / 1024),
+          num(bundle.sourceMapBytes / 1024),
+          int(bundle.importMs),
+          int(bundle.importWithSourceMapsMs),
+          int(bundle.processMs),
+          int(bundle.emptyNodeMs),
+          bundle.largestPackages.map((entry) => `${entry.name} ${num(entry.bytes / 1024, 0)}`).join(", "),
+        ]),
+      ),
+      "",
+    );
+  }
+  return out.join("\n");
+}
