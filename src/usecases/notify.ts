@@ -130,7 +130,9 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
     });
     posted = await ports.slack.post(channelId, message, threadTs);
   } catch (error) {
-    if (isDefinitelyNotPosted(error)) await releaseQuietly(event.eventId, channelId, ports);
+    // A reclaimed claim stands for an earlier attempt that may have posted: giving it back would
+    // let the next attempt post again unmarked. It is kept until its lease runs out instead.
+    if (isDefinitelyNotPosted(error) && !possiblyRepeated) await releaseQuietly(event.eventId, channelId, ports);
     if (error instanceof SlackAuthError) {
       // The token is the workspace's problem, not this alert's: acknowledging would drop every
       // alert of the outage. The queue keeps retrying it, then parks it in the DLQ, from which

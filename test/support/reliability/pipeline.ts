@@ -1,0 +1,564 @@
+import { randomUUID } from "node:crypto";
+import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDeliveryLedger } from "../../../src/adapters/dynamo/ledger.ts";
+import { DynamoLocalQueue } from "../../../src/adapters/dynamo/local-queue.ts";
+import { DynamoStateStore } from "../../../src/adapters/dynamo/state-store.ts";
+import { DynamoSubscriptionStore } from "../../../src/adapters/dynamo/subscription-store.ts";
+import { ensureTable } from "../../../src/adapters/dynamo/table.ts";
+import { DynamoThreadStore } from "../../../src/adapters/dynamo/thread-store.ts";
+import { RespondentApiClient } from "../../../src/adapters/respondent-api.ts";
+import { createSlackPoster } from "../../../src/adapters/slack.ts";
+import type { ConversationState } from "../../../src/domain/detection.ts";
+import { describeError } from "../../../src/errors.ts";
+import { drainLocalQueue } from "../../../src/local/consumer.ts";
+import {
+  type FakeSlack,
+  type FakeSlackFault,
+  type RecordedPost,
+  startFakeSlack,
+} from "../../../src/local/fake-slack.ts";
+import type { Clock, SlackPoster, StateStore } from "../../../src/ports.ts";
+import type { NotifyPorts } from "../../../src/usecases/notify.ts";
+import { type PollPorts, type PollReport, poll, type SeenCache } from "../../../src/usecases/poll.ts";
+import { checkDeliveries, checkStates, type DeliveryVerdict, isMarked, messageUidOf } from "./check.ts";
+import {
+  CrashDomain,
+  conflictingStateStore,
+  crashableSlack,
+  crashableSource,
+  FaultPlan,
+  type FaultRates,
+  faultyDynamo,
+  flakyQueue,
+  runInDomain,
+} from "./faults.ts";
+import { integerBetween, pick, seededRandom, sleep } from "./random.ts";
+import { type ApiFault, type SnapshotServer, startSnapshotServer } from "./snapshot-server.ts";
+import { RecordingLog, RecordingMetrics, type ReliabilityStats } from "./stats.ts";
+import { type History, type Step, World } from "./world.ts";
+
+export const API_KEY = "reliability-api-key-3c1f";
+export const API_SECRET = "reliability-api-secret-8e2a";
+export const SLACK_TOKEN = "xoxb-reliability-fake-token";
+
+/** Longer than the claim lease (60 s) and every retry delay, so each quiet round may retry everything. */
+const ROUND_ADVANCE_MS = 70_000;
+const MAX_QUIET_ROUNDS = 30;
+
+export interface PipelineOptions {
+  stats: ReliabilityStats;
+  /** Faults while the history plays; none afterwards. */
+  faults?: FaultRates;
+  /** Pollers and notifiers running at once at every poll step (default one of each, one after the other). */
+  pollers?: number;
+  notifiers?: number;
+  /** A slow Slack: every post answers after this long (well within the client's timeout). */
+  slackDelayMs?: number;
+  /** Apply the steps that follow a poll while it walks the pages (subscriptions excepted). */
+  mutateDuringPolls?: boolean;
+  /**
+   * Fault-free runs: after every cycle each due alert so far is already posted exactly once,
+   * and a poll of an API that did not change since the previous complete poll queues nothing.
+   */
+  strict?: boolean;
+}
+
+interface Process {
+  pollPorts: PollPorts;
+  notifyPorts: NotifyPorts;
+  queue: DynamoLocalQueue;
+}
+
+/**
+ * The real poller and notifier (poll(), drainLocalQueue() -> notify()) with the real adapters:
+ * RespondentApiClient over HTTP against the snapshot server, the DynamoDB adapters on a fresh
+ * DynamoDB Local table, createSlackPoster (WebClient) against the fake Slack. Each cycle is one
+ * process (a Lambda invocation); faults and crashes are injected at its boundaries.
+ */
+export class Pipeline {
+  readonly snapshots: Array<Map<string, ConversationState>> = [];
+  readonly violations: string[] = [];
+  readonly log = new RecordingLog(400);
+  readonly metrics = new RecordingMetrics();
+  readonly clock: Clock;
+  private readonly plan: FaultPlan;
+  private readonly random: () => number;
+  private readonly poster: SlackPoster;
+  private readonly rivalState: StateStore;
+  private readonly subscriptionStore: DynamoSubscriptionStore;
+  private readonly inspectQueue: DynamoLocalQueue;
+  private readonly inspectState: DynamoStateStore;
+  private clockOffsetMs = 0;
+  /** Per conversation, the furthest message position a successful state write has stored. */
+  private readonly appliedStates = new Map<string, number>();
+  private caches: SeenCache[] = [new Map()];
+  private typicalEffects = 30;
+  /** The process of the latest cycle: how many side effects it made, and which. */
+  lastDomain: CrashDomain | undefined;
+  private slackFaultsPending: string[] = [];
+  private slackBusyUntil = 0;
+  /** The API has not changed since the last poll that completed without failures. */
+  private unchangedSinceCleanPoll = false;
+
+  private constructor(
+    readonly world: World,
+    private readonly raw: DynamoDBClient,
+    readonly tableName: string,
+    readonly server: SnapshotServer,
+    readonly slack: FakeSlack,
+    /** Every post the fake Slack accepted, in arrival order (filled by its onPost). */
+    readonly posts: readonly RecordedPost[],
+    private readonly options: PipelineOptions,
+    seed: number,
+  ) {
+    this.random = seededRandom(seed);
+    this.plan = new FaultPlan(options.faults ?? {}, this.random, options.stats);
+    this.clock = { now: () => new Date(this.world.nowMs + this.clockOffsetMs) };
+    this.poster = createSlackPoster({
+      token: SLACK_TOKEN,
+      apiUrl: `${slack.url}/api/`,
+      // Short where timeouts are injected; generous where a timeout would be a false alarm.
+      timeoutMs: (options.faults?.slackFault ?? 0) > 0 ? SLACK_FAULT_TIMEOUT_MS : 5_000,
+      log: this.log,
+    });
+    this.rivalState = new DynamoStateStore(raw, tableName, { clock: this.clock });
+    this.subscriptionStore = new DynamoSubscriptionStore(raw, tableName, { log: this.log });
+    this.inspectQueue = new DynamoLocalQueue(raw, tableName, { clock: this.clock });
+    this.inspectState = new DynamoStateStore(raw, tableName);
+  }
+
+  static async start(history: History, raw: DynamoDBClient, options: PipelineOptions): Promise<Pipeline> {
+    const tableName = `reliability-${randomUUID()}`;
+    await ensureTable(raw, tableName);
+    const world = new World(history);
+    const posts: RecordedPost[] = [];
+    const slack = await startFakeSlack({
+      token: SLACK_TOKEN,
+      acceptAnyChannel: true,
+      onPost: (post) => posts.push(post),
+    });
+    const server = await startSnapshotServer({
+      apiKey: API_KEY,
+      apiSecret: API_SECRET,
+      source: world,
+      onFault: (fault) => options.stats.fault(apiFaultLabel(fault)),
+    });
+    options.stats.histories += 1;
+    return new Pipeline(world, raw, tableName, server, slack, posts, options, history.seed);
+  }
+
+  async close(): Promise<void> {
+    await this.server.close();
+    await this.slack.close();
+  }
+
+  /** Plays the history's steps: world changes, subscriptions, and a poll + notify cycle at each poll step. */
+  async play(steps: readonly Step[]): Promise<void> {
+    for (let index = 0; index < steps.length; index += 1) {
+      const step = steps[index] as Step;
+      if (step.kind !== "poll") {
+        await this.applyStep(step);
+        continue;
+      }
+      const concurrent = (this.options.pollers ?? 1) > 1 || (this.options.notifiers ?? 1) > 1;
+      if (!concurrent) {
+        await this.cycle();
+        continue;
+      }
+      const during: Step[] = [];
+      if (this.options.mutateDuringPolls) {
+        for (
+          let next = steps[index + 1];
+          next && next.kind !== "poll" && next.kind !== "subscribe";
+          next = steps[index + 1]
+        ) {
+          during.push(next);
+          index += 1;
+        }
+      }
+      await this.concurrentCycle(during);
+    }
+  }
+
+  private async applyStep(step: Step): Promise<void> {
+    const subscription = this.world.apply(step);
+    if (subscription) await this.subscriptionStore.add(subscription);
+    if (step.kind !== "reorder" && step.kind !== "pageCap") this.unchangedSinceCleanPoll = false;
+  }
+
+  /** One process: poll, then deliver what is queued; faults may hit it and it may be killed. */
+  async cycle(options: { cache?: SeenCache | undefined; crashAfter?: number } = {}): Promise<PollReport | undefined> {
+    const cache = options.cache ?? this.caches[0];
+    const crashAfter =
+      options.crashAfter ??
+      (this.plan.chance("crash") ? integerBetween(1, this.typicalEffects, this.random) : undefined);
+    const domain = new CrashDomain(crashAfter);
+    this.lastDomain = domain;
+    this.scheduleApiFaults();
+    this.scheduleSlackFaults();
+    const process = this.process(domain, cache ?? new Map());
+    const postsBefore = this.posts.length;
+    const apiUnchanged = this.unchangedSinceCleanPoll;
+    let report: PollReport | undefined;
+    const outcome = await runInDomain(domain, async () => {
+      report = await this.pollIn(process);
+      await this.drainIn(process);
+    });
+    if (outcome.crashed) {
+      this.options.stats.crash(outcome.point);
+      // A killed process comes back cold: nothing it remembered survives.
+      this.caches = this.caches.map(() => new Map());
+      await this.snapshot();
+      return undefined;
+    }
+    this.typicalEffects = Math.max(5, domain.effectCount);
+    this.options.stats.cycles += 1;
+    await this.snapshot();
+    if (this.options.strict) this.checkStrict(report, apiUnchanged, postsBefore);
+    if (report && report.failures.length === 0) this.unchangedSinceCleanPoll = true;
+    return report;
+  }
+
+  /** Several pollers and notifiers at once (separate processes, each with its own warm cache), while the API changes. */
+  private async concurrentCycle(during: readonly Step[]): Promise<void> {
+    const pollers = this.options.pollers ?? 1;
+    const notifiers = this.options.notifiers ?? 1;
+    while (this.caches.length < pollers) this.caches.push(new Map());
+    const apiUnchanged = this.unchangedSinceCleanPoll && during.length === 0;
+    const postsBefore = this.posts.length;
+    let polling = true;
+    // The first poller is slow to reach DynamoDB and the others start a moment later, so they
+    // list the API after it changed yet write before the slow one: the overlap that could move
+    // a state backwards if writes were not conditional.
+    const polls = Promise.all(
+      this.caches.slice(0, pollers).map(async (cache, index) => {
+        if (index > 0) await sleep(integerBetween(2, 20, this.random));
+        const latency = index === 0 ? () => integerBetween(1, 12, this.random) : undefined;
+        return this.pollIn(this.process(new CrashDomain(), cache, latency));
+      }),
+    ).finally(() => {
+      polling = false;
+    });
+    const drains = Array.from({ length: notifiers }, async () => {
+      const process = this.process(new CrashDomain(), new Map());
+      while (polling) {
+        await this.drainIn(process);
+        await sleep(3);
+      }
+      await this.drainIn(process);
+    });
+    const mutations = (async () => {
+      for (const step of during) {
+        await sleep(integerBetween(0, 12, this.random));
+        await this.applyStep(step);
+      }
+    })();
+    const [reports] = await Promise.all([polls, mutations, ...drains]);
+    this.options.stats.cycles += 1;
+    await this.snapshot();
+    const clean = reports.every((report) => report && report.failures.length === 0);
+    if (this.options.strict && during.length === 0) {
+      for (const report of reports) this.checkStrict(report, apiUnchanged, postsBefore);
+    }
+    if (clean && during.length === 0) this.unchangedSinceCleanPoll = true;
+  }
+
+  private async pollIn(process: Process): Promise<PollReport | undefined> {
+    try {
+      return await poll(process.pollPorts);
+    } catch (error) {
+      this.log.error("poll threw", { reason: describeError(error) });
+      return undefined;
+    }
+  }
+
+  private async drainIn(process: Process): Promise<void> {
+    try {
+      await drainLocalQueue(process.queue, process.notifyPorts);
+    } catch (error) {
+      this.log.error("drain threw", { reason: describeError(error) });
+    }
+  }
+
+  private process(domain: CrashDomain, cache: SeenCache, dynamoLatencyMs?: () => number): Process {
+    const client = faultyDynamo(this.raw, domain, this.plan, dynamoLatencyMs);
+    const apiFaults = (this.options.faults?.apiOutage ?? 0) > 0;
+    const queue = new DynamoLocalQueue(client, this.tableName, { clock: this.clock, maxReceives: 1_000 });
+    const api = new RespondentApiClient({
+      baseUrl: this.server.url,
+      pageSize: 100,
+      maxConcurrency: 2,
+      timeoutMs: apiFaults ? 300 : 5_000,
+      maxRetries: 2,
+      credentials: async () => ({ apiKey: API_KEY, apiSecret: API_SECRET }),
+      log: this.log,
+      metrics: this.metrics,
+      sleep: async () => undefined,
+      random: this.random,
+    });
+    const state = conflictingStateStore(
+      this.recordingState(new DynamoStateStore(client, this.tableName, { clock: this.clock })),
+      this.rivalState,
+      this.plan,
+    );
+    return {
+      queue,
+      pollPorts: {
+        api: crashableSource(api, domain),
+        state,
+        queue: flakyQueue(queue, this.plan),
+        subscriptions: new DynamoSubscriptionStore(client, this.tableName, { log: this.log }),
+        clock: this.clock,
+        log: this.log,
+        metrics: this.metrics,
+        cache,
+      },
+      notifyPorts: {
+        ledger: new DynamoDeliveryLedger(client, this.tableName),
+        threads: new DynamoThreadStore(client, this.tableName, { clock: this.clock }),
+        slack: crashableSlack(this.countingPoster(), domain),
+        clock: this.clock,
+        log: this.log,
+        metrics: this.metrics,
+      },
+    };
+  }
+
+  /**
+   * Every state write must move forward from the state it replaces, and the writes that
+   * succeed, in the order they complete, must never go back: with conditional writes each
+   * success was sent only after the one before it completed, so completion order is the
+   * order DynamoDB applied them. This sees a backward step even if a later write repairs it.
+   */
+  private recordingState(inner: StateStore): StateStore {
+    return {
+      getStates: (uids) => inner.getStates(uids),
+      advanceState: async (uid, expected, next) => {
+        await inner.advanceState(uid, expected, next);
+        const from = expected ? this.world.lookup(expected.lastMessageUid)?.message.position : -1;
+        const to = this.world.lookup(next.lastMessageUid)?.message.position;
+        if (from === undefined || to === undefined || to <= from) {
+          this.violations.push(
+            `the state of ${uid} was written from ${expected?.lastMessageUid ?? "none"} to ${next.lastMessageUid}`,
+          );
+          return;
+        }
+        const applied = this.appliedStates.get(uid);
+        if (applied !== undefined && to < applied) {
+          this.violations.push(
+            `the state of ${uid} moved backwards from #${applied} to #${to} (${next.lastMessageUid})`,
+          );
+        }
+        this.appliedStates.set(uid, Math.max(to, applied ?? -1));
+      },
+    };
+  }
+
+  /** Counts each Slack fault when the post it was scheduled for is actually made. */
+  private countingPoster(): SlackPoster {
+    return {
+      post: (channelId, message, threadTs) => {
+        const fault = this.slackFaultsPending.shift();
+        if (fault) this.options.stats.fault(fault);
+        return this.poster.post(channelId, message, threadTs);
+      },
+    };
+  }
+
+  private scheduleApiFaults(): void {
+    if (!this.plan.chance("apiOutage")) return;
+    this.server.failNext(integerBetween(1, 6, this.random), pick(API_FAULTS, this.random));
+  }
+
+  private scheduleSlackFaults(): void {
+    if (this.options.slackDelayMs && this.slackFaultsPending.length === 0) {
+      this.slack.failNext("chat.postMessage", 200, { delayMs: this.options.slackDelayMs });
+    }
+    if (!this.plan.chance("slackFault")) return;
+    const { label, fault } = pick(SLACK_FAULTS, this.random);
+    const count = integerBetween(1, 3, this.random);
+    this.slack.failNext("chat.postMessage", count, fault(this.random));
+    for (let index = 0; index < count; index += 1) this.slackFaultsPending.push(label);
+    if (label === "slack.timeout") this.slackBusyUntil = Date.now() + (count + 1) * SLACK_FAULT_DELAY_MS;
+  }
+
+  private async snapshot(): Promise<void> {
+    const uids = this.world.conversations.map((conversation) => conversation.uid);
+    this.snapshots.push(await this.inspectState.getStates(uids));
+  }
+
+  /** Without faults an alert is not merely eventual: it is posted in the cycle that finds it, once. */
+  private checkStrict(report: PollReport | undefined, apiUnchanged: boolean, postsBefore: number): void {
+    if (!report) {
+      this.violations.push("a fault-free poll threw");
+      return;
+    }
+    if (report.failures.length > 0) {
+      this.violations.push(`a fault-free poll failed: ${report.failures.map((failure) => failure.reason).join("; ")}`);
+    }
+    if (apiUnchanged && (report.eventsQueued > 0 || report.newReplies > 0)) {
+      this.violations.push(`re-polling an unchanged API found ${report.newReplies} new replies`);
+    }
+    if (apiUnchanged && this.posts.length > postsBefore) {
+      this.violations.push(`re-polling an unchanged API posted ${this.posts.length - postsBefore} alerts`);
+    }
+    const verdict = checkDeliveries(this.world, this.posts, { markedRepeatsAllowed: false, complete: true });
+    this.violations.push(
+      ...verdict.violations.map((violation) => `after cycle ${this.options.stats.cycles}: ${violation}`),
+    );
+  }
+
+  /**
+   * The faults stop. Rounds of poll + notify follow, each a little more than the claim lease
+   * later, until a round finds nothing new, posts nothing and leaves the queue empty.
+   */
+  async quiesce(): Promise<number> {
+    this.plan.active = false;
+    this.server.clearFaults();
+    this.slack.reset();
+    this.slackFaultsPending = [];
+    // A post that timed out is still carried out by Slack: let it land before judging.
+    const wait = this.slackBusyUntil - Date.now();
+    if (wait > 0) await sleep(wait);
+    for (let round = 1; round <= MAX_QUIET_ROUNDS; round += 1) {
+      this.clockOffsetMs += ROUND_ADVANCE_MS;
+      const postsBefore = this.posts.length;
+      const report = await this.cycle();
+      const pending = await this.inspectQueue.pendingCount();
+      if (report && report.failures.length === 0 && report.eventsQueued === 0 && pending === 0) {
+        if (this.posts.length === postsBefore) return round;
+      }
+    }
+    this.violations.push(`the pipeline did not settle within ${MAX_QUIET_ROUNDS} fault-free rounds`);
+    return MAX_QUIET_ROUNDS;
+  }
+
+  /** Property 3: polling an unchanged API again (warm and cold) queues nothing, posts nothing, writes nothing. */
+  async repollUnchanged(): Promise<void> {
+    for (const [label, cache] of [
+      ["warm", this.caches[0]],
+      ["cold", new Map()],
+    ] as const) {
+      const postsBefore = this.posts.length;
+      const statesBefore = JSON.stringify([...(this.snapshots.at(-1) ?? new Map())]);
+      this.clockOffsetMs += ROUND_ADVANCE_MS;
+      const report = await this.cycle({ cache });
+      if (!report || report.failures.length > 0) this.violations.push(`the ${label} re-poll failed`);
+      if (report && (report.newReplies > 0 || report.eventsQueued > 0)) {
+        this.violations.push(`the ${label} re-poll of an unchanged API found ${report.newReplies} new replies`);
+      }
+      if (this.posts.length > postsBefore) {
+        this.violations.push(
+          `the ${label} re-poll of an unchanged API posted ${this.posts.length - postsBefore} alerts`,
+        );
+      }
+      if (JSON.stringify([...(this.snapshots.at(-1) ?? new Map())]) !== statesBefore) {
+        this.violations.push(`the ${label} re-poll of an unchanged API changed the stored state`);
+      }
+    }
+  }
+
+  /** Properties 1, 2 and 4 on the final outcome, plus anything noticed on the way. */
+  async verdict(rules: { markedRepeatsAllowed: boolean }): Promise<DeliveryVerdict> {
+    const deliveries = checkDeliveries(this.world, this.posts, { ...rules, complete: true });
+    const states = checkStates(this.world, this.snapshots, { complete: true });
+    const deadLetters = await this.inspectQueue.deadLetters();
+    const stats = this.options.stats;
+    stats.alertsDue += deliveries.due;
+    stats.posts += deliveries.posts;
+    stats.duplicates += deliveries.duplicates;
+    stats.duplicatesMarked += deliveries.duplicatesMarked;
+    stats.markedSingles += deliveries.markedSingles;
+    for (const metric of OBSERVED_METRICS) stats.observe(metric, this.metrics.get(metric));
+    return {
+      ...deliveries,
+      violations: [
+        ...new Set(this.violations),
+        ...deliveries.violations,
+        ...states,
+        ...(deadLetters.length > 0 ? [`${deadLetters.length} events were dead-lettered`] : []),
+      ],
+    };
+  }
+
+  describe(): string {
+    const conversations = this.world.conversations
+      .map((c) => {
+        const flags = c.deleted ? (c.removed ? ",removed" : ",deleted") : "";
+        const messages = c.messages.map((m) => `${m.uid}/${m.author}@${new Date(m.createdAtMs).toISOString()}`);
+        return `${c.uid}[${c.projectId.slice(-3)}${flags}]: ${messages.join(" ")}`;
+      })
+      .join("\n  ");
+    const subscriptions = this.world.subscriptions
+      .map((s) => `${s.projectId.slice(-3)}->${s.channelId}@${new Date(s.createdAtMs).toISOString()}`)
+      .join(", ");
+    const posts = this.posts
+      .map((post) => `${messageUidOf(post) ?? "?"}@${post.channel}${isMarked(post) ? "(marked)" : ""}`)
+      .join(" ");
+    const lines = process.env.RELIABILITY_DEBUG === "1" ? this.log.lines : this.log.lines.slice(-25);
+    return `subscriptions: ${subscriptions}\nposts: ${posts}\nconversations:\n  ${conversations}\nlast log lines:\n  ${lines.join("\n  ")}`;
+  }
+}
+
+export const SLACK_FAULT_TIMEOUT_MS = 300;
+
+const OBSERVED_METRICS = [
+  "StateConflicts",
+  "DuplicateConversations",
+  "AlertsSkippedDuplicate",
+  "AlertsRetried",
+  "AlertsPossiblyRepeated",
+  "PollFailures",
+  "ConversationsFailed",
+] as const;
+const SLACK_FAULT_DELAY_MS = 500;
+
+const API_FAULTS: ApiFault[] = [
+  { kind: "status", status: 429, retryAfter: "0" },
+  { kind: "status", status: 429 },
+  { kind: "status", status: 500 },
+  { kind: "status", status: 502 },
+  { kind: "status", status: 503 },
+  { kind: "timeout" },
+  { kind: "status", status: 401 },
+  { kind: "non-json" },
+];
+
+const SLACK_FAULTS: Array<{ label: string; fault: (random: () => number) => FakeSlackFault }> = [
+  { label: "slack.429", fault: (random) => ({ status: 429, retryAfter: integerBetween(1, 20, random) }) },
+  { label: "slack.429-no-retry-after", fault: () => ({ status: 429 }) },
+  { label: "slack.500", fault: () => ({ status: 500 }) },
+  { label: "slack.503", fault: () => ({ status: 503 }) },
+  { label: "slack.timeout", fault: () => ({ delayMs: SLACK_FAULT_DELAY_MS }) },
+  { label: "slack.accepted-then-500", fault: () => ({ acceptThenFail: true }) },
+];
+
+function apiFaultLabel(fault: ApiFault): string {
+  if (fault.kind === "status") return `api.${fault.status}${fault.retryAfter !== undefined ? "-retry-after" : ""}`;
+  return `api.${fault.kind}`;
+}
+
+/**
+ * Plays one generated history through the pipeline, lets it settle without faults, re-polls
+ * the unchanged API, and throws (for fast-check to shrink) if any property was broken.
+ */
+export async function runHistory(
+  history: History,
+  raw: DynamoDBClient,
+  options: PipelineOptions,
+  rules: { markedRepeatsAllowed: boolean },
+): Promise<DeliveryVerdict> {
+  const pipeline = await Pipeline.start(history, raw, options);
+  try {
+    await pipeline.play(history.steps);
+    await pipeline.quiesce();
+    await pipeline.repollUnchanged();
+    const verdict = await pipeline.verdict(rules);
+    if (verdict.violations.length > 0) {
+      throw new Error(`${verdict.violations.slice(0, 15).join("\n")}\n${pipeline.describe()}`);
+    }
+    return verdict;
+  } finally {
+    await pipeline.close();
+  }
+}
