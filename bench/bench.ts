@@ -12,11 +12,11 @@ import { type BundleFigures, measureBundles } from "./bundles.ts";
 import { monthlyCost } from "./cost.ts";
 import {
   type BenchResults,
+  COMPARISON_PHASES,
   type LowerBound,
   PHASE_LABELS,
   type PhaseName,
   type PhaseResult,
-  PROPOSAL_PHASES,
   type SizeResult,
   TARGETS,
   type Verdict,
@@ -194,6 +194,7 @@ async function runSize(
       simulator: { url: ready.url, apiKey: ready.apiKey, apiSecret: ready.apiSecret },
       requestedPageSize: options.pageSize,
       concurrency: options.concurrency,
+      scopeConcurrency: options.scopeConcurrency,
     };
     const newPoller = async (name: string) => {
       const worker = startWorker<PollerRequest>(`${name} poller (N=${conversations})`, workers.poller);
@@ -207,11 +208,11 @@ async function runSize(
       phase: PhaseName,
       worker: WorkerClient<PollerRequest>,
       loadSnapshot: boolean,
-      parallelScopes: boolean,
+      scopeConcurrency: number | undefined,
     ): Promise<PhaseResult> => {
       await simulator.call({ type: "clear" });
       const cpuBefore = machineCpuTimes();
-      const poll = await worker.call<PollFigures>({ type: "poll", loadSnapshot, parallelScopes });
+      const poll = await worker.call<PollFigures>({ type: "poll", loadSnapshot, scopeConcurrency });
       const machineBusyPercent = busyPercentSince(cpuBefore);
       const stats = await simulator.call<SimulatorStats>({ type: "stats" });
       const api = {
@@ -227,7 +228,7 @@ async function runSize(
       );
       return {
         phase,
-        design: PROPOSAL_PHASES.includes(phase) ? "proposal" : "current",
+        design: COMPARISON_PHASES.includes(phase) ? "comparison" : "deployed",
         api,
         poll,
         runs: { wallMs: [poll.wallMs], worstMaxRssMb: poll.memory.maxRssMb, machineBusyPercent: [machineBusyPercent] },
@@ -242,12 +243,12 @@ async function runSize(
     const measure = async (
       phase: PhaseName,
       poller: () => Promise<WorkerClient<PollerRequest>>,
-      how: { fresh: boolean; loadSnapshot?: boolean; parallelScopes?: boolean; repeat: number },
+      how: { fresh: boolean; loadSnapshot?: boolean; scopeConcurrency?: number; repeat: number },
     ): Promise<PhaseResult> => {
       const runs: PhaseResult[] = [];
       for (let run = 0; run < how.repeat; run += 1) {
         const worker = await poller();
-        runs.push(await measureOnce(phase, worker, how.loadSnapshot ?? false, how.parallelScopes ?? false));
+        runs.push(await measureOnce(phase, worker, how.loadSnapshot ?? false, how.scopeConcurrency));
         if (how.fresh) await worker.close();
       }
       const byWall = [...runs].sort((a, b) => a.poll.wallMs - b.poll.wallMs);
@@ -271,7 +272,7 @@ async function runSize(
     const sameWarm = async () => warm;
     await measure("first", sameWarm, { fresh: false, repeat: 1 });
     await measure("steady-warm", sameWarm, { fresh: false, repeat: options.repeat });
-    await measure("steady-warm-parallel", sameWarm, { fresh: false, parallelScopes: true, repeat: options.repeat });
+    await measure("steady-warm-sequential", sameWarm, { fresh: false, scopeConcurrency: 1, repeat: options.repeat });
     await measure("steady-cold", () => newPoller("cold"), { fresh: true, repeat: options.repeat });
 
     const snapshotSave = await warm.call<SnapshotSaveFigures>({ type: "saveSnapshot" });
@@ -318,19 +319,21 @@ async function runSize(
       phases,
       snapshotSave,
       cost: {
-        current: monthlyCost({
-          warm: costInput("steady-warm"),
-          cold: costInput("steady-cold"),
-          coldStartsPerDay: options.coldStartsPerDay,
-          metricNames,
-          delivery: deliveryInput,
-        }),
-        withSnapshot: monthlyCost({
+        deployed: monthlyCost({
           warm: costInput("steady-warm"),
           cold: costInput("steady-cold-snapshot"),
           coldStartsPerDay: options.coldStartsPerDay,
           metricNames,
           delivery: deliveryInput,
+          snapshotSaveWriteUnits: snapshotSave.dynamo.writeUnits,
+        }),
+        noSnapshot: monthlyCost({
+          warm: costInput("steady-warm"),
+          cold: costInput("steady-cold"),
+          coldStartsPerDay: options.coldStartsPerDay,
+          metricNames,
+          delivery: deliveryInput,
+          snapshotSaveWriteUnits: 0,
         }),
       },
       wallMs: Math.round(performance.now() - startedAt),
@@ -388,7 +391,7 @@ async function main(): Promise<number> {
     }
 
     const results: BenchResults = {
-      schema: "respondent-notifier-bench/1",
+      schema: "respondent-notifier-bench/2",
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: {

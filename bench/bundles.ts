@@ -1,11 +1,10 @@
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
 import { gzipSync } from "node:zlib";
-import { build, type Plugin } from "esbuild";
+import { build } from "esbuild";
 import { LAMBDA_BUNDLING, REPO_ROOT } from "../infra/constructs/service-function.ts";
 
 /**
@@ -16,8 +15,6 @@ import { LAMBDA_BUNDLING, REPO_ROOT } from "../infra/constructs/service-function
 
 export interface BundleFigures {
   name: string;
-  /** `as-is`: src/ as it is; `zod-namespace-import`: the proposed one-line import change applied at build time. */
-  variant: "as-is" | "zod-namespace-import";
   entry: string;
   bytes: number;
   gzipBytes: number;
@@ -58,35 +55,13 @@ const ENTRIES = [
   { name: "notifier", entry: "lambdas/notifier/handler.ts" },
 ];
 
-const NAMED_ZOD_IMPORT = /import \{ z \} from "zod";/g;
-
-/**
- * The proposed change, applied to the sources at build time only (src/ is not edited):
- * `import { z } from "zod"` keeps zod's whole namespace object, with every locale, alive in
- * the bundle; `import * as z from "zod"` lets esbuild drop what is not used.
- */
-const zodNamespaceImport: Plugin = {
-  name: "zod-namespace-import",
-  setup(builder) {
-    builder.onLoad({ filter: /\.ts$/ }, async (args) => {
-      if (!args.path.startsWith(join(REPO_ROOT, "src"))) return undefined;
-      const source = await readFile(args.path, "utf8");
-      return { contents: source.replace(NAMED_ZOD_IMPORT, 'import * as z from "zod";'), loader: "ts" };
-    });
-  },
-};
-
 export async function measureBundles(): Promise<BundleFigures[]> {
   const outdir = mkdtempSync(join(tmpdir(), "bench-bundles-"));
   try {
     const figures: BundleFigures[] = [];
     const emptyNodeMs = median(Array.from({ length: RUNS }, () => timeProcess(["-e", ""], {}).wallMs));
-    const builds = ENTRIES.flatMap((entry) => [
-      { ...entry, variant: "as-is" as const, plugins: [] },
-      { ...entry, variant: "zod-namespace-import" as const, plugins: [zodNamespaceImport] },
-    ]);
-    for (const { name, entry, variant, plugins } of builds) {
-      const outfile = join(outdir, `${name}-${variant}`, "index.mjs");
+    for (const { name, entry } of ENTRIES) {
+      const outfile = join(outdir, name, "index.mjs");
       const result = await build({
         entryPoints: [resolve(REPO_ROOT, entry)],
         outfile,
@@ -103,7 +78,6 @@ export async function measureBundles(): Promise<BundleFigures[]> {
         external: LAMBDA_BUNDLING.bundleAwsSDK ? [] : ["@aws-sdk/*"],
         metafile: true,
         logLevel: "error",
-        plugins,
       });
       const code = readFileSync(outfile);
       const output = Object.values(result.metafile.outputs).find((candidate) => candidate.entryPoint !== undefined);
@@ -119,7 +93,6 @@ export async function measureBundles(): Promise<BundleFigures[]> {
       const withMaps = timed("--enable-source-maps");
       figures.push({
         name,
-        variant,
         entry,
         bytes: code.byteLength,
         gzipBytes: gzipSync(code).byteLength,

@@ -1,5 +1,6 @@
 import { NOTIFIER_MEMORY_MB } from "../infra/constructs/notifier.ts";
 import { POLLER_MEMORY_MB } from "../infra/constructs/poller.ts";
+import { SEEN_SNAPSHOT_SAVE_INTERVAL_MS } from "../src/usecases/seen-snapshot.ts";
 
 /**
  * A monthly AWS bill for one poller at 1-minute polling, from the units and times the
@@ -29,6 +30,8 @@ const LOG_BYTES_PER_POLL = 1_800;
 /** The poller's secret cache (src/adapters/secrets.ts): one GetSecretValue per 300 s per warm container. */
 const SECRET_CALLS_PER_MONTH = (POLLS_PER_MONTH * 60) / 300;
 const SECRETS = 2;
+/** The most snapshot saves a month: one per save interval, if the cache changes in every interval. */
+const SNAPSHOT_SAVES_PER_MONTH = (POLLS_PER_MONTH * 60_000) / SEEN_SNAPSHOT_SAVE_INTERVAL_MS;
 
 export interface PollCostInput {
   readUnits: number;
@@ -45,9 +48,13 @@ export interface MonthlyCost {
     idleSqsReceivesPerMonth: number;
     logBytesPerPoll: number;
     customMetrics: number;
+    snapshotSavesPerMonth: number;
   };
+  /** Polls and snapshot saves. */
   dynamoDb: number;
-  /** DynamoDB if every poll were a cold one (no warm container ever). */
+  /** The part of dynamoDb that is snapshot saves (at most one per save interval). */
+  dynamoDbSnapshotSaves: number;
+  /** DynamoDB if every poll were a cold one (no warm container ever; no snapshot saves then). */
   dynamoDbAllCold: number;
   lambda: number;
   sqs: number;
@@ -67,15 +74,20 @@ export function monthlyCost(input: {
   delivery:
     | { alerts: number; readUnits: number; writeUnits: number; wallMs: number; queueRequests: number }
     | undefined;
+  /** Write units of one snapshot save; 0 without snapshots. */
+  snapshotSaveWriteUnits: number;
 }): MonthlyCost {
   const coldPolls = Math.min(POLLS_PER_MONTH, input.coldStartsPerDay * 30);
   const warmPolls = POLLS_PER_MONTH - coldPolls;
   const dynamo = (reads: number, writes: number) =>
     (reads * PRICES.dynamoReadPerMillion + writes * PRICES.dynamoWritePerMillion) / 1e6;
-  const dynamoDb = dynamo(
-    warmPolls * input.warm.readUnits + coldPolls * input.cold.readUnits,
-    warmPolls * input.warm.writeUnits + coldPolls * input.cold.writeUnits,
-  );
+  const snapshotSavesPerMonth = input.snapshotSaveWriteUnits > 0 ? SNAPSHOT_SAVES_PER_MONTH : 0;
+  const dynamoDbSnapshotSaves = dynamo(0, snapshotSavesPerMonth * input.snapshotSaveWriteUnits);
+  const dynamoDb =
+    dynamo(
+      warmPolls * input.warm.readUnits + coldPolls * input.cold.readUnits,
+      warmPolls * input.warm.writeUnits + coldPolls * input.cold.writeUnits,
+    ) + dynamoDbSnapshotSaves;
   const dynamoDbAllCold = dynamo(POLLS_PER_MONTH * input.cold.readUnits, POLLS_PER_MONTH * input.cold.writeUnits);
   const pollerSeconds = (warmPolls * input.warm.wallMs + coldPolls * input.cold.wallMs) / 1000;
   const lambda =
@@ -112,8 +124,10 @@ export function monthlyCost(input: {
       idleSqsReceivesPerMonth: idleReceives,
       logBytesPerPoll: LOG_BYTES_PER_POLL,
       customMetrics: input.metricNames,
+      snapshotSavesPerMonth,
     },
     dynamoDb: cents(dynamoDb),
+    dynamoDbSnapshotSaves: cents(dynamoDbSnapshotSaves),
     dynamoDbAllCold: cents(dynamoDbAllCold),
     lambda: cents(lambda),
     sqs: cents(sqs),

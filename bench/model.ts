@@ -10,20 +10,24 @@ export type Verdict = "PASS" | "MISS" | "n/a";
 export type PhaseName =
   | "first"
   | "steady-warm"
-  | "steady-warm-parallel"
+  | "steady-warm-sequential"
   | "steady-cold"
   | "steady-cold-snapshot"
   | "new-replies";
 
-/** Phases that measure a prototype in bench/ rather than the code in src/. */
-export const PROPOSAL_PHASES: readonly PhaseName[] = ["steady-warm-parallel", "steady-cold-snapshot"];
+/**
+ * Phases that run src/ differently from the deployed poller, for comparison: scopes listed one
+ * after another (scopeConcurrency 1, as before issue 6), and a cold start without a snapshot
+ * (as before issue 6; deployed, only the very first container or an unreadable snapshot).
+ */
+export const COMPARISON_PHASES: readonly PhaseName[] = ["steady-warm-sequential", "steady-cold"];
 
 export const PHASE_LABELS: Record<PhaseName, string> = {
   first: "first poll (baseline)",
   "steady-warm": "steady, warm",
-  "steady-warm-parallel": "steady, warm, parallel scopes*",
-  "steady-cold": "steady, cold start",
-  "steady-cold-snapshot": "steady, cold + snapshot**",
+  "steady-warm-sequential": "steady, warm, scopes in turn*",
+  "steady-cold": "steady, cold, no snapshot*",
+  "steady-cold-snapshot": "steady, cold + snapshot",
   "new-replies": "K new replies, warm",
 };
 
@@ -33,16 +37,16 @@ export interface LowerBound {
   /** pages x latency / concurrency (the issue's definition). */
   timeMs: number;
   /**
-   * What the current client can reach at best: scopes are listed one after another and each
-   * scope's first page must arrive (with totalResults) before its other pages can start.
+   * What scopes listed one after another (scopeConcurrency 1, as before issue 6) can reach at
+   * best: each scope's first page must arrive (with totalResults) before its other pages can start.
    */
   scopeSequentialTimeMs: number;
 }
 
 export interface PhaseResult {
   phase: PhaseName;
-  /** `proposal`: measures a prototype in bench/ (parallel-scopes.ts, seen-snapshot.ts), not the code in src/. */
-  design: "current" | "proposal";
+  /** `comparison`: src/ run as it was before issue 6 (see COMPARISON_PHASES), not as deployed. */
+  design: "deployed" | "comparison";
   api: SimulatorStats & { requestsPerSecond: number };
   /** The run with the median wall time (steady phases run `--repeat` times). */
   poll: PollFigures;
@@ -74,12 +78,13 @@ export interface SizeResult {
   repliesAdded: number;
   phases: PhaseResult[];
   snapshotSave: SnapshotSaveFigures;
-  cost: { current: MonthlyCost; withSnapshot: MonthlyCost };
+  /** `deployed`: cold starts load the snapshot; `noSnapshot`: every cold start reads N states. */
+  cost: { deployed: MonthlyCost; noSnapshot: MonthlyCost };
   wallMs: number;
 }
 
 export interface BenchResults {
-  schema: "respondent-notifier-bench/1";
+  schema: "respondent-notifier-bench/2";
   startedAt: string;
   finishedAt: string;
   machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemoryMb: number };

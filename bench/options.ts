@@ -10,6 +10,8 @@ export interface BenchOptions {
   pageSize: number;
   /** RespondentApiClient maxConcurrency (RESPONDENT_MAX_CONCURRENCY; the stack sets 4). */
   concurrency: number;
+  /** poll()'s scopeConcurrency; undefined: its default, as deployed. */
+  scopeConcurrency: number | undefined;
   newReplies: number;
   /** Runs of each steady-state phase; the median is reported. */
   repeat: number;
@@ -35,6 +37,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --page-size-cap <n>        largest page size the simulated API applies (default 100)
   --page-size <n>            page size the poller asks for (default 100, as deployed)
   --concurrency <n>          API requests the poller keeps in flight, 1-64 (default 4, as deployed)
+  --scope-concurrency <n>    projects the poller lists at once, 1-64 (default: poll()'s default, 4, as deployed)
   --new-replies <k>          participant replies added before the last poll (default 20)
   --repeat <n>               runs of each steady-state phase, the median is reported (default 3; 1 with --quick)
   --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
@@ -95,6 +98,10 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     pageSizeCap: integer("page-size-cap", values["page-size-cap"], 100, 1, 1_000),
     pageSize: integer("page-size", values["page-size"], 100, 1, 1_000),
     concurrency: integer("concurrency", values.concurrency, 4, 1, 64),
+    scopeConcurrency:
+      values["scope-concurrency"] === undefined
+        ? undefined
+        : integer("scope-concurrency", values["scope-concurrency"], 4, 1, 64),
     newReplies,
     repeat: integer("repeat", values.repeat, values.quick ? 1 : 3, 1, 15),
     rateLimit: integer("rate-limit", values["rate-limit"], 250, 1, 100_000),
@@ -118,6 +125,7 @@ function parse(argv: readonly string[]) {
       "page-size-cap": { type: "string" },
       "page-size": { type: "string" },
       concurrency: { type: "string" },
+      "scope-concurrency": { type: "string" },
       "new-replies": { type: "string" },
       repeat: { type: "string" },
       "rate-limit": { type: "string" },

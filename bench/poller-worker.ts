@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { type ConsumedCapacityHook, createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
+import { DynamoSeenSnapshotStore } from "../src/adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../src/adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
 import { CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
@@ -8,7 +9,6 @@ import type { NewReplyEvent } from "../src/domain/events.ts";
 import { type EventQueue, systemClock } from "../src/ports.ts";
 import { type PollPorts, poll, type SeenCache } from "../src/usecases/poll.ts";
 import type { Delivery } from "./delivery.ts";
-import { pollScopesInParallel } from "./parallel-scopes.ts";
 import {
   type DeliveryFigures,
   type DynamoFigures,
@@ -20,13 +20,13 @@ import {
   serveRequests,
   toMb,
 } from "./protocol.ts";
-import { SeenSnapshotStore } from "./seen-snapshot.ts";
 
 /**
  * One poller, as one Lambda execution environment: the real poll() use case with the real
  * Respondent client and DynamoDB adapters, a SeenCache that lives as long as this process.
- * Started fresh, it is a cold start; kept across polls, it is a warm container. SQS is the
- * only stand-in (an in-memory queue that counts the batches SQS would take).
+ * Started fresh, it is a cold start (loading the seen-cache snapshot first, as
+ * lambdas/poller/handler.ts does, unless told not to); kept across polls, it is a warm
+ * container. SQS is the only stand-in (an in-memory queue that counts the batches SQS would take).
  */
 
 quietNodeVersionWarning();
@@ -122,7 +122,7 @@ interface Worker {
   notifierClient: DynamoDBClient;
   ports: PollPorts & { cache: SeenCache };
   queue: MemoryQueue;
-  snapshots: SeenSnapshotStore;
+  snapshots: DynamoSeenSnapshotStore;
   delivered: number;
   delivery: Delivery | undefined;
 }
@@ -168,13 +168,17 @@ function start(init: PollerInit): Worker {
       metrics: new CountingMetrics(),
       cache: new Map(),
     },
-    snapshots: new SeenSnapshotStore(pollerClient, init.tableName, options),
+    snapshots: new DynamoSeenSnapshotStore(pollerClient, init.tableName, { ...options, log }),
     delivered: 0,
     delivery: undefined,
   };
 }
 
-async function runPoll(current: Worker, loadSnapshot: boolean, parallelScopes: boolean): Promise<PollFigures> {
+async function runPoll(
+  current: Worker,
+  loadSnapshot: boolean,
+  scopeConcurrency: number | undefined,
+): Promise<PollFigures> {
   const metrics = new CountingMetrics();
   const queueRequestsBefore = current.queue.requests;
   current.pollerMeter.take();
@@ -192,7 +196,8 @@ async function runPoll(current: Worker, loadSnapshot: boolean, parallelScopes: b
       pageTimesMs.push(Math.round(performance.now() - startedAt));
     },
   };
-  const report = parallelScopes ? await pollScopesInParallel(ports, current.init.concurrency) : await poll(ports);
+  const scopes = scopeConcurrency ?? current.init.scopeConcurrency;
+  const report = await poll(ports, scopes === undefined ? {} : { scopeConcurrency: scopes });
 
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuBefore);
@@ -255,7 +260,7 @@ serveRequests<PollerRequest>(async (request) => {
       worker = start(request.init);
       return { rssMb: toMb(process.memoryUsage().rss) };
     case "poll":
-      return runPoll(started(), request.loadSnapshot, request.parallelScopes);
+      return runPoll(started(), request.loadSnapshot, request.scopeConcurrency);
     case "saveSnapshot":
       return saveSnapshot(started());
     case "deliver":

@@ -44,6 +44,8 @@ export interface PollerInit {
   simulator: { url: string; apiKey: string; apiSecret: string };
   requestedPageSize: number;
   concurrency: number;
+  /** poll()'s scopeConcurrency for the phases run as deployed; undefined: its default. */
+  scopeConcurrency: number | undefined;
 }
 
 export interface OperationFigures {
@@ -101,7 +103,7 @@ export interface PollFigures {
 export interface SnapshotSaveFigures {
   wallMs: number;
   entries: number;
-  shards: number;
+  parts: number;
   bytes: number;
   dynamo: DynamoFigures;
 }
@@ -123,7 +125,8 @@ export type SimulatorRequest =
 
 export type PollerRequest =
   | { type: "init"; init: PollerInit }
-  | { type: "poll"; loadSnapshot: boolean; parallelScopes: boolean }
+  /** `scopeConcurrency` 1 lists the scopes one after another, as the poller did before issue 6. */
+  | { type: "poll"; loadSnapshot: boolean; scopeConcurrency: number | undefined }
   | { type: "saveSnapshot" }
   | { type: "deliver" };
 

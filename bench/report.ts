@@ -1,3 +1,4 @@
+import { DEFAULT_SCOPE_CONCURRENCY } from "../src/usecases/poll.ts";
 import { PRICES } from "./cost.ts";
 import {
   type BenchResults,
@@ -68,8 +69,8 @@ function pollRows(size: SizeResult): string[][] {
 
 function summary(results: BenchResults): string[] {
   const all = results.sizes.flatMap((size) => size.phases.map((phase) => ({ size, phase })));
-  const current = all.filter(({ phase }) => phase.design === "current");
-  const line = (name: string, pick: (phase: PhaseResult) => string, scope = current) => {
+  const deployed = all.filter(({ phase }) => phase.design === "deployed");
+  const line = (name: string, pick: (phase: PhaseResult) => string, scope: typeof all) => {
     const judged = scope.filter(({ phase }) => pick(phase) !== "n/a");
     const missed = judged.filter(({ phase }) => pick(phase) === "MISS");
     const verdict = missed.length === 0 ? "PASS" : "MISS";
@@ -91,12 +92,12 @@ function summary(results: BenchResults): string[] {
   ];
   const only = (name: PhaseName) => all.filter(({ phase }) => phase.phase === name);
   return [
-    "Targets, current design (src/ as it is):",
-    ...targets(current),
-    "Proposal * alone (parallel scopes, warm):",
-    ...targets(only("steady-warm-parallel")),
-    "Proposal ** alone (snapshot, cold start; it does not list projects in parallel):",
-    ...targets(only("steady-cold-snapshot")),
+    "Targets, as deployed (src/ as it is; the comparison phases* left out):",
+    ...targets(deployed),
+    "Comparison*: scopes in turn (scopeConcurrency 1, as before issue 6), warm:",
+    ...targets(only("steady-warm-sequential")),
+    "Comparison*: cold start without a snapshot (as before issue 6):",
+    ...targets(only("steady-cold")),
   ];
 }
 
@@ -107,7 +108,8 @@ export function renderReport(results: BenchResults): string {
     `Benchmark ${results.startedAt} on ${results.machine.cpus} x ${results.machine.cpuModel}, Node ${results.machine.node}` +
       (results.commit ? `, commit ${results.commit.slice(0, 8)} (plus uncommitted changes, if any)` : ""),
     `Simulator: ${options.projects} projects, ${options.latencyMs} ms per request, page size cap ${options.pageSizeCap}; ` +
-      `poller asks for ${options.pageSize} a page, ${options.concurrency} requests in flight; ${options.newReplies} new replies.`,
+      `poller asks for ${options.pageSize} a page, ${options.concurrency} requests in flight, ` +
+      `${options.scopeConcurrency ?? DEFAULT_SCOPE_CONCURRENCY} projects at once; ${options.newReplies} new replies.`,
     "",
     "Polls (LB = lower bound: pages x latency / concurrency; steady phases: median of --repeat runs;",
     " max in flight: the simulator's maximum since it started; RSS = poller process: peak sampled every 20 ms",
@@ -138,8 +140,9 @@ export function renderReport(results: BenchResults): string {
       results.sizes.flatMap(pollRows),
     ),
     "",
-    "*  proposed change, prototyped in bench/parallel-scopes.ts (not in src/): projects listed at once, one shared budget of requests in flight.",
-    "** proposed change, prototyped in bench/seen-snapshot.ts (not in src/): a cold start loads the persisted SeenCache.",
+    "*  comparison, not as deployed: the same src/ run as before issue 6, either listing the projects one after another",
+    "   (poll option scopeConcurrency 1) or starting cold without the seen-cache snapshot (deployed, that happens only to",
+    "   the first container after a deploy, or when the snapshot cannot be read).",
     "",
   );
   out.push(...summary(results), "");
@@ -214,14 +217,14 @@ export function renderReport(results: BenchResults): string {
       ),
     ),
     "",
-    "Snapshot prototype: saving the warm SeenCache (done only when it changed, e.g. after a poll that advanced states)",
+    "Seen-cache snapshot: one save of the warm SeenCache (the poller saves after a poll that changed it, at most every 15 minutes)",
     "",
     table(
-      ["N", "entries", "shards", "KB stored", "WCU", "ms"],
+      ["N", "entries", "parts", "KB stored", "WCU", "ms"],
       results.sizes.map((size) => [
         int(size.conversations),
         int(size.snapshotSave.entries),
-        String(size.snapshotSave.shards),
+        String(size.snapshotSave.parts),
         num(size.snapshotSave.bytes / 1024),
         num(size.snapshotSave.dynamo.writeUnits),
         int(size.snapshotSave.wallMs),
@@ -234,29 +237,33 @@ export function renderReport(results: BenchResults): string {
       [
         "N",
         "DynamoDB",
+        "of which snapshot saves",
         "DDB if all cold",
+        "DDB if all cold, no snapshot",
         "Lambda",
         "SQS (idle)",
         "Secrets",
         "Logs",
         "Metrics",
         "total",
-        "total w/ snapshot",
+        "total without snapshot",
         "per 1k alerts",
       ],
       results.sizes.map((size) => {
-        const cost = size.cost.current;
+        const cost = size.cost.deployed;
         return [
           int(size.conversations),
           usd(cost.dynamoDb),
+          usd(cost.dynamoDbSnapshotSaves),
           usd(cost.dynamoDbAllCold),
+          usd(size.cost.noSnapshot.dynamoDbAllCold),
           usd(cost.lambda),
           usd(cost.sqs),
           usd(cost.secretsManager),
           usd(cost.cloudWatchLogs),
           usd(cost.cloudWatchMetrics),
           usd(cost.total),
-          usd(size.cost.withSnapshot.total),
+          usd(size.cost.noSnapshot.total),
           `$${cost.per1000Alerts.toFixed(4)}`,
         ];
       }),
@@ -267,12 +274,10 @@ export function renderReport(results: BenchResults): string {
   if (results.bundles.length > 0) {
     out.push(
       "Lambda bundles (built like the stack: ESM, minified, AWS SDK bundled; import timed in a fresh node, median of 5)",
-      '* the proposed `import * as z from "zod"` applied at build time only (src/ unchanged)',
       "",
       table(
         [
           "bundle",
-          "variant",
           "KB",
           "gzip KB",
           "map KB",
@@ -284,7 +289,6 @@ export function renderReport(results: BenchResults): string {
         ],
         results.bundles.map((bundle) => [
           bundle.name,
-          bundle.variant === "as-is" ? "src/ as is" : "zod namespace import*",
           num(bundle.bytes / 1024),
           num(bundle.gzipBytes / 1024),
           num(bundle.sourceMapBytes / 1024),

@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 import { channelIdSchema } from "./domain/subscriptions.ts";
 import { ConfigError } from "./errors.ts";
 

@@ -154,3 +154,29 @@ export interface Metrics {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+export interface SeenSnapshotLoad {
+  entries: number;
+  parts: number;
+  /** Parts that could not be read and were ignored (their conversations are read instead). */
+  unreadableParts: number;
+  /** When the oldest part read was saved; undefined when nothing was read. */
+  savedAt: Date | undefined;
+}
+
+export interface SeenSnapshotSave {
+  entries: number;
+  parts: number;
+  bytes: number;
+}
+
+/**
+ * The poller's SeenCache (conversationUid -> the messageUid its stored state had reached),
+ * persisted so that a new poller process does not start cold. See src/usecases/seen-snapshot.ts.
+ */
+export interface SeenSnapshotStore {
+  /** Adds the stored entries to `cache`; throws StateUnavailableError when it cannot be read at all. */
+  loadInto(cache: Map<string, string>): Promise<SeenSnapshotLoad>;
+  /** Replaces the stored snapshot with `cache`; throws StateUnavailableError. */
+  save(cache: ReadonlyMap<string, string>): Promise<SeenSnapshotSave>;
+}

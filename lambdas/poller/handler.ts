@@ -3,6 +3,7 @@ import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Context } from "aws-lambda";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoHealthStore } from "../../src/adapters/dynamo/health-store.ts";
+import { DynamoSeenSnapshotStore } from "../../src/adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
 import { powertoolsLog, powertoolsMetrics } from "../../src/adapters/observability.ts";
@@ -14,8 +15,9 @@ import { loadPollerLambdaConfig, respondentSecretSchema, slackSecretSchema } fro
 import { describeError, NotifierError } from "../../src/errors.ts";
 import { systemClock } from "../../src/ports.ts";
 import { errorObservation, HealthMonitor, POLLER_HEALTH_POLICY, pollObservation } from "../../src/usecases/health.ts";
-import { type PollReport, poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { type PollReport, poll } from "../../src/usecases/poll.ts";
 import { pollRepeatedly, sleep } from "../../src/usecases/poll-loop.ts";
+import { SeenCacheSnapshots, TrackedSeenCache } from "../../src/usecases/seen-snapshot.ts";
 
 /** Thrown after a poll that left some conversations for the next tick: it fails the invocation so the error alarm sees it. */
 export class PollIncompleteError extends NotifierError {
@@ -31,6 +33,7 @@ const log = powertoolsLog(logger);
 const dynamo = createDynamoDbClient(config.table);
 const secrets = createSecretsProvider(config.table.region);
 const fillRespondentSecret = `aws secretsmanager put-secret-value --secret-id ${config.respondentSecretArn} --secret-string '{"apiKey":"...","apiSecret":"..."}'`;
+const cache = new TrackedSeenCache();
 const ports = {
   api: new RespondentApiClient({
     ...config.respondent,
@@ -43,8 +46,15 @@ const ports = {
   clock: systemClock,
   log,
   metrics: powertoolsMetrics(metrics),
-  cache: new Map() as SeenCache,
+  cache,
 };
+// A new container starts from the last saved cache instead of reading every conversation's state.
+const snapshots = new SeenCacheSnapshots({
+  store: new DynamoSeenSnapshotStore(dynamo, config.table.tableName, { log }),
+  cache,
+  clock: systemClock,
+  log,
+});
 
 /** With an ops channel, health transitions are posted there with the notifier's bot token. */
 function buildHealthMonitor(): HealthMonitor | undefined {
@@ -77,6 +87,7 @@ async function pollOnce(): Promise<PollResult> {
     logger.error("poll failed", { reason: describeError(error) });
     result = { error };
   }
+  await snapshots.saveIfDue();
   await health?.observe(result.report ? pollObservation(result.report) : errorObservation(result.error));
   return result;
 }
@@ -92,6 +103,7 @@ export async function handler(
 ): Promise<{ polls: number; newReplies: number; eventsQueued: number }> {
   logger.addContext(context);
   try {
+    await snapshots.restoreOnce();
     const results = await pollRepeatedly(pollOnce, {
       intervalMs: config.pollIntervalSeconds * 1000,
       remainingMs: () => context.getRemainingTimeInMillis(),

@@ -63,8 +63,53 @@ interface ListingContext {
 }
 
 /**
+ * A counting semaphore shared by every listing of one client: several listings (the poller's
+ * scopes) may run at once, and together they never have more than `size` requests in flight.
+ * Waiters are served first come, first served, so each listing's earlier pages go first.
+ */
+class RequestSlots {
+  private free: number;
+  private readonly waiting: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.free = size;
+  }
+
+  /** Resolves with the slot's release function once one is free; rejects if `signal` aborts first. */
+  async acquire(signal: AbortSignal): Promise<() => void> {
+    signal.throwIfAborted();
+    if (this.free > 0) {
+      this.free -= 1;
+    } else {
+      await new Promise<void>((resolve, reject) => {
+        const grant = () => {
+          signal.removeEventListener("abort", abandon);
+          resolve();
+        };
+        const abandon = () => {
+          const index = this.waiting.indexOf(grant);
+          if (index >= 0) this.waiting.splice(index, 1);
+          reject(signal.reason);
+        };
+        this.waiting.push(grant);
+        signal.addEventListener("abort", abandon, { once: true });
+      });
+    }
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.waiting.shift();
+      if (next) next();
+      else this.free += 1;
+    };
+  }
+}
+
+/**
  * The Respondent Partner API behind the ConversationSource port. Walks the pages of
- * `GET /v1/messaging/conversations` with a bounded number of requests in flight, yields them
+ * `GET /v1/messaging/conversations` with a bounded number of requests in flight (at most
+ * `maxConcurrency` for the whole client, however many listings run at once), yields them
  * strictly in page order, validates each conversation on its own, and turns every failure into
  * one of the Respondent* errors with a message that is safe to log.
  */
@@ -78,6 +123,7 @@ export class RespondentApiClient implements ConversationSource {
   private readonly maxRetryAfterMs: number;
   private readonly origin: string;
   private readonly endpoint: string;
+  private readonly requestSlots: RequestSlots;
 
   constructor(options: RespondentApiClientOptions) {
     this.settings = {
@@ -95,6 +141,7 @@ export class RespondentApiClient implements ConversationSource {
     this.maxRetryAfterMs = (options.maxRetryAfterSeconds ?? DEFAULT_MAX_RETRY_AFTER_SECONDS) * 1000;
     this.endpoint = `${this.settings.baseUrl}${CONVERSATIONS_PATH}`;
     this.origin = new URL(this.endpoint).origin;
+    this.requestSlots = new RequestSlots(this.settings.maxConcurrency);
   }
 
   async *listConversations(filter: ListConversationsFilter): AsyncGenerator<ConversationPageResult> {
@@ -205,6 +252,9 @@ export class RespondentApiClient implements ConversationSource {
     }
 
     const { apiKey, apiSecret } = context.credentials;
+    // Held until the body is read, when the server is done with the request; the timeout only
+    // starts once the slot is ours, so waiting for one never times a request out.
+    const releaseSlot = await this.requestSlots.acquire(context.signal);
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     let response: Response;
     let text: string;
@@ -219,6 +269,8 @@ export class RespondentApiClient implements ConversationSource {
       context.signal.throwIfAborted();
       if (timeout.aborted) throw new AttemptFailed({ kind: "timeout" });
       throw new AttemptFailed({ kind: "network", code: networkErrorCode(error) });
+    } finally {
+      releaseSlot();
     }
 
     const secrets = [apiKey, apiSecret];

@@ -1,5 +1,5 @@
 import YAML from "yaml";
-import { z } from "zod";
+import * as z from "zod";
 import { bodyModeSchema, channelIdSchema, mentionSchema, projectIdSchema } from "../domain/subscriptions.ts";
 import { UsageError } from "../errors.ts";
 import type { SubscriptionEntry } from "../usecases/subscriptions-sync.ts";

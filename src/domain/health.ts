@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Whether a part of the service works, as the ops channel is told about it: one message when

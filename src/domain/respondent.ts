@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /**
  * Schemas for the Respondent Partner API (../shared/respondent/conversations.openapi.yaml).

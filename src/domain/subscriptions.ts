@@ -1,4 +1,4 @@
-import { z } from "zod";
+import * as z from "zod";
 
 /** `*` subscribes to every project. Project ids are Mongo ObjectIds in Respondent. */
 export const ALL_PROJECTS = "*";

@@ -38,6 +38,12 @@ export interface PollOptions {
   dryRun?: boolean;
   /** How many state writes run at once. */
   writeConcurrency?: number;
+  /**
+   * How many scopes (subscribed projects) are listed at once. Their requests share the API
+   * client's `maxConcurrency` budget, so this adds no load on the API: it only keeps the
+   * budget busy while a scope waits for its first page (which carries the page count).
+   */
+  scopeConcurrency?: number;
 }
 
 export interface PollProgress {
@@ -73,13 +79,20 @@ export interface PollReport {
 }
 
 const ALL_SCOPE_LABEL = "*";
+export const DEFAULT_SCOPE_CONCURRENCY = 4;
+
+/** What one scope found; merged into the report in scope order, so the report does not depend on timing. */
+interface ScopeOutput {
+  events: NewReplyEvent[];
+  failures: PollFailure[];
+}
 
 /**
- * One poll cycle: read the subscriptions, list each polled scope page by page, detect new
- * participant replies, queue their events, and only then move each conversation's state
- * forward, conditionally on the state that was read. A failure in one conversation, page or
- * scope is recorded and the rest carry on; nothing is advanced that was not queued, so an
- * outage delays alerts and never drops them.
+ * One poll cycle: read the subscriptions, list the polled scopes (a few at once, each page by
+ * page in order), detect new participant replies, queue their events, and only then move each
+ * conversation's state forward, conditionally on the state that was read. A failure in one
+ * conversation, page or scope is recorded and the rest carry on; nothing is advanced that was
+ * not queued, so an outage delays alerts and never drops them.
  */
 export async function poll(ports: PollPorts, options: PollOptions = {}): Promise<PollReport> {
   const startedAt = Date.now();
@@ -106,9 +119,14 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
     ports.log.info("no active subscription: nothing to poll (add one with `respondent-notifier subscriptions add`)");
   }
 
-  // A conversation listed twice in one poll (pages shifting under us) is handled once.
+  // A conversation listed twice in one poll (pages shifting under us) is handled once. Scopes
+  // run concurrently, but each check-and-add below has no await in between, so it stays exact.
   const seenThisPoll = new Set<string>();
-  for (const scope of scopes) {
+  const tasks = scopes.map((scope) => ({ scope, output: { events: [], failures: [] } as ScopeOutput }));
+  let stopped = false;
+  const scopeConcurrency = Math.max(1, Math.floor(options.scopeConcurrency ?? DEFAULT_SCOPE_CONCURRENCY));
+  await forEachLimited(tasks, scopeConcurrency, async ({ scope, output }) => {
+    if (stopped) return;
     const label = scope ?? ALL_SCOPE_LABEL;
     try {
       for await (const page of ports.api.listConversations({ projectId: scope })) {
@@ -141,7 +159,7 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
         }
         report.conversationsScanned += fresh.length;
         ports.metrics.count("ConversationsScanned", fresh.length);
-        await processPage(fresh, subscriptions, label, ports, options, report);
+        await processPage(fresh, subscriptions, label, ports, options, report, output);
         ports.onProgress?.({
           scope: label,
           page: page.page,
@@ -151,12 +169,14 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
       }
     } catch (error) {
       const failure = toFailure(error, label);
-      report.failures.push(failure);
+      output.failures.push(failure);
       ports.log.error("could not list conversations", { scope: label, reason: failure.reason });
-      // These affect every scope alike: trying the others would only repeat the failure.
-      if (error instanceof RespondentAuthError || error instanceof RespondentUnavailableError) break;
+      // These affect every scope alike: starting the others would only repeat the failure.
+      if (error instanceof RespondentAuthError || error instanceof RespondentUnavailableError) stopped = true;
     }
-  }
+  });
+  report.events = tasks.flatMap((task) => task.output.events);
+  report.failures = tasks.flatMap((task) => task.output.failures);
 
   report.durationMs = Date.now() - startedAt;
   if (report.failures.length > 0) ports.metrics.count("PollFailures");
@@ -170,6 +190,7 @@ async function processPage(
   ports: PollPorts,
   options: PollOptions,
   report: PollReport,
+  output: ScopeOutput,
 ): Promise<void> {
   const cache = ports.cache;
   const candidates = conversations.filter(
@@ -181,7 +202,7 @@ async function processPage(
   try {
     stored = await ports.state.getStates(candidates.map((conversation) => conversation.uid));
   } catch (error) {
-    recordConversationFailures(candidates, error, scope, ports, report);
+    recordConversationFailures(candidates, error, scope, ports, output);
     return;
   }
 
@@ -212,7 +233,7 @@ async function processPage(
   if (changes.length === 0) return;
   report.conversationsChanged += changes.length;
   report.newReplies += events.length;
-  report.events.push(...events);
+  output.events.push(...events);
   ports.metrics.count("NewReplies", events.length);
   if (options.dryRun) return;
 
@@ -227,7 +248,7 @@ async function processPage(
         error,
         scope,
         ports,
-        report,
+        output,
       );
       return;
     }
@@ -250,7 +271,7 @@ async function processPage(
         ports.log.info("state moved by another poller; left as it is", { conversationUid: conversation.uid });
         return;
       }
-      recordConversationFailures([conversation], error, scope, ports, report);
+      recordConversationFailures([conversation], error, scope, ports, output);
     }
   });
 }
@@ -260,7 +281,7 @@ function recordConversationFailures(
   error: unknown,
   scope: string,
   ports: PollPorts,
-  report: PollReport,
+  output: ScopeOutput,
 ): void {
   const failure = toFailure(error, scope);
   ports.metrics.count("ConversationsFailed", conversations.length);
@@ -270,7 +291,7 @@ function recordConversationFailures(
     reason: failure.reason,
   });
   for (const conversation of conversations) {
-    report.failures.push({ ...failure, conversationUid: conversation.uid });
+    output.failures.push({ ...failure, conversationUid: conversation.uid });
   }
 }
 

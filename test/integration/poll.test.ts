@@ -5,7 +5,7 @@ import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-
 import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
 import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
-import { QueueUnavailableError } from "../../src/errors.ts";
+import { QueueUnavailableError, RespondentAuthError } from "../../src/errors.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { EventQueue } from "../../src/ports.ts";
 import { type PollPorts, poll, type SeenCache } from "../../src/usecases/poll.ts";
@@ -181,5 +181,113 @@ describe("poll against the simulator and DynamoDB Local", () => {
 
     const real = await poll(ports);
     expect(real.newReplies).toBe(1);
+  });
+});
+
+describe("poll of several subscribed projects at once", () => {
+  let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
+  let projects: string[];
+  let slowProject: string;
+  let queue: DynamoLocalQueue;
+  let ports: PollPorts;
+
+  beforeAll(async () => {
+    // The first project (in poll order) answers slowest, so it finishes last unless the poll waits for it.
+    simulator = await startRespondentSimulator({
+      conversations: 90,
+      projects: 3,
+      pageSizeCap: 5,
+      latencyMs: (request) => (request.projectId === slowProject ? 50 : 5),
+    });
+    projects = [...simulator.projectIds].sort();
+    slowProject = projects[0] ?? "";
+  });
+  afterAll(async () => {
+    await simulator.close();
+  });
+
+  beforeEach(async () => {
+    const { client, tableName } = await createTestTable("poll-scopes");
+    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    for (const projectId of projects) {
+      await subscriptions.add(
+        subscriptionSchema.parse({ projectId, channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
+      );
+    }
+    queue = new DynamoLocalQueue(client, tableName);
+    ports = {
+      api: clientWith({ maxConcurrency: 2 }),
+      state: new DynamoStateStore(client, tableName),
+      queue,
+      subscriptions,
+      clock: { now: () => new Date() },
+      log,
+      metrics: new CountingMetrics(),
+      cache: new Map() as SeenCache,
+    };
+    simulator.clearRequests();
+  });
+
+  const clientWith = (settings: { maxConcurrency: number; apiSecret?: string }) =>
+    new RespondentApiClient({
+      baseUrl: simulator.url,
+      pageSize: 100,
+      maxConcurrency: settings.maxConcurrency,
+      timeoutMs: 2_000,
+      maxRetries: 0,
+      credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: settings.apiSecret ?? simulator.apiSecret }),
+      log,
+    });
+
+  it("starts every project at once and never has more requests in flight than the client's maxConcurrency", async () => {
+    const report = await poll(ports);
+
+    expect(report.failures).toEqual([]);
+    expect(report.conversationsScanned).toBe(90);
+    expect(report.scopes).toEqual(projects);
+    const requested = simulator.requests.map((request) => request.projectId);
+    const slowProjectDone = requested.lastIndexOf(slowProject);
+    for (const project of projects) expect(requested.indexOf(project)).toBeLessThan(slowProjectDone);
+    expect(simulator.maxConcurrentRequests).toBeLessThanOrEqual(2);
+  });
+
+  it("lists each project's pages in order while the projects overlap", async () => {
+    const handled: Array<{ scope: string; page: number }> = [];
+
+    await poll({ ...ports, onProgress: ({ scope, page }) => handled.push({ scope, page }) });
+
+    for (const project of projects) {
+      const pages = handled.filter((entry) => entry.scope === project).map((entry) => entry.page);
+      expect(pages).toEqual(pages.map((_, index) => index + 1));
+    }
+    const slowProjectDone = handled.findLastIndex((entry) => entry.scope === slowProject);
+    expect(handled.slice(0, slowProjectDone).some((entry) => entry.scope !== slowProject)).toBe(true);
+  });
+
+  it("reports events project by project, whatever order the projects finish in", async () => {
+    await poll(ports);
+    const added = projects.map((projectId) =>
+      simulator.addConversation({ projectId, firstMessage: { from: "participant" } }),
+    );
+
+    const report = await poll(ports);
+
+    expect(report.events.map((event) => event.conversation.uid)).toEqual(added);
+    expect(await queue.pendingCount()).toBe(3);
+  });
+
+  it("after rejected credentials starts no further project, and reports the ones that failed", async () => {
+    const report = await poll(
+      { ...ports, api: clientWith({ maxConcurrency: 2, apiSecret: "wrong-secret" }) },
+      { scopeConcurrency: 2 },
+    );
+
+    expect(report.scopes).toEqual(projects);
+    expect(report.failures.map((failure) => failure.scope)).toEqual(projects.slice(0, 2));
+    expect(report.failures.map((failure) => failure.reason)).toEqual([
+      new RespondentAuthError(401).message,
+      new RespondentAuthError(401).message,
+    ]);
+    expect(new Set(simulator.requests.map((request) => request.projectId))).toEqual(new Set(projects.slice(0, 2)));
   });
 });

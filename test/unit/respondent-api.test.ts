@@ -247,6 +247,35 @@ describe("RespondentApiClient: page walking", () => {
   });
 });
 
+describe("RespondentApiClient: one budget of requests in flight", () => {
+  it("keeps at most maxConcurrency requests in flight across listings that run at once", async () => {
+    const sim = await simulator({ conversations: 90, projects: 3, pageSizeCap: 5, latencyMs: 10 });
+    const { client } = clientFor(sim, { maxConcurrency: 3 });
+
+    const listings = await Promise.all(sim.projectIds.map((projectId) => collect(client, { projectId })));
+
+    expect(sim.maxConcurrentRequests).toBe(3);
+    expect(new Set(listings.flatMap(uidsOf)).size).toBe(90);
+    for (const pages of listings) expect(pages.map((page) => page.page)).toEqual(pages.map((_, index) => index + 1));
+  });
+
+  it("gives back the place of a request that waited for a slot when its listing stops early", async () => {
+    const sim = await simulator({ conversations: 60, projects: 2, pageSizeCap: 5, latencyMs: 10 });
+    const { client } = clientFor(sim, { maxConcurrency: 1 });
+    const [first, second] = sim.projectIds;
+    const stopAfterPage1 = async () => {
+      for await (const page of client.listConversations({ projectId: second })) if (page.page === 1) break;
+    };
+
+    const [whole] = await Promise.all([collect(client, { projectId: first }), stopAfterPage1()]);
+    const afterwards = await collect(client, { projectId: second });
+
+    expect(whole.length).toBeGreaterThan(2);
+    expect(uidsOf(afterwards).length).toBeGreaterThan(5);
+    expect(sim.maxConcurrentRequests).toBe(1);
+  }, 10_000);
+});
+
 describe("RespondentApiClient: validation", () => {
   it("skips a malformed conversation, reports it with its uid and page, and returns the others", async () => {
     const sim = await simulator({ conversations: 10 });

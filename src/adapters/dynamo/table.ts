@@ -25,6 +25,7 @@ import type { Log } from "../../ports.ts";
  * | local dedup marker  | LOCALQ                  | DEDUP#<eventId>             |
  * | local dead letter   | LOCALDLQ                | MSG#<sequence>              |
  * | health record       | HEALTH                  | POLLER / NOTIFIER           |
+ * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds; only short-lived items (local dedup markers) carry it. */
@@ -34,6 +35,7 @@ export const SUBSCRIPTIONS_PARTITION = "SUBS";
 export const LOCAL_QUEUE_PARTITION = "LOCALQ";
 export const LOCAL_DEAD_LETTER_PARTITION = "LOCALDLQ";
 export const LOCAL_MESSAGE_PREFIX = "MSG#";
+export const SEEN_SNAPSHOT_PARTITION = "SEENSNAP";
 
 export type ItemKey = { pk: { S: string }; sk: { S: string } };
 export type Item = Record<string, AttributeValue>;
