@@ -26,6 +26,20 @@ function flag<T extends z.ZodType>(name: string, schema: T, value: unknown): z.o
   return parsed.data;
 }
 
+/** A subscription is identified by its project and channel: both flags, validated. */
+function subscriptionIdentity(options: { project: string; channel: string }): { projectId: string; channelId: string } {
+  return {
+    projectId: flag("--project", projectIdSchema, options.project),
+    channelId: flag("--channel", channelIdSchema, options.channel),
+  };
+}
+
+function noSuchSubscription(projectId: string, channelId: string): UsageError {
+  return new UsageError(
+    `no subscription for project ${projectId} -> channel ${channelId} (see \`subscriptions list\`)`,
+  );
+}
+
 export async function withSubscriptionStore<T>(
   context: CliContext,
   work: (store: DynamoSubscriptionStore) => Promise<T>,
@@ -118,16 +132,11 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     .requiredOption("--channel <id>", "Slack channel id")
     .action(async (options: { project: string; channel: string }) => {
       const ctx = context();
-      const projectId = flag("--project", projectIdSchema, options.project);
-      const channelId = flag("--channel", channelIdSchema, options.channel);
+      const { projectId, channelId } = subscriptionIdentity(options);
       const outcome = await withTable(ctx, "use", (table) =>
         new DynamoSubscriptionPauses(table.client, table.settings.tableName).resume(projectId, channelId, new Date()),
       );
-      if (outcome === "not_found") {
-        throw new UsageError(
-          `no subscription for project ${projectId} -> channel ${channelId} (see \`subscriptions list\`)`,
-        );
-      }
+      if (outcome === "not_found") throw noSuchSubscription(projectId, channelId);
       ctx.out(
         outcome === "resumed"
           ? `resumed: ${projectId} -> ${channelId}; alerts flow again from the next poll`
@@ -142,14 +151,9 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     .requiredOption("--channel <id>", "Slack channel id")
     .action(async (options: { project: string; channel: string }) => {
       const ctx = context();
-      const projectId = flag("--project", projectIdSchema, options.project);
-      const channelId = flag("--channel", channelIdSchema, options.channel);
+      const { projectId, channelId } = subscriptionIdentity(options);
       const removed = await withSubscriptionStore(ctx, (store) => store.remove(projectId, channelId));
-      if (!removed) {
-        throw new UsageError(
-          `no subscription for project ${projectId} -> channel ${channelId} (see \`subscriptions list\`)`,
-        );
-      }
+      if (!removed) throw noSuchSubscription(projectId, channelId);
       ctx.out(`removed: ${projectId} -> ${channelId}`);
     });
 

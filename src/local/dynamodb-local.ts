@@ -56,7 +56,8 @@ export interface RunningDynamoDbLocal {
   stop(): Promise<void>;
 }
 
-function repoRoot(): string {
+/** The folder holding this project's package.json (where `.cache/` and `.data/` live). */
+export function repoRoot(): string {
   let folder = dirname(fileURLToPath(import.meta.url));
   while (!existsSync(join(folder, "package.json"))) {
     const parent = dirname(folder);

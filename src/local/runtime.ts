@@ -1,6 +1,4 @@
-import { existsSync } from "node:fs";
-import { dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { join } from "node:path";
 import { createDynamoDbClient } from "../adapters/dynamo/client.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
@@ -26,7 +24,10 @@ import {
 } from "../usecases/health.ts";
 import type { NotifyPorts, PostedAlert } from "../usecases/notify.ts";
 import type { PollPorts, PollReport, SeenCache } from "../usecases/poll.ts";
-import { startDynamoDbLocal } from "./dynamodb-local.ts";
+import { repoRoot, startDynamoDbLocal } from "./dynamodb-local.ts";
+
+export { repoRoot };
+
 import { startFakeSlack } from "./fake-slack.ts";
 import { startRespondentSimulator } from "./simulator.ts";
 
@@ -65,16 +66,6 @@ export interface LocalRuntimeOptions {
       : never
     : never;
   onPosted?: (alert: PostedAlert) => void;
-}
-
-export function repoRoot(): string {
-  let folder = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(folder, "package.json"))) {
-    const parent = dirname(folder);
-    if (parent === folder) return process.cwd();
-    folder = parent;
-  }
-  return folder;
 }
 
 /**
