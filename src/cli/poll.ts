@@ -248,8 +248,13 @@ export async function runStart(context: CliContext): Promise<number> {
   process.on("SIGTERM", stop);
   try {
     await useDemoSubscriptionWhenEmpty(runtime, config, context);
-    stopAutoReplies = runtime.simulator?.startAutoReplies({ everyMs: Math.max(2_000, intervalMs / 3) });
-    context.log.info(`polling every ${intervalMs / 1000} s; Ctrl-C to stop`);
+    if (runtime.simulator) {
+      // So the very first cycle already shows alerts; then the simulator keeps people writing.
+      const replies = runtime.simulator.simulateReplies(2);
+      context.log.info(`simulator: ${replies} participants replied; more will write while this runs`);
+      stopAutoReplies = runtime.simulator.startAutoReplies({ everyMs: Math.max(2_000, intervalMs / 3) });
+    }
+    context.log.info(`polling every ${intervalMs / 1000} s (POLL_INTERVAL_SECONDS); Ctrl-C to stop`);
     while (!stopping) {
       try {
         // Each cycle's summary line is the progress here; a line per page would flood the log.
