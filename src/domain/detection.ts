@@ -65,14 +65,23 @@ export function detectNewMessages(input: {
   stored: ConversationState | undefined;
   subscriptions: readonly Subscription[];
   detectedAt: Date;
+  /**
+   * When `subscriptions` were read. Messages created after it wait for the next poll: a
+   * subscription added meanwhile (so started after it) may want them, and this poll cannot
+   * know it. Messages up to it are safe to settle now: any subscription this poll did not see
+   * started after them, so they would never alert it. Costs at most one poll of delay.
+   */
+  horizon?: Date | undefined;
 }): Detection {
   const { conversation, stored, subscriptions } = input;
   if (conversation.deleted || isUnchanged(conversation, stored)) return NOTHING;
 
   const storedKey = stored ? keyOf({ uid: stored.lastMessageUid, createdAt: stored.lastMessageCreatedAt }) : undefined;
+  const horizonMs = input.horizon?.getTime() ?? Number.POSITIVE_INFINITY;
   const newMessages = conversation.messages
     .map((message) => ({ message, key: keyOf(message) }))
     .filter(({ key }) => storedKey === undefined || compareKeys(key, storedKey) > 0)
+    .filter(({ key }) => key.createdAtMs <= horizonMs)
     .sort((a, b) => compareKeys(a.key, b.key));
 
   const latestMessageMissing = !conversation.messages.some((message) => message.uid === conversation.latestMessage.uid);

@@ -96,6 +96,7 @@ interface ScopeOutput {
  */
 export async function poll(ports: PollPorts, options: PollOptions = {}): Promise<PollReport> {
   const startedAt = Date.now();
+  const subscriptionsReadAt = ports.clock.now();
   const subscriptions = await ports.subscriptions.list();
   const scopes = pollScopes(subscriptions);
   const report: PollReport = {
@@ -159,7 +160,7 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
         }
         report.conversationsScanned += fresh.length;
         ports.metrics.count("ConversationsScanned", fresh.length);
-        await processPage(fresh, subscriptions, label, ports, options, report, output);
+        await processPage(fresh, { subscriptions, readAt: subscriptionsReadAt }, label, ports, options, report, output);
         ports.onProgress?.({
           scope: label,
           page: page.page,
@@ -185,7 +186,7 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
 
 async function processPage(
   conversations: Conversation[],
-  subscriptions: readonly Subscription[],
+  routing: { subscriptions: readonly Subscription[]; readAt: Date },
   scope: string,
   ports: PollPorts,
   options: PollOptions,
@@ -219,7 +220,13 @@ async function processPage(
       cache?.set(conversation.uid, conversation.latestMessage.uid);
       continue;
     }
-    const detection = detectNewMessages({ conversation, stored: previous, subscriptions, detectedAt });
+    const detection = detectNewMessages({
+      conversation,
+      stored: previous,
+      subscriptions: routing.subscriptions,
+      detectedAt,
+      horizon: routing.readAt,
+    });
     if (detection.latestMessageMissing) {
       ports.log.warn("latestMessage is not among the conversation's messages; will check again next poll", {
         conversationUid: conversation.uid,

@@ -169,6 +169,34 @@ describe("poll against the simulator and DynamoDB Local", () => {
     expect(new Set(simulator.requests.map((request) => request.projectId))).toEqual(new Set([project, other]));
   });
 
+  it("alerts a channel subscribed while a poll was running about a reply written meanwhile", async () => {
+    await poll(ports);
+    const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "researcher" } });
+    await poll(ports);
+    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
+    const racing = {
+      list: async () => {
+        const seen = await ports.subscriptions.list();
+        // After this poll read its subscriptions: a new channel subscribes, then the participant writes.
+        await pause();
+        await ports.subscriptions.add(
+          subscriptionSchema.parse({ projectId: "*", channelId: "C0LATECOMER", createdAt: new Date().toISOString() }),
+        );
+        await pause();
+        simulator.addMessage(conversation, { from: "participant", body: "written mid-poll" });
+        return seen;
+      },
+    };
+
+    const during = await poll({ ...ports, subscriptions: racing });
+    const after = await poll(ports);
+
+    expect(during.events).toEqual([]);
+    expect(after.events.map((event) => event.targets.map((target) => target.channelId).sort())).toEqual([
+      ["C0LATECOMER", "C0POLLTEST1"],
+    ]);
+  });
+
   it("writes nothing and queues nothing in a dry run", async () => {
     await poll(ports);
     simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });

@@ -102,6 +102,16 @@ describe("change detection", () => {
     expect(result.events.map((event) => event.message.uid)).toEqual(["same"]);
   });
 
+  it("leaves messages created after the subscriptions were read for the next poll", () => {
+    const conv = conversation({ messages: [message("m1", T(1), "participant"), message("m3", T(3), "participant")] });
+    const now = detect({ conversation: conv, horizon: new Date(T(2)) });
+    expect(now.events.map((event) => event.message.uid)).toEqual(["m1"]);
+    expect(now.nextState?.lastMessageUid).toBe("m1");
+
+    const next = detect({ conversation: conv, stored: now.nextState, horizon: new Date(T(4)) });
+    expect(next.events.map((event) => event.message.uid)).toEqual(["m3"]);
+  });
+
   it("advances the state of a first-seen conversation with only old messages, without alerting", () => {
     const conv = conversation({ messages: [message("old", T(1), "participant")] });
     const result = detect({ conversation: conv, subscriptions: [subscription({ createdAt: T(5) })] });
