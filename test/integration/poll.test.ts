@@ -21,6 +21,7 @@ describe("poll against the simulator and DynamoDB Local", () => {
   let stateWrites: number;
   let ports: PollPorts;
   let state: DynamoStateStore;
+  let subscriptionStore: DynamoSubscriptionStore;
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ conversations: 25, pageSizeCap: 6 });
@@ -42,6 +43,7 @@ describe("poll against the simulator and DynamoDB Local", () => {
     });
     queue = new DynamoLocalQueue(client, tableName);
     const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    subscriptionStore = subscriptions;
     await subscriptions.add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
     );
@@ -179,7 +181,7 @@ describe("poll against the simulator and DynamoDB Local", () => {
         const seen = await ports.subscriptions.list();
         // After this poll read its subscriptions: a new channel subscribes, then the participant writes.
         await pause();
-        await ports.subscriptions.add(
+        await subscriptionStore.add(
           subscriptionSchema.parse({ projectId: "*", channelId: "C0LATECOMER", createdAt: new Date().toISOString() }),
         );
         await pause();
