@@ -37,7 +37,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --page-size-cap <n>        largest page size the simulated API applies (default 100)
   --page-size <n>            page size the poller asks for (default 100, as deployed)
   --concurrency <n>          API requests the poller keeps in flight, 1-64 (default 4, as deployed)
-  --scope-concurrency <n>    projects the poller lists at once, 1-64 (default: poll()'s default, 4, as deployed)
+  --scope-concurrency <n>    projects the poller lists at once, 1-64 (default: poll()'s default, 8, as deployed)
   --new-replies <k>          participant replies added before the last poll (default 20)
   --repeat <n>               runs of each steady-state phase, the median is reported (default 3; 1 with --quick)
   --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
@@ -101,7 +101,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     scopeConcurrency:
       values["scope-concurrency"] === undefined
         ? undefined
-        : integer("scope-concurrency", values["scope-concurrency"], 4, 1, 64),
+        : integer("scope-concurrency", values["scope-concurrency"], 8, 1, 64),
     newReplies,
     repeat: integer("repeat", values.repeat, values.quick ? 1 : 3, 1, 15),
     rateLimit: integer("rate-limit", values["rate-limit"], 250, 1, 100_000),

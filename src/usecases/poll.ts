@@ -79,7 +79,7 @@ export interface PollReport {
 }
 
 const ALL_SCOPE_LABEL = "*";
-export const DEFAULT_SCOPE_CONCURRENCY = 4;
+export const DEFAULT_SCOPE_CONCURRENCY = 8;
 
 /** What one scope found; merged into the report in scope order, so the report does not depend on timing. */
 interface ScopeOutput {
