@@ -7,7 +7,7 @@ import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
 import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
 import { slackOpsChannel } from "../../src/adapters/ops-channel.ts";
 import { createSlackPoster } from "../../src/adapters/slack.ts";
-import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
+import type { NewReplyEvent } from "../../src/domain/events.ts";
 import { pollScopes, type Subscription, subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import type { Clock } from "../../src/ports.ts";
@@ -15,6 +15,7 @@ import { DeliveryWatch, notifyAndWatch } from "../../src/usecases/delivery-watch
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY } from "../../src/usecases/health.ts";
 import type { NotifyPorts } from "../../src/usecases/notify.ts";
 import { RetryDeliveryError } from "../../src/usecases/notify.ts";
+import { replyEvent } from "../support/builders.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 const TOKEN = "xoxb-health-notifier-test";
@@ -25,26 +26,7 @@ const OUTSIDE = "C0OUTSIDE01";
 const log = consoleLog({ level: "silent" });
 
 function event(messageUid: string, channels: string[]): NewReplyEvent {
-  return {
-    version: 1,
-    eventId: eventIdFor("conv-1", messageUid),
-    detectedAt: "2026-06-01T12:00:05.000Z",
-    conversation: { uid: "conv-1", name: "Diary study - Jane", projectId: "project-a" },
-    message: {
-      uid: messageUid,
-      createdAt: "2026-06-01T12:00:00.000Z",
-      body: `reply ${messageUid}`,
-      bodyTruncated: false,
-    },
-    sender: { known: true, uid: "participant-1", firstName: "Jane", lastName: "Doe" },
-    targets: channels.map((channelId) => ({
-      subscriptionId: `project-a#${channelId}`,
-      channelId,
-      mentions: [],
-      threadPerConversation: true,
-      body: "full" as const,
-    })),
-  };
+  return replyEvent("conv-1", messageUid, channels);
 }
 
 describe("the notifier tells the ops channel what needs a person", () => {

@@ -4,10 +4,10 @@ import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
 import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
 import { createSlackPoster } from "../../src/adapters/slack.ts";
 import { POSSIBLY_REPEATED_NOTE } from "../../src/domain/alert.ts";
-import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import type { Clock } from "../../src/ports.ts";
 import { type NotifyPorts, notify, RetryDeliveryError } from "../../src/usecases/notify.ts";
+import { replyEvent as event } from "../support/builders.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 const TOKEN = "xoxb-notifier-test-token";
@@ -15,35 +15,6 @@ const ALERTS = "C0ALERTS001";
 const RESEARCH = "C0RESEARCH1";
 const GONE = "C0GONE00001";
 const OUTSIDE = "C0OUTSIDE01";
-
-function event(
-  conversationUid: string,
-  messageUid: string,
-  channels: string[],
-  overrides: Partial<NewReplyEvent> = {},
-): NewReplyEvent {
-  return {
-    version: 1,
-    eventId: eventIdFor(conversationUid, messageUid),
-    detectedAt: "2026-06-01T12:00:05.000Z",
-    conversation: { uid: conversationUid, name: "Diary study - Jane", projectId: "project-a" },
-    message: {
-      uid: messageUid,
-      createdAt: "2026-06-01T12:00:00.000Z",
-      body: `reply ${messageUid}`,
-      bodyTruncated: false,
-    },
-    sender: { known: true, uid: "participant-1", firstName: "Jane", lastName: "Doe" },
-    targets: channels.map((channelId) => ({
-      subscriptionId: `project-a#${channelId}`,
-      channelId,
-      mentions: [],
-      threadPerConversation: true,
-      body: "full" as const,
-    })),
-    ...overrides,
-  };
-}
 
 describe("notify: every reply in the right channel, exactly once", () => {
   let slack: FakeSlack;

@@ -1,3 +1,4 @@
+import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
 import type { Conversation, Message } from "../../src/domain/respondent.ts";
 import { type Subscription, subscriptionSchema } from "../../src/domain/subscriptions.ts";
 
@@ -45,4 +46,34 @@ export function subscription(overrides: Partial<Subscription> = {}): Subscriptio
     createdAt: "2026-01-01T00:00:00.000Z",
     ...overrides,
   });
+}
+
+/** A new-reply event as the poller would queue it, for notifier tests. */
+export function replyEvent(
+  conversationUid: string,
+  messageUid: string,
+  channels: string[],
+  overrides: Partial<NewReplyEvent> = {},
+): NewReplyEvent {
+  return {
+    version: 1,
+    eventId: eventIdFor(conversationUid, messageUid),
+    detectedAt: "2026-06-01T12:00:05.000Z",
+    conversation: { uid: conversationUid, name: "Diary study - Jane", projectId: "project-a" },
+    message: {
+      uid: messageUid,
+      createdAt: "2026-06-01T12:00:00.000Z",
+      body: `reply ${messageUid}`,
+      bodyTruncated: false,
+    },
+    sender: { known: true, uid: "participant-1", firstName: "Jane", lastName: "Doe" },
+    targets: channels.map((channelId) => ({
+      subscriptionId: `project-a#${channelId}`,
+      channelId,
+      mentions: [],
+      threadPerConversation: true,
+      body: "full" as const,
+    })),
+    ...overrides,
+  };
 }
