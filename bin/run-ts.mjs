@@ -4,6 +4,9 @@ import { resolve } from "node:path";
 // fresh clone and a working command.
 import { pathToFileURL } from "node:url";
 import { register } from "tsx/esm/api";
+import { assertSupportedNode } from "./node-version.mjs";
+
+assertSupportedNode("run-ts");
 
 const [entry, ...rest] = process.argv.slice(2);
 if (!entry) {

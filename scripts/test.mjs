@@ -12,7 +12,7 @@ function run(label, command, args) {
   console.log(`\n== ${label}`);
   const result = spawnSync(command, args, {
     stdio: "inherit",
-    env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true", ...process.env },
+    env: process.env,
   });
   return result.status ?? 1;
 }

@@ -18,7 +18,6 @@ const started = Date.now();
 const result = spawnSync(join("node_modules", ".bin", "vitest"), ["run", "test/reliability"], {
   stdio: "inherit",
   env: {
-    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...process.env,
     RELIABILITY_RUNS: runs,
     RELIABILITY_REPORT_DIR: reportDir,
