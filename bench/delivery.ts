@@ -1,5 +1,4 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { ConsumedCapacityHook } from "../src/adapters/dynamo/client.ts";
 import { DynamoDeliveryLedger } from "../src/adapters/dynamo/ledger.ts";
 import { DynamoThreadStore } from "../src/adapters/dynamo/thread-store.ts";
 import { CountingMetrics } from "../src/adapters/observability.ts";
@@ -26,19 +25,13 @@ export class Delivery {
     private readonly log: Log,
   ) {}
 
-  static async start(options: {
-    client: DynamoDBClient;
-    tableName: string;
-    onConsumedCapacity: ConsumedCapacityHook;
-    log: Log;
-  }): Promise<Delivery> {
+  static async start(options: { client: DynamoDBClient; tableName: string; log: Log }): Promise<Delivery> {
     const fakeSlack = await startFakeSlack({ token: SLACK_TOKEN, acceptAnyChannel: true });
-    const stores = { onConsumedCapacity: options.onConsumedCapacity };
     return new Delivery(
       fakeSlack,
       {
-        ledger: new DynamoDeliveryLedger(options.client, options.tableName, stores),
-        threads: new DynamoThreadStore(options.client, options.tableName, stores),
+        ledger: new DynamoDeliveryLedger(options.client, options.tableName),
+        threads: new DynamoThreadStore(options.client, options.tableName),
         slack: createSlackPoster({
           token: SLACK_TOKEN,
           apiUrl: `${fakeSlack.url}/api/`,

@@ -1,5 +1,6 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { type ConsumedCapacityHook, createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
+import type { ConsumedCapacityHook } from "../src/adapters/dynamo/capacity.ts";
+import { createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
 import { DynamoSeenSnapshotStore } from "../src/adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../src/adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
@@ -35,7 +36,7 @@ const SQS_BATCH_LIMIT = 10;
 const MEMORY_SAMPLE_MS = 20;
 const log = consoleLog({ level: "warn" });
 
-/** Counts every DynamoDB call: per command (client middleware) and per adapter operation with units (hook). */
+/** Counts every DynamoDB call: per command (middleware) and per operation with units (the client's capacity hook). */
 class DynamoMeter {
   figures: DynamoFigures = emptyFigures();
 
@@ -138,11 +139,10 @@ function start(init: PollerInit): Worker {
   const table = { tableName: init.tableName, region: init.region, endpoint: init.dynamoEndpoint };
   const pollerMeter = new DynamoMeter();
   const notifierMeter = new DynamoMeter();
-  const pollerClient = pollerMeter.attach(createDynamoDbClient(table));
-  const notifierClient = notifierMeter.attach(createDynamoDbClient(table));
+  const pollerClient = pollerMeter.attach(createDynamoDbClient(table, { onConsumedCapacity: pollerMeter.hook }));
+  const notifierClient = notifierMeter.attach(createDynamoDbClient(table, { onConsumedCapacity: notifierMeter.hook }));
   const credentials = { apiKey: init.simulator.apiKey, apiSecret: init.simulator.apiSecret };
   const queue = new MemoryQueue();
-  const options = { onConsumedCapacity: pollerMeter.hook };
   return {
     init,
     pollerMeter,
@@ -160,15 +160,15 @@ function start(init: PollerInit): Worker {
         credentials: async () => credentials,
         log,
       }),
-      state: new DynamoStateStore(pollerClient, init.tableName, { ...options, log }),
-      subscriptions: new DynamoSubscriptionStore(pollerClient, init.tableName, { ...options, log }),
+      state: new DynamoStateStore(pollerClient, init.tableName, { log }),
+      subscriptions: new DynamoSubscriptionStore(pollerClient, init.tableName, { log }),
       queue,
       clock: systemClock,
       log,
       metrics: new CountingMetrics(),
       cache: new Map(),
     },
-    snapshots: new DynamoSeenSnapshotStore(pollerClient, init.tableName, { ...options, log }),
+    snapshots: new DynamoSeenSnapshotStore(pollerClient, init.tableName, { log }),
     delivered: 0,
     delivery: undefined,
   };
@@ -243,7 +243,6 @@ async function deliver(current: Worker): Promise<DeliveryFigures> {
     current.delivery = await Delivery.start({
       client: current.notifierClient,
       tableName: current.init.tableName,
-      onConsumedCapacity: current.notifierMeter.hook,
       log,
     });
   }

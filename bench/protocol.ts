@@ -55,9 +55,9 @@ export interface OperationFigures {
 }
 
 export interface DynamoFigures {
-  /** Per adapter operation, from the adapters' ReturnConsumedCapacity hook. */
+  /** Per operation (`<item>.<access>`, e.g. `state.write`), from the client's consumed-capacity hook. */
   byOperation: Record<string, OperationFigures>;
-  /** Per DynamoDB API command, counted by a middleware on the client (every call, hooked or not). */
+  /** Per DynamoDB API command, counted by a middleware of the bench's own (every call, reporting capacity or not). */
   byCommand: Record<string, number>;
   requests: number;
   readUnits: number;

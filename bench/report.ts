@@ -162,7 +162,7 @@ export function renderReport(results: BenchResults): string {
       ]),
     ),
     "",
-    "DynamoDB per poll (by API command; by adapter operation: requests x read/write units)",
+    "DynamoDB per poll (by API command; by operation, item.access: requests x read/write units)",
     "",
     table(
       ["N", "phase", "commands", "operations"],

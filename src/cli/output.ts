@@ -1,5 +1,6 @@
-import { participantLabel, stripInvisibleControls } from "../domain/alert.ts";
+import { participantLabel } from "../domain/alert.ts";
 import type { NewReplyEvent } from "../domain/events.ts";
+import { stripInvisibleControls } from "../domain/untrusted-text.ts";
 import type { PollReport } from "../usecases/poll.ts";
 
 /** Who replied in which conversation: `Ada L. in "Scheduling" (project p1)`. */

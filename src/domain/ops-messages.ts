@@ -1,7 +1,7 @@
 import type { SlackMessage } from "./alert.ts";
-import { escapeMrkdwn } from "./alert.ts";
 import { HEALTH_COMPONENT_LABELS, type HealthComponent } from "./health.ts";
 import { ALL_PROJECTS } from "./subscriptions.ts";
+import { escapeMrkdwn } from "./untrusted-text.ts";
 
 /**
  * Messages for the operators' channel. Reasons are our own error messages (written without

@@ -1,4 +1,4 @@
-import { stripInvisibleControls } from "../domain/alert.ts";
+import { stripInvisibleControls } from "../domain/untrusted-text.ts";
 
 export interface TerminalPost {
   channel: string;

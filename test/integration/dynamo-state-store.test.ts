@@ -1,16 +1,27 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from "vitest";
+import type { ConsumedCapacityHook } from "../../src/adapters/dynamo/capacity.ts";
+import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
+import type { TableSettings } from "../../src/config.ts";
 import type { ConversationState } from "../../src/domain/detection.ts";
 import { StateConflictError, StateUnavailableError } from "../../src/errors.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 let client: DynamoDBClient;
 let tableName: string;
+let settings: TableSettings;
 beforeAll(async () => {
-  ({ client, tableName } = await createTestTable("state"));
+  ({ client, tableName, settings } = await createTestTable("state"));
 });
 afterAll(() => client.destroy());
+
+/** Another client of the same table, telling `hook` what each of its requests consumed. */
+function meteredClient(hook: ConsumedCapacityHook): DynamoDBClient {
+  const metered = createDynamoDbClient(settings, { onConsumedCapacity: hook });
+  onTestFinished(() => metered.destroy());
+  return metered;
+}
 
 const state = (lastMessageUid: string, minute = 0): ConversationState => ({
   lastMessageUid,
@@ -68,9 +79,10 @@ describe("DynamoStateStore", () => {
 
   it("reads more than 100 states at once, leaving out conversations without one", async () => {
     const operations: Array<{ operation: string; read: number }> = [];
-    const store = new DynamoStateStore(client, tableName, {
-      onConsumedCapacity: (operation, units) => operations.push({ operation, read: units.read }),
-    });
+    const store = new DynamoStateStore(
+      meteredClient((operation, units) => operations.push({ operation, read: units.read })),
+      tableName,
+    );
     const stored = Array.from({ length: 230 }, (_, index) => `bulk-${index}`);
     for (let start = 0; start < stored.length; start += 25) {
       await Promise.all(
@@ -85,16 +97,17 @@ describe("DynamoStateStore", () => {
     expect(states.size).toBe(230);
     expect(states.get("bulk-229")).toEqual(state("bulk-229-m"));
     expect(states.has("bulk-missing-1")).toBe(false);
-    const batchReads = operations.filter((entry) => entry.operation === "state.getStates");
+    const batchReads = operations.filter((entry) => entry.operation === "state.read");
     expect(batchReads).toHaveLength(3);
     expect(batchReads.every((entry) => entry.read > 0)).toBe(true);
   });
 
   it("returns an empty map without asking DynamoDB when given no conversations", async () => {
     const operations: string[] = [];
-    const store = new DynamoStateStore(client, tableName, {
-      onConsumedCapacity: (operation) => operations.push(operation),
-    });
+    const store = new DynamoStateStore(
+      meteredClient((operation) => operations.push(operation)),
+      tableName,
+    );
 
     expect((await store.getStates([])).size).toBe(0);
     expect(operations).toEqual([]);

@@ -99,13 +99,17 @@ describe("the sub-minute poll loop with the real poll", () => {
   });
 
   it("makes each extra poll of the minute cheap: a warm cache reads state only for what changed", async () => {
-    const { client, tableName } = await createTestTable("poll-loop");
+    const stateReads: number[] = [];
+    const { client, tableName } = await createTestTable("poll-loop", {
+      onConsumedCapacity: (operation) => {
+        if (operation === "state.read") stateReads[stateReads.length - 1] = (stateReads.at(-1) ?? 0) + 1;
+      },
+    });
     const log = consoleLog({ level: "silent" });
     const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
     await subscriptions.add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0LOOPTEST1", createdAt: new Date().toISOString() }),
     );
-    const stateReads: number[] = [];
     const ports = {
       api: new RespondentApiClient({
         baseUrl: simulator.url,
@@ -116,11 +120,7 @@ describe("the sub-minute poll loop with the real poll", () => {
         credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
         log,
       }),
-      state: new DynamoStateStore(client, tableName, {
-        onConsumedCapacity: (operation) => {
-          if (operation === "state.getStates") stateReads[stateReads.length - 1] = (stateReads.at(-1) ?? 0) + 1;
-        },
-      }),
+      state: new DynamoStateStore(client, tableName),
       queue: new DynamoLocalQueue(client, tableName),
       subscriptions,
       clock: { now: () => new Date() },

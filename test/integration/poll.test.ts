@@ -32,15 +32,15 @@ describe("poll against the simulator and DynamoDB Local", () => {
   });
 
   beforeEach(async () => {
-    const { client, tableName } = await createTestTable("poll");
-    stateReads = 0;
-    stateWrites = 0;
-    state = new DynamoStateStore(client, tableName, {
+    const { client, tableName } = await createTestTable("poll", {
       onConsumedCapacity: (operation) => {
-        if (operation === "state.getStates") stateReads += 1;
-        if (operation === "state.advanceState") stateWrites += 1;
+        if (operation === "state.read") stateReads += 1;
+        if (operation === "state.write") stateWrites += 1;
       },
     });
+    stateReads = 0;
+    stateWrites = 0;
+    state = new DynamoStateStore(client, tableName);
     queue = new DynamoLocalQueue(client, tableName);
     const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
     subscriptionStore = subscriptions;

@@ -1,13 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ConsumedCapacityHook } from "../../src/adapters/dynamo/client.ts";
+import type { ConsumedCapacityHook } from "../../src/adapters/dynamo/capacity.ts";
+import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
 import { DynamoSeenSnapshotStore } from "../../src/adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
 import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
 import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
+import type { TableSettings } from "../../src/config.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { Log, StateStore } from "../../src/ports.ts";
@@ -118,6 +120,8 @@ describe("DynamoSeenSnapshotStore on its own", () => {
 describe("a cold poll that starts from the snapshot", () => {
   let simulator: RespondentSimulator;
   let client: DynamoDBClient;
+  /** The poller's client: it counts the units of the poller's own requests. */
+  let pollerClient: DynamoDBClient;
   let tableName: string;
   let queue: DynamoLocalQueue;
   let readUnits: number;
@@ -135,7 +139,9 @@ describe("a cold poll that starts from the snapshot", () => {
   });
 
   beforeEach(async () => {
-    ({ client, tableName } = await createTestTable("seen-snapshot-poll"));
+    let settings: TableSettings;
+    ({ client, tableName, settings } = await createTestTable("seen-snapshot-poll"));
+    pollerClient = createDynamoDbClient(settings, { onConsumedCapacity: countUnits });
     queue = new DynamoLocalQueue(client, tableName);
     await new DynamoSubscriptionStore(client, tableName, { log: silent }).add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0SNAPSHOT1", createdAt: new Date().toISOString() }),
@@ -146,7 +152,7 @@ describe("a cold poll that starts from the snapshot", () => {
 
   /** A poller process of its own (its own cache), like one Lambda container. */
   const poller = (cache: SeenCache): PollPorts => {
-    const store = new DynamoStateStore(client, tableName, { onConsumedCapacity: countUnits, log: silent });
+    const store = new DynamoStateStore(pollerClient, tableName, { log: silent });
     const state: StateStore = {
       getStates: (uids) => {
         statesRead.push(...uids);
@@ -166,14 +172,14 @@ describe("a cold poll that starts from the snapshot", () => {
       }),
       state,
       queue,
-      subscriptions: new DynamoSubscriptionStore(client, tableName, { log: silent, onConsumedCapacity: countUnits }),
+      subscriptions: new DynamoSubscriptionStore(pollerClient, tableName, { log: silent }),
       clock: { now: () => new Date() },
       log: silent,
       metrics: new CountingMetrics(),
       cache,
     };
   };
-  const snapshots = () => new DynamoSeenSnapshotStore(client, tableName, { onConsumedCapacity: countUnits });
+  const snapshots = () => new DynamoSeenSnapshotStore(pollerClient, tableName);
   const queuedMessageUids = async () =>
     (await queue.receive(100, new Date())).map((message) => JSON.parse(message.body).message.uid as string);
 

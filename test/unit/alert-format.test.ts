@@ -2,16 +2,15 @@ import type { KnownBlock } from "@slack/web-api";
 import { describe, expect, it } from "vitest";
 import {
   type AlertContext,
-  escapeMrkdwn,
   formatAlert,
   HIDDEN_BODY_NOTE,
   MAX_NOTIFICATION_TEXT,
   POSSIBLY_REPEATED_NOTE,
   type SlackMessage,
-  TRUNCATION_MARKER,
   UNKNOWN_SENDER,
 } from "../../src/domain/alert.ts";
 import type { AlertTarget, NewReplyEvent } from "../../src/domain/events.ts";
+import { TRUNCATION_MARKER } from "../../src/domain/untrusted-text.ts";
 
 type EventOverrides = {
   conversation?: Partial<NewReplyEvent["conversation"]>;
@@ -176,10 +175,6 @@ describe("escaping untrusted text", () => {
     const message = format({ sender: { firstName: "J<a>ne\u200B" }, conversation: { name: "A & B\u0000" } });
 
     expect(headerText(message)).toBe("💬 J<a>ne D. replied in “A & B”");
-  });
-
-  it("escapeMrkdwn escapes &, < and > and strips invisible characters", () => {
-    expect(escapeMrkdwn("<!channel> & <@U1> &lt; \u200B>")).toBe("&lt;!channel&gt; &amp; &lt;@U1&gt; &amp;lt; &gt;");
   });
 });
 

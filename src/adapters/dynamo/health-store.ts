@@ -16,10 +16,9 @@ import {
   type SubscriptionPauses,
   systemClock,
 } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import { fromAttributes, healthKey, numberAttribute, subscriptionKey, toAttributes } from "./table.ts";
 
-export interface DynamoHealthStoreOptions extends DynamoStoreOptions {
+export interface DynamoHealthStoreOptions {
   clock?: Clock;
   /** Told about a stored record that cannot be read (it is then rewritten from scratch). */
   log?: Log;
@@ -45,10 +44,8 @@ export class DynamoHealthStore implements HealthStore {
           TableName: this.tableName,
           Key: healthKey(component),
           ConsistentRead: true,
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "health.read", "read", result.ConsumedCapacity);
       if (!result.Item) return undefined;
       const revision = numberAttribute(result.Item, "revision") ?? 0;
       const { pk: _pk, sk: _sk, revision: _revision, updatedAt: _updatedAt, ...fields } = fromAttributes(result.Item);
@@ -66,7 +63,7 @@ export class DynamoHealthStore implements HealthStore {
 
   async write(component: HealthComponent, next: HealthRecord, expectedRevision: number | undefined): Promise<boolean> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -85,14 +82,11 @@ export class DynamoHealthStore implements HealthStore {
                     : "revision = :expected",
                 ExpressionAttributeValues: { ":expected": { N: String(expectedRevision) } },
               }),
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "health.write", "write", result.ConsumedCapacity);
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "health.write");
         return false;
       }
       throw new StateUnavailableError(`could not store the ${component} health record: ${describeError(error)}`);
@@ -109,12 +103,11 @@ export class DynamoSubscriptionPauses implements SubscriptionPauses {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly options: DynamoStoreOptions = {},
   ) {}
 
   async pause(projectId: string, channelId: string, reason: string, at: Date): Promise<boolean> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: subscriptionKey(projectId, channelId),
@@ -126,14 +119,11 @@ export class DynamoSubscriptionPauses implements SubscriptionPauses {
             ":reason": { S: reason },
             ":at": { S: at.toISOString() },
           },
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "subscriptions.pause", "write", result.ConsumedCapacity);
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "subscriptions.pause");
         return false;
       }
       throw new StateUnavailableError(
@@ -152,14 +142,11 @@ export class DynamoSubscriptionPauses implements SubscriptionPauses {
           ConditionExpression: "attribute_exists(pk)",
           ExpressionAttributeValues: { ":false": { BOOL: false }, ":at": { S: at.toISOString() } },
           ReturnValues: "UPDATED_OLD",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "subscriptions.resume", "write", result.ConsumedCapacity);
       return result.Attributes?.paused?.BOOL === true ? "resumed" : "was_active";
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "subscriptions.resume");
         return "not_found";
       }
       throw new StateUnavailableError(

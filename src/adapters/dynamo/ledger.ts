@@ -8,7 +8,6 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { describeError, StateUnavailableError } from "../../errors.ts";
 import type { ClaimOutcome, DeliveryLedger } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import { deliveryKey, type Item, stringAttribute } from "./table.ts";
 
 /** A claim can vanish (released) between our write and our read of it: start over a few times. */
@@ -23,7 +22,6 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly options: DynamoStoreOptions = {},
   ) {}
 
   async claim(eventId: string, channelId: string, now: Date, leaseSeconds: number): Promise<ClaimOutcome> {
@@ -56,7 +54,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     leaseUntil: string,
   ): Promise<Item | "vanished" | undefined> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -67,14 +65,11 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
           },
           ConditionExpression: "attribute_not_exists(pk)",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "ledger.claim", "write", result.ConsumedCapacity);
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      reportRefusedWrite(this.options.onConsumedCapacity, "ledger.claim");
       return error.Item ?? (await this.read(eventId, channelId)) ?? "vanished";
     }
   }
@@ -88,7 +83,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     leaseUntil: string,
   ): Promise<ClaimOutcome> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: deliveryKey(eventId, channelId),
@@ -105,14 +100,11 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
             ...(previousClaimedAt === undefined ? {} : { ":previous": { S: previousClaimedAt } }),
           },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "ledger.claim", "write", result.ConsumedCapacity);
       return "reclaimed";
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      reportRefusedWrite(this.options.onConsumedCapacity, "ledger.claim");
       return stringAttribute(error.Item, "status") === "posted" ? "posted" : "in_progress";
     }
   }
@@ -123,16 +115,14 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
         TableName: this.tableName,
         Key: deliveryKey(eventId, channelId),
         ConsistentRead: true,
-        ReturnConsumedCapacity: "TOTAL",
       }),
     );
-    reportCapacity(this.options.onConsumedCapacity, "ledger.claim", "read", result.ConsumedCapacity);
     return result.Item;
   }
 
   async markPosted(eventId: string, channelId: string, messageTs: string, now: Date): Promise<void> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: deliveryKey(eventId, channelId),
@@ -143,10 +133,8 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
             ":messageTs": { S: messageTs },
             ":now": { S: now.toISOString() },
           },
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "ledger.markPosted", "write", result.ConsumedCapacity);
     } catch (error) {
       throw new StateUnavailableError(
         `could not record that event ${eventId} was posted to ${channelId} (message ${messageTs}): ${describeError(error)}`,
@@ -156,21 +144,18 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
 
   async release(eventId: string, channelId: string): Promise<void> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: deliveryKey(eventId, channelId),
           ConditionExpression: "#status = :pending",
           ExpressionAttributeNames: { "#status": "status" },
           ExpressionAttributeValues: { ":pending": { S: "pending" } },
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "ledger.release", "write", result.ConsumedCapacity);
     } catch (error) {
       // Already posted (never to be undone) or already gone: nothing to give back.
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "ledger.release");
         return;
       }
       throw new StateUnavailableError(

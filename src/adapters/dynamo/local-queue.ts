@@ -13,7 +13,6 @@ import {
 import type { NewReplyEvent } from "../../domain/events.ts";
 import { describeError, QueueUnavailableError } from "../../errors.ts";
 import { type Clock, type EventQueue, systemClock } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import {
   type Item,
   LOCAL_DEAD_LETTER_PARTITION,
@@ -45,7 +44,7 @@ export interface DeadLetter extends QueuedMessage {
   deadLetteredAt: string;
 }
 
-export interface DynamoLocalQueueOptions extends DynamoStoreOptions {
+export interface DynamoLocalQueueOptions {
   /** Failed deliveries after which a message moves to the dead letters (like SQS maxReceiveCount). */
   maxReceives?: number;
   clock?: Clock;
@@ -67,7 +66,7 @@ export class DynamoLocalQueue implements EventQueue {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly options: DynamoLocalQueueOptions = {},
+    options: DynamoLocalQueueOptions = {},
   ) {
     this.maxReceives = options.maxReceives ?? DEFAULT_MAX_RECEIVES;
     this.clock = options.clock ?? systemClock;
@@ -97,7 +96,7 @@ export class DynamoLocalQueue implements EventQueue {
     const sentAt = this.clock.now().getTime();
     const messageId = nextMessageId();
     try {
-      await this.transact("queue.send", [
+      await this.transact([
         {
           Put: {
             TableName: this.tableName,
@@ -128,7 +127,6 @@ export class DynamoLocalQueue implements EventQueue {
       ]);
     } catch (error) {
       if (!isConditionRefusal(error)) throw error;
-      reportRefusedWrite(this.options.onConsumedCapacity, "queue.send");
     }
   }
 
@@ -142,7 +140,7 @@ export class DynamoLocalQueue implements EventQueue {
     try {
       let startKey: Item | undefined;
       do {
-        const page = await this.queryMessages(LOCAL_QUEUE_PARTITION, startKey, "queue.receive");
+        const page = await this.queryMessages(LOCAL_QUEUE_PARTITION, startKey);
         for (const item of page.Items ?? []) {
           if (received.length >= max) return received;
           const message = toMessage(item);
@@ -164,14 +162,12 @@ export class DynamoLocalQueue implements EventQueue {
   /** Deletes a delivered message. */
   async ack(message: Pick<QueuedMessage, "id">): Promise<void> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new DeleteItemCommand({
           TableName: this.tableName,
           Key: localQueueMessageKey(message.id),
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "queue.ack", "write", result.ConsumedCapacity);
     } catch (error) {
       throw new QueueUnavailableError(
         `could not delete message ${message.id} from the local queue: ${describeError(error)}`,
@@ -218,14 +214,11 @@ export class DynamoLocalQueue implements EventQueue {
             ...(lastError === undefined ? {} : { ":lastError": { S: lastError } }),
           },
           ReturnValues: "ALL_NEW",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "queue.retryLater", "write", result.ConsumedCapacity);
       return result.Attributes;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      reportRefusedWrite(this.options.onConsumedCapacity, "queue.retryLater");
       return undefined;
     }
   }
@@ -234,7 +227,7 @@ export class DynamoLocalQueue implements EventQueue {
     const messageId = messageIdOf(message);
     const { pk: _pk, sk: _sk, visibleAfter: _visibleAfter, ...attributes } = message;
     try {
-      await this.transact("queue.deadLetter", [
+      await this.transact([
         {
           Delete: {
             TableName: this.tableName,
@@ -255,7 +248,6 @@ export class DynamoLocalQueue implements EventQueue {
     } catch (error) {
       // Someone else counted another failure or moved it first.
       if (!isConditionRefusal(error)) throw error;
-      reportRefusedWrite(this.options.onConsumedCapacity, "queue.deadLetter");
     }
   }
 
@@ -284,7 +276,7 @@ export class DynamoLocalQueue implements EventQueue {
         const messageId = messageIdOf(item);
         const { pk: _pk, sk: _sk, deadLetteredAt: _deadLetteredAt, ...attributes } = item;
         try {
-          await this.transact("queue.redrive", [
+          await this.transact([
             {
               Delete: {
                 TableName: this.tableName,
@@ -308,7 +300,6 @@ export class DynamoLocalQueue implements EventQueue {
         } catch (error) {
           // Another redrive moved it first.
           if (!isConditionRefusal(error)) throw error;
-          reportRefusedWrite(this.options.onConsumedCapacity, "queue.redrive");
         }
       }
       return moved;
@@ -330,37 +321,27 @@ export class DynamoLocalQueue implements EventQueue {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
-      const page = await this.queryMessages(partition, startKey, `queue.read.${partition}`);
+      const page = await this.queryMessages(partition, startKey);
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
     return items;
   }
 
-  private async queryMessages(
-    partition: string,
-    startKey: Item | undefined,
-    operation: string,
-  ): Promise<QueryCommandOutput> {
-    const page = await this.client.send(
+  private queryMessages(partition: string, startKey: Item | undefined): Promise<QueryCommandOutput> {
+    return this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk AND begins_with(sk, :prefix)",
         ExpressionAttributeValues: { ":pk": { S: partition }, ":prefix": { S: LOCAL_MESSAGE_PREFIX } },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
-        ReturnConsumedCapacity: "TOTAL",
       }),
     );
-    reportCapacity(this.options.onConsumedCapacity, operation, "read", page.ConsumedCapacity);
-    return page;
   }
 
-  private async transact(operation: string, items: TransactWriteItemsCommandInput["TransactItems"]): Promise<void> {
-    const result = await this.client.send(
-      new TransactWriteItemsCommand({ TransactItems: items, ReturnConsumedCapacity: "TOTAL" }),
-    );
-    reportCapacity(this.options.onConsumedCapacity, operation, "write", result.ConsumedCapacity);
+  private async transact(items: TransactWriteItemsCommandInput["TransactItems"]): Promise<void> {
+    await this.client.send(new TransactWriteItemsCommand({ TransactItems: items }));
   }
 }
 

@@ -9,7 +9,6 @@ import {
   type SeenSnapshotStore,
   systemClock,
 } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity } from "./client.ts";
 import { type Item, numberAttribute, SEEN_SNAPSHOT_PARTITION, stringAttribute } from "./table.ts";
 
 /**
@@ -43,7 +42,7 @@ const MAX_PART_BYTES = 300_000;
 const MAX_ENTRY_BYTES = 2_000;
 const BROTLI_QUALITY = 5;
 
-export interface DynamoSeenSnapshotStoreOptions extends DynamoStoreOptions {
+export interface DynamoSeenSnapshotStoreOptions {
   clock?: Clock;
   /** Told about parts that cannot be read (they are ignored). */
   log?: Log;
@@ -76,13 +75,11 @@ export class DynamoSeenSnapshotStore implements SeenSnapshotStore {
             ExpressionAttributeValues: { ":pk": { S: SEEN_SNAPSHOT_PARTITION } },
             ConsistentRead: false,
             ExclusiveStartKey: startKey,
-            ReturnConsumedCapacity: "TOTAL",
           }),
         );
       } catch (error) {
         throw new StateUnavailableError(`could not read the seen-cache snapshot: ${describeError(error)}`);
       }
-      reportCapacity(this.options.onConsumedCapacity, "snapshot.load", "read", page.ConsumedCapacity);
       for (const item of page.Items ?? []) this.loadPart(item, cache, result);
       startKey = page.LastEvaluatedKey;
     } while (startKey);
@@ -142,14 +139,12 @@ export class DynamoSeenSnapshotStore implements SeenSnapshotStore {
 
   private async put(attributes: Item, parts: number): Promise<void> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: { pk: { S: SEEN_SNAPSHOT_PARTITION }, ...attributes },
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "snapshot.save", "write", result.ConsumedCapacity);
     } catch (error) {
       throw new StateUnavailableError(
         `could not save the seen-cache snapshot (${parts} parts): ${describeError(error)}`,

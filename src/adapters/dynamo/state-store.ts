@@ -8,7 +8,6 @@ import {
 import type { ConversationState } from "../../domain/detection.ts";
 import { describeError, StateConflictError, StateUnavailableError } from "../../errors.ts";
 import { type Clock, type Log, type StateStore, systemClock } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import { conversationStateKey, type Item, stringAttribute } from "./table.ts";
 
 const BATCH_GET_LIMIT = 100;
@@ -17,7 +16,7 @@ const PARALLEL_BATCHES = 4;
 const BATCH_GET_ATTEMPTS = 5;
 const STATE_PK_PREFIX = "CONV#";
 
-export interface DynamoStateStoreOptions extends DynamoStoreOptions {
+export interface DynamoStateStoreOptions {
   clock?: Clock;
   /** Told about stored states that cannot be read (they are treated as absent). */
   log?: Log;
@@ -64,7 +63,6 @@ export class DynamoStateStore implements StateStore {
       } catch (error) {
         throw new StateUnavailableError(`could not read conversation states: ${describeError(error)}`);
       }
-      reportCapacity(this.options.onConsumedCapacity, "state.getStates", "read", result.ConsumedCapacity);
       for (const item of result.Responses?.[this.tableName] ?? []) {
         const pk = stringAttribute(item, "pk") ?? "";
         const lastMessageUid = stringAttribute(item, "lastMessageUid");
@@ -89,7 +87,6 @@ export class DynamoStateStore implements StateStore {
             ProjectionExpression: "pk, lastMessageUid, lastMessageCreatedAt",
           },
         },
-        ReturnConsumedCapacity: "TOTAL",
       }),
     );
   }
@@ -100,7 +97,7 @@ export class DynamoStateStore implements StateStore {
     next: ConversationState,
   ): Promise<void> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -115,13 +112,10 @@ export class DynamoStateStore implements StateStore {
                 ExpressionAttributeValues: { ":expected": { S: expected.lastMessageUid } },
               }
             : { ConditionExpression: "attribute_not_exists(pk)" }),
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "state.advanceState", "write", result.ConsumedCapacity);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "state.advanceState");
         throw new StateConflictError(
           `the state of conversation ${conversationUid} was moved by another writer (expected ${expected?.lastMessageUid ?? "no state"})`,
         );

@@ -9,7 +9,6 @@ import {
 import { type Subscription, subscriptionSchema } from "../../domain/subscriptions.ts";
 import { describeError, StateUnavailableError, UsageError } from "../../errors.ts";
 import type { Log, SubscriptionStore } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import {
   fromAttributes,
   type Item,
@@ -19,7 +18,7 @@ import {
   toAttributes,
 } from "./table.ts";
 
-export interface DynamoSubscriptionStoreOptions extends DynamoStoreOptions {
+export interface DynamoSubscriptionStoreOptions {
   /** Told about stored subscriptions that are no longer valid (they are skipped). */
   log: Log;
 }
@@ -55,19 +54,16 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
     return subscriptions;
   }
 
-  private async queryPage(startKey: Item | undefined): Promise<QueryCommandOutput> {
-    const page = await this.client.send(
+  private queryPage(startKey: Item | undefined): Promise<QueryCommandOutput> {
+    return this.client.send(
       new QueryCommand({
         TableName: this.tableName,
         KeyConditionExpression: "pk = :pk",
         ExpressionAttributeValues: { ":pk": { S: SUBSCRIPTIONS_PARTITION } },
         ConsistentRead: true,
         ExclusiveStartKey: startKey,
-        ReturnConsumedCapacity: "TOTAL",
       }),
     );
-    reportCapacity(this.options.onConsumedCapacity, "subscriptions.list", "read", page.ConsumedCapacity);
-    return page;
   }
 
   private parse(item: Item): Subscription | undefined {
@@ -91,10 +87,9 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async add(subscription: Subscription): Promise<void> {
     try {
-      await this.write(subscription, "subscriptions.add", true);
+      await this.write(subscription, true);
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "subscriptions.add");
         throw new UsageError(
           `a subscription for project ${subscription.projectId} -> channel ${subscription.channelId} exists already: remove it first, or use \`subscriptions apply\``,
         );
@@ -105,14 +100,14 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
 
   async put(subscription: Subscription): Promise<void> {
     try {
-      await this.write(subscription, "subscriptions.put", false);
+      await this.write(subscription, false);
     } catch (error) {
       throw new StateUnavailableError(`could not store the subscription: ${describeError(error)}`);
     }
   }
 
-  private async write(subscription: Subscription, operation: string, onlyIfNew: boolean): Promise<void> {
-    const result = await this.client.send(
+  private async write(subscription: Subscription, onlyIfNew: boolean): Promise<void> {
+    await this.client.send(
       new PutItemCommand({
         TableName: this.tableName,
         Item: {
@@ -120,10 +115,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
           ...subscriptionKey(subscription.projectId, subscription.channelId),
         },
         ...(onlyIfNew ? { ConditionExpression: "attribute_not_exists(pk)" } : {}),
-        ReturnConsumedCapacity: "TOTAL",
       }),
     );
-    reportCapacity(this.options.onConsumedCapacity, operation, "write", result.ConsumedCapacity);
   }
 
   async remove(projectId: string, channelId: string): Promise<boolean> {
@@ -133,10 +126,8 @@ export class DynamoSubscriptionStore implements SubscriptionStore {
           TableName: this.tableName,
           Key: subscriptionKey(projectId, channelId),
           ReturnValues: "ALL_OLD",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "subscriptions.remove", "write", result.ConsumedCapacity);
       return result.Attributes !== undefined;
     } catch (error) {
       throw new StateUnavailableError(`could not remove the subscription: ${describeError(error)}`);

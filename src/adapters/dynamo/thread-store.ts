@@ -6,10 +6,9 @@ import {
 } from "@aws-sdk/client-dynamodb";
 import { describeError, StateUnavailableError } from "../../errors.ts";
 import { type Clock, systemClock, type ThreadStore } from "../../ports.ts";
-import { type DynamoStoreOptions, reportCapacity, reportRefusedWrite } from "./client.ts";
 import { stringAttribute, threadKey } from "./table.ts";
 
-export interface DynamoThreadStoreOptions extends DynamoStoreOptions {
+export interface DynamoThreadStoreOptions {
   clock?: Clock;
 }
 
@@ -23,7 +22,7 @@ export class DynamoThreadStore implements ThreadStore {
   constructor(
     private readonly client: DynamoDBClient,
     private readonly tableName: string,
-    private readonly options: DynamoThreadStoreOptions = {},
+    options: DynamoThreadStoreOptions = {},
   ) {
     this.clock = options.clock ?? systemClock;
   }
@@ -36,10 +35,8 @@ export class DynamoThreadStore implements ThreadStore {
           Key: threadKey(conversationUid, channelId),
           ConsistentRead: true,
           ProjectionExpression: "threadTs",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "threads.getThread", "read", result.ConsumedCapacity);
       return stringAttribute(result.Item, "threadTs");
     } catch (error) {
       throw new StateUnavailableError(
@@ -50,7 +47,7 @@ export class DynamoThreadStore implements ThreadStore {
 
   async saveThread(conversationUid: string, channelId: string, threadTs: string): Promise<string> {
     try {
-      const result = await this.client.send(
+      await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
           Item: {
@@ -60,14 +57,11 @@ export class DynamoThreadStore implements ThreadStore {
           },
           ConditionExpression: "attribute_not_exists(pk)",
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
-          ReturnConsumedCapacity: "TOTAL",
         }),
       );
-      reportCapacity(this.options.onConsumedCapacity, "threads.saveThread", "write", result.ConsumedCapacity);
       return threadTs;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) {
-        reportRefusedWrite(this.options.onConsumedCapacity, "threads.saveThread");
         const stored = stringAttribute(error.Item, "threadTs") ?? (await this.getThread(conversationUid, channelId));
         if (stored) return stored;
       }
