@@ -7,6 +7,7 @@ import { createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
 import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
 import { ensureTable } from "../src/adapters/dynamo/table.ts";
 import { consoleLog } from "../src/adapters/observability.ts";
+import { asNotifierError } from "../src/errors.ts";
 import { startDynamoDbLocal } from "../src/local/dynamodb-local.ts";
 import { type BundleFigures, measureBundles } from "./bundles.ts";
 import { monthlyCost } from "./cost.ts";
@@ -21,7 +22,7 @@ import {
   TARGETS,
   type Verdict,
 } from "./model.ts";
-import { type BenchOptions, OptionsError, parseOptions, USAGE } from "./options.ts";
+import { type BenchOptions, parseOptions, USAGE } from "./options.ts";
 import type {
   DeliveryFigures,
   PollerInit,
@@ -363,9 +364,10 @@ async function main(): Promise<number> {
     }
     options = parsed;
   } catch (error) {
-    if (!(error instanceof OptionsError)) throw error;
-    process.stderr.write(`bench: ${error.message}\n\n${USAGE}\n`);
-    return 2;
+    const problem = asNotifierError(error);
+    if (problem.code !== "usage_invalid") throw error;
+    process.stderr.write(`bench: ${problem.message}\n\n${USAGE}\n`);
+    return problem.exitCode;
   }
 
   const startedAt = new Date();

@@ -1,5 +1,6 @@
 import { join } from "node:path";
 import { parseArgs } from "node:util";
+import { UsageError } from "../src/errors.ts";
 
 export interface BenchOptions {
   sizes: number[];
@@ -24,10 +25,6 @@ export interface BenchOptions {
   skipBundles: boolean;
 }
 
-export class OptionsError extends Error {
-  override readonly name = "OptionsError";
-}
-
 export const USAGE = `usage: npm run bench -- [options]
 
   --sizes <list>             conversation counts to run, comma separated (default 1000,10000,50000)
@@ -50,43 +47,43 @@ function integer(name: string, raw: string | undefined, fallback: number, min: n
   if (raw === undefined) return fallback;
   const value = Number(raw);
   if (!/^\d+$/.test(raw.trim()) || !Number.isSafeInteger(value)) {
-    throw new OptionsError(`--${name}: "${raw}" is not a whole number`);
+    throw new UsageError(`--${name}: "${raw}" is not a whole number`);
   }
-  if (value < min || value > max) throw new OptionsError(`--${name}: must be between ${min} and ${max}, got ${value}`);
+  if (value < min || value > max) throw new UsageError(`--${name}: must be between ${min} and ${max}, got ${value}`);
   return value;
 }
 
 function sizes(raw: string): number[] {
   const parts = raw.split(",").map((part) => part.trim());
   if (parts.length === 0 || parts.some((part) => part === "")) {
-    throw new OptionsError(`--sizes: "${raw}" must be a comma-separated list like 1000,10000,50000`);
+    throw new UsageError(`--sizes: "${raw}" must be a comma-separated list like 1000,10000,50000`);
   }
   const values = parts.map((part) => integer("sizes", part, 0, 1, 1_000_000));
-  if (new Set(values).size !== values.length) throw new OptionsError(`--sizes: "${raw}" lists a size twice`);
+  if (new Set(values).size !== values.length) throw new UsageError(`--sizes: "${raw}" lists a size twice`);
   return values;
 }
 
-/** Parses and checks the flags; throws OptionsError naming the flag that is wrong. */
+/** Parses and checks the flags; throws UsageError naming the flag that is wrong. */
 export function parseOptions(argv: readonly string[], now = new Date()): BenchOptions | "help" {
   let values: ReturnType<typeof parse>["values"];
   try {
     values = parse(argv).values;
   } catch (error) {
-    throw new OptionsError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(error instanceof Error ? error.message : String(error));
   }
   if (values.help) return "help";
   if (values.quick && values.sizes !== undefined) {
-    throw new OptionsError("--quick runs 1,000 conversations only: drop --sizes, or drop --quick");
+    throw new UsageError("--quick runs 1,000 conversations only: drop --sizes, or drop --quick");
   }
   const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? "1000,10000,50000");
   const projects = integer("projects", values.projects, 5, 1, 100);
   const newReplies = integer("new-replies", values["new-replies"], 20, 0, 10_000);
   const smallest = Math.min(...chosenSizes);
   if (projects > smallest) {
-    throw new OptionsError(`--projects: ${projects} projects cannot each hold conversations at N = ${smallest}`);
+    throw new UsageError(`--projects: ${projects} projects cannot each hold conversations at N = ${smallest}`);
   }
   if (newReplies > smallest) {
-    throw new OptionsError(
+    throw new UsageError(
       `--new-replies: ${newReplies} replies need as many conversations; the smallest N is ${smallest}`,
     );
   }

@@ -1,5 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
+import { RESPONDENT_SECRET_PLACEHOLDERS, SLACK_SECRET_PLACEHOLDERS } from "../src/config.ts";
 import { EventQueue } from "./constructs/event-queue.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { NOTIFIER_TIMEOUT, Notifier } from "./constructs/notifier.ts";
@@ -31,12 +32,12 @@ export class NotifierStack extends Stack {
 
     const respondentSecret = new ServiceSecret(this, "RespondentSecret", {
       description: 'Respondent API credentials, JSON {"apiKey": "...", "apiSecret": "..."}',
-      fields: { apiKey: "YOUR_API_KEY", apiSecret: "YOUR_API_SECRET" },
+      fields: RESPONDENT_SECRET_PLACEHOLDERS,
       existing: settings.existingRespondentSecret,
     });
     const slackSecret = new ServiceSecret(this, "SlackSecret", {
       description: 'Slack bot token, JSON {"botToken": "xoxb-..."}',
-      fields: { botToken: "xoxb-YOUR-BOT-TOKEN" },
+      fields: SLACK_SECRET_PLACEHOLDERS,
       existing: settings.existingSlackSecret,
     });
 

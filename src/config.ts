@@ -63,14 +63,17 @@ const fields = {
     .default(DEFAULT_SLACK_API_URL),
   SLACK_TIMEOUT_MS: integer(100, 60_000).default(5_000),
   DYNAMODB_ENDPOINT: optionalText.pipe(httpUrl.optional()),
+  SQS_ENDPOINT: optionalText.pipe(httpUrl.optional()),
   TABLE_NAME: z
     .string()
     .regex(/^[A-Za-z0-9_.-]{3,255}$/, "must be a DynamoDB table name (3-255 of A-Z a-z 0-9 _ . -)")
     .default(DEFAULT_TABLE_NAME),
-  AWS_REGION: z
-    .string()
-    .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like us-east-1")
-    .default(DEFAULT_REGION),
+  AWS_REGION: optionalText.pipe(
+    z
+      .string()
+      .regex(/^[a-z]{2}(-[a-z]+)+-\d$/, "must be an AWS region like us-east-1")
+      .optional(),
+  ),
   POLL_INTERVAL_SECONDS: integer(1, 3600).default(60),
   QUEUE_URL: z.url({ error: "must be the SQS queue URL" }),
   CONVERSATION_URL_TEMPLATE: optionalText.pipe(urlTemplate.optional()),
@@ -117,8 +120,20 @@ export interface SlackClientSettings {
 
 export interface TableSettings {
   tableName: string;
-  region: string;
+  /**
+   * Undefined: the AWS SDK's default chain decides (AWS_REGION, the profile's region). Against a
+   * local endpoint the region is only a label, so DEFAULT_REGION stands in.
+   */
+  region: string | undefined;
   endpoint: string | undefined;
+}
+
+/** The notifier's queue and its dead-letter queue (stack outputs QueueUrl, DeadLetterQueueUrl). */
+export interface QueueSettings {
+  /** Absent where only the dead-letter queue is used (the CLI's `dlq` with DLQ_URL). */
+  queueUrl: string | undefined;
+  /** Absent where nothing is moved there (the poller only sends). */
+  deadLetterQueueUrl: string | undefined;
 }
 
 function respondentSettings(env: Env): RespondentClientSettings {
@@ -143,13 +158,17 @@ function slackSettings(env: Env): SlackClientSettings {
   return { apiUrl: values.SLACK_API_URL, timeoutMs: values.SLACK_TIMEOUT_MS };
 }
 
-function tableSettings(env: Env, required: boolean): TableSettings {
+function tableSettings(env: Env, target: "local" | "aws"): TableSettings {
   const values = parse(
     env,
     ["TABLE_NAME", "AWS_REGION", "DYNAMODB_ENDPOINT"],
-    required ? { TABLE_NAME: fields.TABLE_NAME.removeDefault() } : {},
+    target === "aws" ? { TABLE_NAME: fields.TABLE_NAME.removeDefault() } : {},
   );
-  return { tableName: values.TABLE_NAME, region: values.AWS_REGION, endpoint: values.DYNAMODB_ENDPOINT };
+  return {
+    tableName: values.TABLE_NAME,
+    region: values.AWS_REGION ?? (target === "local" ? DEFAULT_REGION : undefined),
+    endpoint: values.DYNAMODB_ENDPOINT,
+  };
 }
 
 /**
@@ -191,7 +210,7 @@ export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
   return {
     respondent: respondentSettings(env),
     respondentSecretArn: values.RESPONDENT_SECRET_ARN,
-    table: tableSettings(env, true),
+    table: tableSettings(env, "aws"),
     queueUrl: values.QUEUE_URL,
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
     ops: opsChannelId
@@ -208,17 +227,26 @@ export interface NotifierLambdaConfig {
   slack: SlackClientSettings;
   slackSecretArn: string;
   table: TableSettings;
+  /** Where retried messages wait and invalid ones are moved (the event source hands over the messages). */
+  queue: QueueSettings;
   conversationUrlTemplate: string | undefined;
   /** Absent: no health messages and no automatic pausing of unusable channels. */
   opsChannelId: string | undefined;
 }
 
 export function loadNotifierLambdaConfig(env: Env): NotifierLambdaConfig {
-  const values = parse(env, ["SLACK_SECRET_ARN", "CONVERSATION_URL_TEMPLATE", "OPS_SLACK_CHANNEL"]);
+  const values = parse(env, [
+    "SLACK_SECRET_ARN",
+    "CONVERSATION_URL_TEMPLATE",
+    "OPS_SLACK_CHANNEL",
+    "QUEUE_URL",
+    "DLQ_URL",
+  ]);
   return {
     slack: slackSettings(env),
     slackSecretArn: values.SLACK_SECRET_ARN,
-    table: tableSettings(env, true),
+    table: tableSettings(env, "aws"),
+    queue: { queueUrl: values.QUEUE_URL, deadLetterQueueUrl: values.DLQ_URL },
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
     opsChannelId: values.OPS_SLACK_CHANNEL,
   };
@@ -233,6 +261,8 @@ export interface LocalConfig {
   slackBotToken: string | undefined;
   /** `table.endpoint` absent: an embedded DynamoDB Local is started with the process. */
   table: TableSettings;
+  /** Absent: an embedded SQS emulator is started with the process (its queues are named after the table). */
+  sqsEndpoint: string | undefined;
   pollIntervalSeconds: number;
   conversationUrlTemplate: string | undefined;
   /** Health transitions and paused channels are posted here (to the fake Slack too). */
@@ -247,6 +277,7 @@ export function loadLocalConfig(env: Env): LocalConfig {
     "POLL_INTERVAL_SECONDS",
     "CONVERSATION_URL_TEMPLATE",
     "OPS_SLACK_CHANNEL",
+    "SQS_ENDPOINT",
   ]);
   const { RESPONDENT_API_KEY: apiKey, RESPONDENT_API_SECRET: apiSecret } = values;
   if (apiKey && !apiSecret)
@@ -258,7 +289,8 @@ export function loadLocalConfig(env: Env): LocalConfig {
     respondentCredentials: apiKey && apiSecret ? { apiKey, apiSecret } : undefined,
     slack: slackSettings(env),
     slackBotToken: values.SLACK_BOT_TOKEN,
-    table: tableSettings(env, false),
+    table: tableSettings(env, "local"),
+    sqsEndpoint: values.SQS_ENDPOINT,
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
     opsChannelId: values.OPS_SLACK_CHANNEL,
@@ -273,6 +305,10 @@ export const respondentSecretSchema = z.object({
 
 /** Shape of the Slack secret in Secrets Manager. */
 export const slackSecretSchema = z.object({ botToken: slackToken });
+
+/** Each secret field with the placeholder its fill command shows (stack outputs, doctor, error messages). */
+export const RESPONDENT_SECRET_PLACEHOLDERS = { apiKey: "YOUR_API_KEY", apiSecret: "YOUR_API_SECRET" };
+export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN" };
 
 /**
  * Operator commands (doctor, subscriptions, dlq, poll --dry-run) can also work on the deployed
@@ -305,7 +341,7 @@ export function loadOperatorConfig(env: Env): OperatorConfig {
   }
   return {
     target: values.NOTIFIER_TARGET,
-    table: tableSettings(env, values.NOTIFIER_TARGET === "aws"),
+    table: tableSettings(env, values.NOTIFIER_TARGET),
     respondentSecretArn: values.RESPONDENT_SECRET_ARN,
     slackSecretArn: values.SLACK_SECRET_ARN,
     deadLetterQueueUrl: values.DLQ_URL,

@@ -10,6 +10,12 @@ import type { HealthComponent, HealthRecord } from "./domain/health.ts";
 import type { Conversation, MalformedConversation } from "./domain/respondent.ts";
 import type { Subscription } from "./domain/subscriptions.ts";
 
+/** The Partner API key pair, sent as `x-api-key` / `x-api-secret`. */
+export interface RespondentCredentials {
+  apiKey: string;
+  apiSecret: string;
+}
+
 export interface ListConversationsFilter {
   projectId?: string | undefined;
   externalResearcherId?: string | undefined;
@@ -58,6 +64,62 @@ export interface EventQueue {
   sendEvents(events: readonly NewReplyEvent[]): Promise<void>;
 }
 
+/** One message of the notifier's queue, as SQS (or the Lambda's SQS event) hands it over. */
+export interface QueuedMessage {
+  messageId: string;
+  /** What changing the message's visibility needs (the SQS receipt handle). */
+  receiptHandle: string;
+  /** The FIFO message group: the conversation. */
+  groupId: string | undefined;
+  body: string;
+  /** Deliveries so far, this one included. */
+  receiveCount: number;
+}
+
+/** What a consumer does with a message once its delivery is decided. */
+export interface DeliverySettlement {
+  /**
+   * Removes a delivered message. Absent where the runtime removes delivered messages itself
+   * (the notifier Lambda reports the others as batch item failures).
+   */
+  acknowledge?(message: QueuedMessage): Promise<void>;
+  /** Makes the message visible again after `seconds` (at least one). */
+  retryLater(message: QueuedMessage, seconds: number): Promise<void>;
+  /** Moves a message that can never be delivered to the dead-letter queue now. */
+  deadLetter(message: QueuedMessage, reason: string): Promise<void>;
+}
+
+/** The notifier's queue as a consumer outside Lambda (the local runtime, tests) reads it. */
+export interface DeliveryQueue extends Required<DeliverySettlement> {
+  /** Up to `max` visible messages, waiting up to `waitSeconds` for the first. */
+  receive(max: number, waitSeconds: number): Promise<QueuedMessage[]>;
+  /** Messages not delivered yet: visible, in flight or delayed. */
+  pendingCount(): Promise<number>;
+}
+
+/** The move task of a redrive, as far as the queue tells. */
+export interface MoveTaskProgress {
+  status: string;
+  moved: number;
+  toMove: number | undefined;
+  failureReason: string | undefined;
+}
+
+export interface MoveTaskSource {
+  redriveStatus(sourceArn: string): Promise<MoveTaskProgress | undefined>;
+}
+
+/** A message of a dead-letter queue, as far as the queue tells. */
+export interface DeadLetterMessage {
+  id: string;
+  body: string;
+  groupId: string | undefined;
+  /** Deliveries so far, this listing's included. */
+  receiveCount: number | undefined;
+  /** The queue's SentTimestamp: a FIFO queue resets it when it moves a message to its DLQ. */
+  sentAt: string | undefined;
+}
+
 /**
  * `claimed`: this caller may post. `posted`: already in the channel, skip.
  * `in_progress`: another notifier holds a fresh claim. `reclaimed`: an earlier attempt
@@ -82,6 +144,27 @@ export interface ThreadStore {
 export interface SlackPoster {
   /** Throws the Slack* errors of errors.ts, classified. */
   post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }>;
+}
+
+export interface SlackIdentity {
+  team: string;
+  user: string;
+  /** From the x-oauth-scopes header; undefined when it is not sent. */
+  scopes: string[] | undefined;
+}
+
+export interface SlackChannelInfo {
+  exists: boolean;
+  name: string | undefined;
+  isMember: boolean;
+  isArchived: boolean;
+  isPrivate: boolean;
+}
+
+/** The read-only Slack calls the checks make (auth.test, conversations.info). */
+export interface SlackDirectory {
+  identity(): Promise<SlackIdentity>;
+  channel(channelId: string): Promise<SlackChannelInfo>;
 }
 
 /** A health record with the revision that conditional writes compare against. */
@@ -154,6 +237,14 @@ export interface Metrics {
 }
 
 export const systemClock: Clock = { now: () => new Date() };
+
+/**
+ * What the poller last knew of each conversation's stored `lastMessageUid`. State only moves
+ * forward, so when the API's latestMessage.uid equals the remembered uid nothing can be new,
+ * whatever the table says now: a warm poller skips the read. A miss or a difference always
+ * reads the table, and writes stay conditional, so a stale entry costs a read, never an alert.
+ */
+export type SeenCache = Map<string, string>;
 
 export interface SeenSnapshotLoad {
   entries: number;

@@ -2,9 +2,10 @@ import { Duration } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { DeduplicationScope, FifoThroughputLimit, Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
+import { MAX_DELIVERY_ATTEMPTS } from "../../src/usecases/deliver.ts";
 
 /** A message that failed this many deliveries goes to the dead-letter queue. */
-export const MAX_RECEIVE_COUNT = 5;
+export const MAX_RECEIVE_COUNT = MAX_DELIVERY_ATTEMPTS;
 
 /** AWS guidance for a queue feeding a Lambda function: six times the function timeout. */
 export const VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT = 6;
@@ -46,6 +47,15 @@ export class EventQueue extends Construct {
       encryption: QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: MAX_RECEIVE_COUNT },
+    });
+  }
+
+  /** SendMessage to the dead-letter queue only: the notifier moves an undeliverable message there itself. */
+  grantDeadLetter(grantee: IGrantable): Grant {
+    return Grant.addToPrincipal({
+      grantee,
+      actions: ["sqs:SendMessage"],
+      resourceArns: [this.deadLetterQueue.queueArn],
     });
   }
 

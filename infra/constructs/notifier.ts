@@ -51,6 +51,8 @@ export class Notifier extends Construct {
         SLACK_SECRET_ARN: props.slackSecret.secret.secretArn,
         SLACK_API_URL: DEFAULT_SLACK_API_URL,
         TABLE_NAME: props.table.table.tableName,
+        QUEUE_URL: props.queue.queue.queueUrl,
+        DLQ_URL: props.queue.deadLetterQueue.queueUrl,
         ...(props.conversationUrlTemplate ? { CONVERSATION_URL_TEMPLATE: props.conversationUrlTemplate } : {}),
         ...(props.opsChannelId ? { OPS_SLACK_CHANNEL: props.opsChannelId } : {}),
       },
@@ -60,5 +62,7 @@ export class Notifier extends Construct {
     props.slackSecret.grantRead(role);
     props.table.grantNotifierAccess(role);
     fn.addEventSource(new SqsEventSource(props.queue.queue, NOTIFIER_EVENT_SOURCE));
+    // A message that can never be delivered (not a valid event) is moved there at once.
+    props.queue.grantDeadLetter(role);
   }
 }

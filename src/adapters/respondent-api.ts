@@ -14,12 +14,14 @@ import {
   RespondentUnavailableError,
   redactSecrets,
 } from "../errors.ts";
-import type { ConversationPageResult, ConversationSource, ListConversationsFilter, Log, Metrics } from "../ports.ts";
-
-export interface RespondentCredentials {
-  apiKey: string;
-  apiSecret: string;
-}
+import type {
+  ConversationPageResult,
+  ConversationSource,
+  ListConversationsFilter,
+  Log,
+  Metrics,
+  RespondentCredentials,
+} from "../ports.ts";
 
 export interface RespondentApiClientOptions extends RespondentClientSettings {
   /** Called once per listing, so a rotated secret is picked up by the next poll. */

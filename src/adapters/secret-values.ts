@@ -9,7 +9,8 @@ import { describeError, registerSecret } from "../errors.ts";
  * print it as a check line. Secret values never appear in a problem or fix.
  */
 
-export function createSecretsManagerClient(region: string): SecretsManagerClient {
+/** `region` undefined: the AWS SDK's default chain decides. */
+export function createSecretsManagerClient(region: string | undefined): SecretsManagerClient {
   return new SecretsManagerClient({
     region,
     maxAttempts: 2,

@@ -6,7 +6,8 @@ import { ConfigError, describeError, registerSecret, StateUnavailableError } fro
 /** Secrets are cached for this long in a warm Lambda: a rotation is picked up within it. */
 const SECRET_MAX_AGE_SECONDS = 300;
 
-export function createSecretsProvider(region: string): SecretsProvider {
+/** `region` undefined: the AWS SDK's default chain decides. */
+export function createSecretsProvider(region: string | undefined): SecretsProvider {
   return new SecretsProvider({
     awsSdkV3Client: new SecretsManagerClient({
       region,
@@ -33,9 +34,9 @@ export function secretGetter<T extends z.ZodType>(
       raw = typeof value === "string" ? value : undefined;
     } catch (error) {
       if (error instanceof Error && /ResourceNotFound|can't find the specified secret value/i.test(error.message)) {
-        throw new ConfigError(secretArn, `the secret has no value yet: fill it with ${fillCommand}`);
+        throw new ConfigError(secretArn, `the secret has no value yet: fill it with ${fillCommand}`, { cause: error });
       }
-      throw new StateUnavailableError(`could not read secret ${secretArn}: ${describeError(error)}`);
+      throw new StateUnavailableError(`could not read secret ${secretArn}: ${describeError(error)}`, { cause: error });
     }
     let parsedJson: unknown;
     try {

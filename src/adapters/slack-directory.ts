@@ -1,5 +1,5 @@
 import { LogLevel, WebAPIPlatformError, WebClient } from "@slack/web-api";
-import type { SlackDirectory } from "../usecases/doctor.ts";
+import type { SlackDirectory } from "../ports.ts";
 import { classifySlackError } from "./slack.ts";
 
 /**

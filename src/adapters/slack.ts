@@ -47,7 +47,7 @@ export const POST_RETRIES = 0;
 /** When Slack says "rate limited" without saying for how long. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
 
-export function createSlackPoster(options: SlackPosterOptions): SlackPoster & { client: WebClient } {
+export function createSlackPoster(options: SlackPosterOptions): SlackPoster {
   const retryConfig: RetryOptions = { ...SLACK_RETRY_CONFIG, retries: options.retries ?? POST_RETRIES };
   const client = new WebClient(options.token, {
     slackApiUrl: options.apiUrl,
@@ -61,7 +61,6 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster & { 
   const attempts = (retryConfig.retries ?? 0) + 1;
 
   return {
-    client,
     async post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }> {
       let ts: string | undefined;
       try {
@@ -85,7 +84,11 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster & { 
       }
       // ok:true without a ts: the message may well be in the channel, so this must not look
       // like "certainly not posted" (a retry is then marked as possibly repeated).
-      if (!ts) throw new SlackUnavailableError(`Slack accepted the alert for ${channelId} but returned no message ts`);
+      if (!ts) {
+        throw new SlackUnavailableError(`Slack accepted the alert for ${channelId} but returned no message ts`, {
+          mayHavePosted: true,
+        });
+      }
       return { ts };
     },
   };
@@ -146,24 +149,32 @@ export function classifySlackError(error: unknown, context: SlackErrorContext): 
   if (error instanceof WebAPIPlatformError) return classifyPlatformError(error, context);
   if (error instanceof WebAPIHTTPError) {
     if (error.statusCode >= 500 || error.statusCode === 408) {
-      return new SlackUnavailableError(`Slack answered HTTP ${error.statusCode}${afterAttempts(context)}`);
+      // Slack may have carried out the call before failing its answer.
+      return new SlackUnavailableError(`Slack answered HTTP ${error.statusCode}${afterAttempts(context)}`, {
+        mayHavePosted: true,
+      });
     }
     return new SlackRejectedError(channelId, `http_${error.statusCode}`);
   }
   if (error instanceof WebAPIRequestError) {
     if (isTimeout(error.original)) {
       const limit = context.timeoutMs === undefined ? "" : ` within ${context.timeoutMs} ms`;
-      return new SlackUnavailableError(`Slack did not answer${limit}${afterAttempts(context)}`);
+      return new SlackUnavailableError(`Slack did not answer${limit}${afterAttempts(context)}`, {
+        mayHavePosted: true,
+      });
     }
-    return new SlackUnavailableError(
-      `could not reach Slack (${networkReason(error.original, context.token)})${afterAttempts(context)}`,
-    );
+    const network = networkFailure(error.original, context.token);
+    return new SlackUnavailableError(`could not reach Slack (${network.reason})${afterAttempts(context)}`, {
+      mayHavePosted: !network.neverSent,
+    });
   }
   if (error instanceof Error && MISSING_RETRY_AFTER.test(error.message)) {
     return new SlackRateLimitedError(channelId, DEFAULT_RETRY_AFTER_SECONDS);
   }
   const reason = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-  return new SlackUnavailableError(`unexpected failure calling Slack: ${scrub(reason, context.token)}`);
+  return new SlackUnavailableError(`unexpected failure calling Slack: ${scrub(reason, context.token)}`, {
+    mayHavePosted: true,
+  });
 }
 
 function classifyPlatformError(error: WebAPIPlatformError, context: SlackErrorContext): NotifierError {
@@ -185,7 +196,9 @@ function classifyPlatformError(error: WebAPIPlatformError, context: SlackErrorCo
       error.data.response_metadata?.retryAfter ?? DEFAULT_RETRY_AFTER_SECONDS,
     );
   }
-  if (UNAVAILABLE_ERRORS.has(code)) return new SlackUnavailableError(`Slack failed the call (${code})`);
+  if (UNAVAILABLE_ERRORS.has(code)) {
+    return new SlackUnavailableError(`Slack failed the call (${code})`, { mayHavePosted: true });
+  }
   return new SlackRejectedError(channelId, code);
 }
 
@@ -199,15 +212,22 @@ function isTimeout(error: Error): boolean {
   return error.name === "TimeoutError" || error.name === "AbortError";
 }
 
-/** "fetch failed: ECONNREFUSED": undici puts the useful part in `cause`. */
-function networkReason(error: Error, token: string): string {
+/** Failures that happen before a request leaves this machine: Slack cannot have seen it. */
+const NEVER_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN", "ENETUNREACH", "EHOSTUNREACH"]);
+
+/** "connect ECONNREFUSED ...": the network error's code says whether the request went out at all. */
+function networkFailure(error: Error, token: string): { reason: string; neverSent: boolean } {
+  const codes = [error, (error as Error & { cause?: unknown }).cause].flatMap((candidate) => {
+    const code = candidate instanceof Error ? (candidate as Error & { code?: unknown }).code : undefined;
+    return typeof code === "string" ? [code] : [];
+  });
   const cause = (error as Error & { cause?: unknown }).cause;
-  let detail: string | undefined;
-  if (cause instanceof Error) {
-    const code = (cause as Error & { code?: unknown }).code;
-    detail = typeof code === "string" ? code : cause.message;
-  }
-  return scrub(detail ? `${error.message}: ${detail}` : error.message, token);
+  const detail = codes.at(-1) ?? (cause instanceof Error ? cause.message : undefined);
+  const reason = scrub(
+    detail && !error.message.includes(detail) ? `${error.message}: ${detail}` : error.message,
+    token,
+  );
+  return { reason, neverSent: codes.some((code) => NEVER_SENT_CODES.has(code)) };
 }
 
 function afterAttempts(context: SlackErrorContext): string {
@@ -231,49 +251,4 @@ function forwardingLogger(log: Log, token: string): Logger {
     getLevel: () => LogLevel.WARN,
     setName: () => undefined,
   };
-}
-
-export interface SlackAuthCheck {
-  team: string;
-  user: string;
-  botId: string | undefined;
-}
-
-/** `auth.test`: is the token valid, and who is it? For `doctor`. */
-export async function checkSlackAuth(client: WebClient): Promise<SlackAuthCheck> {
-  try {
-    const result = await client.auth.test();
-    return { team: result.team ?? "", user: result.user ?? "", botId: result.bot_id };
-  } catch (error) {
-    throw classifySlackError(error, { channelId: "auth.test", neededScope: "none", token: client.token ?? "" });
-  }
-}
-
-export interface SlackChannelCheck {
-  exists: boolean;
-  isMember: boolean;
-  isArchived: boolean;
-  name: string | undefined;
-}
-
-/** `conversations.info`: can the app post in this channel? For `doctor`. */
-export async function checkChannel(client: WebClient, channelId: string): Promise<SlackChannelCheck> {
-  try {
-    const result = await client.conversations.info({ channel: channelId });
-    return {
-      exists: true,
-      isMember: result.channel?.is_member ?? false,
-      isArchived: result.channel?.is_archived ?? false,
-      name: result.channel?.name,
-    };
-  } catch (error) {
-    if (error instanceof WebAPIPlatformError && error.data.error === "channel_not_found") {
-      return { exists: false, isMember: false, isArchived: false, name: undefined };
-    }
-    throw classifySlackError(error, {
-      channelId,
-      neededScope: "channels:read (groups:read for private channels)",
-      token: client.token ?? "",
-    });
-  }
 }

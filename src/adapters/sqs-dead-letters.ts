@@ -1,31 +1,17 @@
 import {
   ChangeMessageVisibilityBatchCommand,
+  DeleteMessageCommand,
   GetQueueAttributesCommand,
   ListMessageMoveTasksCommand,
   type Message,
   ReceiveMessageCommand,
+  SendMessageCommand,
   type SQSClient,
   StartMessageMoveTaskCommand,
 } from "@aws-sdk/client-sqs";
 import { describeError, QueueUnavailableError } from "../errors.ts";
-
-/** One message of the dead-letter queue, as far as SQS tells. */
-export interface SqsDeadLetter {
-  id: string;
-  body: string;
-  groupId: string | undefined;
-  /** Deliveries so far, this listing's included. */
-  receiveCount: number | undefined;
-  /** SQS's SentTimestamp: a FIFO queue resets it when it moves a message to its DLQ. */
-  sentAt: string | undefined;
-}
-
-export interface MoveTaskStatus {
-  status: string;
-  moved: number;
-  toMove: number | undefined;
-  failureReason: string | undefined;
-}
+import type { DeadLetterMessage, MoveTaskProgress, MoveTaskSource } from "../ports.ts";
+import { MIN_VISIBILITY_SECONDS } from "./sqs-queue.ts";
 
 export interface SqsDeadLetterQueueOptions {
   /** How long listed messages stay hidden at most, should the CLI die before making them visible again. */
@@ -49,7 +35,7 @@ export function regionOfQueueUrl(queueUrl: string): string | undefined {
  * move task back to the source queue (the notifier's queue, from the redrive policy); the
  * notifier's ledger then skips every alert that was posted already.
  */
-export class SqsDeadLetterQueue {
+export class SqsDeadLetterQueue implements MoveTaskSource {
   private readonly peekVisibilitySeconds: number;
   private readonly maxMessages: number;
 
@@ -69,7 +55,7 @@ export class SqsDeadLetterQueue {
   }
 
   /** Reads up to `maxMessages` dead letters, then makes every one visible again. */
-  async peek(onProgress?: (read: number) => void): Promise<{ messages: SqsDeadLetter[]; truncated: boolean }> {
+  async peek(onProgress?: (read: number) => void): Promise<{ messages: DeadLetterMessage[]; truncated: boolean }> {
     const received = new Map<string, Message>();
     let truncated = false;
     try {
@@ -95,7 +81,9 @@ export class SqsDeadLetterQueue {
       }
     } catch (error) {
       await this.release([...received.values()]).catch(() => undefined);
-      throw new QueueUnavailableError(`could not read the dead-letter queue: ${describeError(error)}`);
+      throw new QueueUnavailableError(`could not read the dead-letter queue: ${describeError(error)}`, {
+        cause: error,
+      });
     }
     await this.release([...received.values()]);
     return { messages: [...received.values()].map(toDeadLetter), truncated };
@@ -111,12 +99,13 @@ export class SqsDeadLetterQueue {
     } catch (error) {
       throw new QueueUnavailableError(
         `could not start the redrive: ${describeError(error)} (is DLQ_URL the dead-letter queue, stack output DeadLetterQueueUrl? is another redrive still running?)`,
+        { cause: error },
       );
     }
   }
 
   /** The most recent move task of the queue, if any. */
-  async redriveStatus(sourceArn: string): Promise<MoveTaskStatus | undefined> {
+  async redriveStatus(sourceArn: string): Promise<MoveTaskProgress | undefined> {
     try {
       const result = await this.client.send(new ListMessageMoveTasksCommand({ SourceArn: sourceArn, MaxResults: 1 }));
       const task = result.Results?.[0];
@@ -128,7 +117,9 @@ export class SqsDeadLetterQueue {
         failureReason: task.FailureReason,
       };
     } catch (error) {
-      throw new QueueUnavailableError(`could not read the redrive's progress: ${describeError(error)}`);
+      throw new QueueUnavailableError(`could not read the redrive's progress: ${describeError(error)}`, {
+        cause: error,
+      });
     }
   }
 
@@ -141,11 +132,56 @@ export class SqsDeadLetterQueue {
     } catch (error) {
       throw new QueueUnavailableError(
         `could not read the dead-letter queue ${this.queueUrl}: ${describeError(error)} (check DLQ_URL, AWS_REGION and your AWS credentials)`,
+        { cause: error },
       );
     }
   }
 
-  /** Visibility 0: the listed messages are at once receivable again, by a redrive or the next listing. */
+  /**
+   * Moves every dead letter back to `queueUrl` one by one (receive, send, delete), for queues
+   * without SQS's move task (the local emulator has none). A message is sent before it is
+   * deleted: a failure in between leaves it in both queues, and the ledger skips the copy.
+   */
+  async moveEachTo(queueUrl: string): Promise<number> {
+    let moved = 0;
+    try {
+      for (;;) {
+        const batch = await this.client.send(
+          new ReceiveMessageCommand({
+            QueueUrl: this.queueUrl,
+            MaxNumberOfMessages: SQS_BATCH_LIMIT,
+            VisibilityTimeout: this.peekVisibilitySeconds,
+            WaitTimeSeconds: 0,
+            MessageSystemAttributeNames: ["MessageGroupId"],
+          }),
+        );
+        const messages = batch.Messages ?? [];
+        if (messages.length === 0) return moved;
+        for (const message of messages) {
+          await this.client.send(
+            new SendMessageCommand({
+              QueueUrl: queueUrl,
+              MessageBody: message.Body ?? "",
+              MessageGroupId: message.Attributes?.MessageGroupId ?? message.MessageId ?? "redriven",
+              // A fresh id: the original one may still be inside the queue's five-minute deduplication window.
+              MessageDeduplicationId: `${message.MessageId ?? ""}-redrive-${Date.now()}`,
+            }),
+          );
+          await this.client.send(
+            new DeleteMessageCommand({ QueueUrl: this.queueUrl, ReceiptHandle: message.ReceiptHandle ?? "" }),
+          );
+          moved += 1;
+        }
+      }
+    } catch (error) {
+      throw new QueueUnavailableError(
+        `could not move the dead letters back (${moved} moved): ${describeError(error)}; run it again, nothing is lost`,
+        { cause: error },
+      );
+    }
+  }
+
+  /** The listed messages are receivable again at once, by a redrive or the next listing. */
   private async release(messages: Message[]): Promise<void> {
     for (let start = 0; start < messages.length; start += SQS_BATCH_LIMIT) {
       const batch = messages.slice(start, start + SQS_BATCH_LIMIT);
@@ -155,7 +191,7 @@ export class SqsDeadLetterQueue {
           Entries: batch.map((message, index) => ({
             Id: String(index),
             ReceiptHandle: message.ReceiptHandle ?? "",
-            VisibilityTimeout: 0,
+            VisibilityTimeout: MIN_VISIBILITY_SECONDS,
           })),
         }),
       );
@@ -163,7 +199,7 @@ export class SqsDeadLetterQueue {
   }
 }
 
-function toDeadLetter(message: Message): SqsDeadLetter {
+function toDeadLetter(message: Message): DeadLetterMessage {
   const attributes = message.Attributes ?? {};
   const sent = Number(attributes.SentTimestamp);
   const receives = Number(attributes.ApproximateReceiveCount);

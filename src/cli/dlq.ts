@@ -1,18 +1,15 @@
 import type { Command } from "commander";
-import { DynamoLocalQueue } from "../adapters/dynamo/local-queue.ts";
-import { regionOfQueueUrl, SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
-import { createSqsClient } from "../adapters/sqs-queue.ts";
-import { UsageError } from "../errors.ts";
+import { deadLetterQueue } from "../app/compose.ts";
+import { EXIT_FAILURE, EXIT_OK, UsageError } from "../errors.ts";
 import {
   type DeadLetterRecord,
   type DeadLetterView,
   followMoveTask,
   readDeadLetter,
 } from "../usecases/dead-letters.ts";
-import { withTable } from "./environment.ts";
-import { type CliContext, EXIT_FAILURE, EXIT_OK } from "./main.ts";
+import { type CliContext, withPlatform } from "./context.ts";
 import { describeReply, previewReply } from "./output.ts";
-import { deliverQueued, openRuntime } from "./poll.ts";
+import { deliverQueued, pipelineRequest } from "./poll.ts";
 
 /** How long `dlq redrive` waits for re-sent alerts to be delivered (locally) or moved (SQS). */
 const LOCAL_DELIVERY_DEADLINE_MS = 60_000;
@@ -59,7 +56,7 @@ export function registerDeadLetterCommands(program: Command, context: () => CliC
     });
 }
 
-/** The SQS DLQ when DLQ_URL is set; undefined for the local queue. Refuses the local queue for NOTIFIER_TARGET=aws. */
+/** The deployed SQS DLQ when DLQ_URL is set; this machine's otherwise (refused for NOTIFIER_TARGET=aws). */
 function deadLetterQueueUrl(ctx: CliContext): string | undefined {
   const operator = ctx.operator();
   if (operator.deadLetterQueueUrl) return operator.deadLetterQueueUrl;
@@ -69,19 +66,15 @@ function deadLetterQueueUrl(ctx: CliContext): string | undefined {
   return undefined;
 }
 
-function sqsDeadLetterQueue(ctx: CliContext, dlqUrl: string) {
-  const client = createSqsClient(regionOfQueueUrl(dlqUrl) ?? ctx.operator().table.region);
-  return { client, queue: new SqsDeadLetterQueue(client, dlqUrl) };
-}
-
 async function listDeadLetters(
   ctx: CliContext,
 ): Promise<{ records: DeadLetterRecord[]; where: string; truncated: boolean }> {
   const dlqUrl = deadLetterQueueUrl(ctx);
-  if (dlqUrl) {
-    const { client, queue } = sqsDeadLetterQueue(ctx, dlqUrl);
+  return withPlatform(ctx, { needs: { deadLetters: true } }, async (platform) => {
     try {
-      const { messages, truncated } = await queue.peek((read) => ctx.progress.update(`… ${read} dead letters read`));
+      const { messages, truncated } = await deadLetterQueue(platform).peek((read) =>
+        ctx.progress.update(`… ${read} dead letters read`),
+      );
       return {
         records: messages.map((message) => ({
           id: message.id,
@@ -91,28 +84,12 @@ async function listDeadLetters(
           atMeaning: "queued",
           lastError: undefined,
         })),
-        where: `the dead-letter queue ${dlqUrl}`,
+        where: dlqUrl ? `the dead-letter queue ${dlqUrl}` : "the local dead-letter queue",
         truncated,
       };
     } finally {
       ctx.progress.done();
-      client.destroy();
     }
-  }
-  return withTable(ctx, "use", async (table) => {
-    const dead = await new DynamoLocalQueue(table.client, table.settings.tableName).deadLetters();
-    return {
-      records: dead.map((letter) => ({
-        id: letter.id,
-        body: letter.body,
-        receiveCount: letter.receiveCount,
-        at: letter.deadLetteredAt || undefined,
-        atMeaning: "dead-lettered",
-        lastError: letter.lastError,
-      })),
-      where: "the local queue",
-      truncated: false,
-    };
   });
 }
 
@@ -139,12 +116,15 @@ function toJson(view: DeadLetterView): Record<string, unknown> {
   };
 }
 
+/**
+ * This machine's dead letters go back one by one (the SQS emulator has no message move task),
+ * then the local consumer delivers them.
+ */
 async function redriveLocal(ctx: CliContext): Promise<number> {
-  const { runtime } = await openRuntime(ctx);
-  try {
-    const dead = await runtime.queue.deadLetters();
-    if (dead.length === 0) {
-      ctx.out("no dead letters in the local queue: nothing to redrive");
+  return withPlatform(ctx, pipelineRequest(ctx), async (platform) => {
+    const deadLetters = deadLetterQueue(platform);
+    if ((await deadLetters.approximateCount()) === 0) {
+      ctx.out("no dead letters in the local dead-letter queue: nothing to redrive");
       return EXIT_OK;
     }
     const before = {
@@ -152,13 +132,13 @@ async function redriveLocal(ctx: CliContext): Promise<number> {
       skipped: ctx.metrics.get("AlertsSkippedDuplicate"),
       refused: ctx.metrics.get("PermanentFailures"),
     };
-    const moved = await runtime.queue.redrive();
+    const moved = await deadLetters.moveEachTo(platform.queue?.urls.queueUrl ?? "");
     ctx.out(`re-sending ${moved} dead letter${moved === 1 ? "" : "s"} (${REDRIVE_IS_SAFE})`);
-    const pending = await deliverQueued(runtime, ctx, Date.now() + LOCAL_DELIVERY_DEADLINE_MS);
+    const pending = await deliverQueued(platform, ctx, Date.now() + LOCAL_DELIVERY_DEADLINE_MS);
     const posted = ctx.metrics.get("AlertsPosted") - before.posted;
     const skipped = ctx.metrics.get("AlertsSkippedDuplicate") - before.skipped;
     const refused = ctx.metrics.get("PermanentFailures") - before.refused;
-    const deadAgain = (await runtime.queue.deadLetters()).length;
+    const deadAgain = await deadLetters.approximateCount();
     const parts = [
       `${posted} alert${posted === 1 ? "" : "s"} posted`,
       `${skipped} already posted (skipped by the ledger)`,
@@ -176,13 +156,21 @@ async function redriveLocal(ctx: CliContext): Promise<number> {
       return EXIT_FAILURE;
     }
     return EXIT_OK;
-  } finally {
-    await runtime.close();
-  }
+  });
 }
 
 async function redriveSqs(ctx: CliContext, dlqUrl: string, wait: boolean): Promise<number> {
-  const { client, queue } = sqsDeadLetterQueue(ctx, dlqUrl);
+  return withPlatform(ctx, { needs: { deadLetters: true } }, (platform) =>
+    startSqsRedrive(ctx, deadLetterQueue(platform), dlqUrl, wait),
+  );
+}
+
+async function startSqsRedrive(
+  ctx: CliContext,
+  queue: ReturnType<typeof deadLetterQueue>,
+  dlqUrl: string,
+  wait: boolean,
+): Promise<number> {
   try {
     const count = await queue.approximateCount();
     if (count === 0) {
@@ -217,6 +205,5 @@ async function redriveSqs(ctx: CliContext, dlqUrl: string, wait: boolean): Promi
     return EXIT_OK;
   } finally {
     ctx.progress.done();
-    client.destroy();
   }
 }

@@ -1,14 +1,12 @@
 import type { Command } from "commander";
-import { DynamoLocalQueue } from "../adapters/dynamo/local-queue.ts";
-import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
-import { RespondentApiClient } from "../adapters/respondent-api.ts";
-import { createSlackDirectory } from "../adapters/slack-directory.ts";
-import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
-import { createSqsClient } from "../adapters/sqs-queue.ts";
+import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
+import { deadLetterQueue, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
+import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
 import { DEFAULT_SLACK_API_URL, type LocalConfig } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
-import { registerSecret } from "../errors.ts";
+import { EXIT_FAILURE, EXIT_OK, registerSecret } from "../errors.ts";
+import type { SlackDirectory, SlackIdentity } from "../ports.ts";
 import {
   type CheckResult,
   type CheckStatus,
@@ -19,11 +17,8 @@ import {
   checkSubscriptions,
   DoctorRun,
   respondentEnvironment,
-  type SlackDirectory,
-  type SlackIdentity,
 } from "../usecases/doctor.ts";
-import { type OpenedTable, openTable, readSecret, respondentSecretSpec, slackSecretSpec } from "./environment.ts";
-import { type CliContext, EXIT_FAILURE, EXIT_OK } from "./main.ts";
+import type { CliContext } from "./context.ts";
 
 export function registerDoctorCommand(program: Command, context: () => CliContext): void {
   program
@@ -60,7 +55,7 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     const slack = await checkSlack(ctx, run, config);
     const table = await checkTable(ctx, run);
     try {
-      const subscriptions = table ? await checkStoredSubscriptions(ctx, run, table) : undefined;
+      const subscriptions = table ? await checkStoredSubscriptions(run, table) : undefined;
       await checkChannels(run, slack, subscriptions);
       await checkDeadLetterQueue(ctx, run, table);
     } finally {
@@ -86,7 +81,7 @@ async function checkRespondent(ctx: CliContext, run: DoctorRun, config: LocalCon
   if (!credentials && arn) {
     credentialsFrom = `the values in the Respondent secret ${arn}`;
     await run.check("Respondent secret", async () => {
-      const reading = await readSecret(ctx, respondentSecretSpec(arn));
+      const reading = await inspectRespondentSecret(arn, operator.table.region);
       if (!reading.ok) return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
       credentials = reading.value;
       return { status: "pass", detail: `${arn} is filled` };
@@ -96,14 +91,15 @@ async function checkRespondent(ctx: CliContext, run: DoctorRun, config: LocalCon
     const found = credentials;
     registerSecret(found.apiKey);
     registerSecret(found.apiSecret);
-    const api = new RespondentApiClient({
-      ...config.respondent,
+    const api = respondentClient(
+      {
+        respondent: { settings: config.respondent, credentials: async () => found },
+        log: ctx.log,
+        metrics: ctx.metrics,
+      },
       // One page is the question; no prefetching, and a dead endpoint answers within one retry.
-      maxConcurrency: 1,
-      maxRetries: Math.min(config.respondent.maxRetries, 1),
-      credentials: async () => found,
-      log: ctx.log,
-    });
+      { maxConcurrency: 1, maxRetries: Math.min(config.respondent.maxRetries, 1) },
+    );
     await run.check("Respondent credentials", () => checkRespondentCredentials(api, { baseUrl, credentialsFrom }));
     return;
   }
@@ -142,7 +138,7 @@ async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig):
   if (!token && arn) {
     tokenFrom = `the botToken in the Slack secret ${arn}`;
     await run.check("Slack secret", async () => {
-      const reading = await readSecret(ctx, slackSecretSpec(arn));
+      const reading = await inspectSlackSecret(arn, operator.table.region);
       if (!reading.ok) return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
       token = reading.value.botToken;
       return { status: "pass", detail: `${arn} is filled` };
@@ -167,7 +163,8 @@ async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig):
     return undefined;
   }
   registerSecret(token);
-  const directory = createSlackDirectory({ token, apiUrl: config.slack.apiUrl, timeoutMs: config.slack.timeoutMs });
+  const found = token;
+  const directory = await slackDirectory({ slack: { settings: config.slack, token: async () => found } });
   let identity: SlackIdentity | undefined;
   await run.check("Slack token", async () => {
     const checked = await checkSlackToken(directory, {
@@ -181,25 +178,33 @@ async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig):
   return { directory, identity };
 }
 
-/** Returns the open table when it is usable (the caller closes it). */
-async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OpenedTable | undefined> {
+/** Returns the open platform when its table is usable (the caller closes it). */
+async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OperatorPlatform | undefined> {
   const operator = ctx.operator();
-  let opened: OpenedTable | undefined;
+  let opened: OperatorPlatform | undefined;
   const result = await run.check("Table", async () => {
-    const embedded = operator.target === "local" && !operator.table.endpoint;
-    // The embedded store is this machine's own: creating its table changes nothing anyone relies on.
-    opened = await openTable(ctx, embedded ? "use" : "inspect");
-    if (opened.embedded) {
-      return { status: "note", detail: `${opened.where}: ready (set DYNAMODB_ENDPOINT to check another DynamoDB)` };
+    // Nothing is created or checked by opening it: the check below is doctor's own (an embedded
+    // store is this machine's own, so its table is created: that changes nothing anyone relies on).
+    opened = await openOperatorPlatform(ctx.config(), operator, {
+      needs: { deadLetters: true },
+      tableMode: "inspect",
+      log: ctx.log,
+      metrics: ctx.metrics,
+    });
+    if (operator.target === "local" && !operator.table.endpoint) {
+      return {
+        status: "note",
+        detail: `${opened.table.where}: ready (set DYNAMODB_ENDPOINT to check another DynamoDB)`,
+      };
     }
-    const problem = await describeTableProblem(opened.client, opened.settings.tableName);
-    if (!problem) return { status: "pass", detail: `${opened.where}: reachable, key schema pk/sk as expected` };
+    const problem = await describeTableProblem(opened.table.client, opened.table.name);
+    if (!problem) return { status: "pass", detail: `${opened.table.where}: reachable, key schema pk/sk as expected` };
     return {
       status: "fail",
       detail: problem,
       fix:
         operator.target === "aws"
-          ? `check TABLE_NAME (stack output TableName) and AWS_REGION (${opened.settings.region}), and your AWS credentials`
+          ? `check TABLE_NAME (stack output TableName) and AWS_REGION (${operator.table.region ?? "unset: your profile's region"}), and your AWS credentials`
           : "check TABLE_NAME and DYNAMODB_ENDPOINT; a missing table is created by the first `poll --once` or `start`",
     };
   });
@@ -211,14 +216,12 @@ async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OpenedTable 
 }
 
 async function checkStoredSubscriptions(
-  ctx: CliContext,
   run: DoctorRun,
-  table: OpenedTable,
+  platform: OperatorPlatform,
 ): Promise<Subscription[] | undefined> {
   let subscriptions: Subscription[] | undefined;
   await run.check("Subscriptions", async () => {
-    const store = new DynamoSubscriptionStore(table.client, table.settings.tableName, { log: ctx.log });
-    subscriptions = await store.list();
+    subscriptions = await subscriptionStore(platform).list();
     return checkSubscriptions(subscriptions);
   });
   return subscriptions;
@@ -251,31 +254,25 @@ async function checkChannels(
   }
 }
 
-async function checkDeadLetterQueue(ctx: CliContext, run: DoctorRun, table: OpenedTable | undefined): Promise<void> {
+async function checkDeadLetterQueue(
+  ctx: CliContext,
+  run: DoctorRun,
+  platform: OperatorPlatform | undefined,
+): Promise<void> {
   const operator = ctx.operator();
-  const dlqUrl = operator.deadLetterQueueUrl;
-  if (dlqUrl) {
-    await run.check("Dead letters", async () => {
-      const sqs = createSqsClient(operator.table.region);
-      try {
-        const count = await new SqsDeadLetterQueue(sqs, dlqUrl).approximateCount();
-        return checkDeadLetters(count, `the dead-letter queue ${dlqUrl}`);
-      } finally {
-        sqs.destroy();
-      }
-    });
-    return;
-  }
-  if (operator.target === "aws") {
+  if (operator.target === "aws" && !operator.deadLetterQueueUrl) {
     await run.check("Dead letters", () => ({
       status: "skip",
       detail: "not checked: set DLQ_URL to the stack output DeadLetterQueueUrl",
     }));
     return;
   }
-  if (!table) return;
+  if (!platform) return;
   await run.check("Dead letters", async () => {
-    const queue = new DynamoLocalQueue(table.client, table.settings.tableName);
-    return checkDeadLetters((await queue.deadLetters()).length, "the local dead letters");
+    const count = await deadLetterQueue(platform).approximateCount();
+    return checkDeadLetters(
+      count,
+      operator.deadLetterQueueUrl ? `the dead-letter queue ${operator.deadLetterQueueUrl}` : "the local dead letters",
+    );
   });
 }

@@ -1,67 +1,14 @@
 import { existsSync } from "node:fs";
-import { createInterface } from "node:readline/promises";
 import { Command, CommanderError, Option } from "commander";
 import { CountingMetrics, consoleLog, type LogLevel } from "../adapters/observability.ts";
 import { type Env, type LocalConfig, loadLocalConfig, loadOperatorConfig, type OperatorConfig } from "../config.ts";
-import { describeError, NotifierError, UsageError } from "../errors.ts";
-import type { Log } from "../ports.ts";
+import { asNotifierError, describeError, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.ts";
+import { type CliContext, type CliIo, processIo } from "./context.ts";
 import { registerDeadLetterCommands } from "./dlq.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { runPollOnce, runStart } from "./poll.ts";
-import { createStatusLine, type StatusLine } from "./progress.ts";
+import { createStatusLine } from "./progress.ts";
 import { registerSubscriptionCommands } from "./subscriptions.ts";
-
-/** Exit codes scripts can rely on. */
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-
-/** The terminal the CLI talks to; tests that run the CLI in-process pass their own. */
-export interface CliIo {
-  stdout(text: string): void;
-  stderr(text: string): void;
-  stdoutIsTTY: boolean;
-  stderrIsTTY: boolean;
-  stdinIsTTY: boolean;
-  columns: number | undefined;
-  /** Asks a yes/no question on the terminal; only called when stdinIsTTY. */
-  confirm(question: string): Promise<boolean>;
-}
-
-export function processIo(): CliIo {
-  return {
-    stdout: (text) => process.stdout.write(text),
-    stderr: (text) => process.stderr.write(text),
-    stdoutIsTTY: process.stdout.isTTY === true,
-    stderrIsTTY: process.stderr.isTTY === true,
-    stdinIsTTY: process.stdin.isTTY === true,
-    columns: process.stderr.columns,
-    async confirm(question) {
-      const terminal = createInterface({ input: process.stdin, output: process.stdout });
-      try {
-        return /^y(es)?$/i.test((await terminal.question(question)).trim());
-      } finally {
-        terminal.close();
-      }
-    },
-  };
-}
-
-export interface CliContext {
-  config: () => LocalConfig;
-  operator: () => OperatorConfig;
-  log: Log;
-  metrics: CountingMetrics;
-  /** A line of the command's result, on stdout. */
-  out: (line: string) => void;
-  /** A line for the operator that is not the result (prompts' context, hints), on stderr. */
-  note: (line: string) => void;
-  color: boolean;
-  /** Progress of long-running work on stderr; silent with --log-level warn or higher. */
-  progress: StatusLine;
-  io: CliIo;
-  setExitCode: (code: number) => void;
-}
 
 function buildProgram(context: () => CliContext, io: CliIo): Command {
   const program = new Command("respondent-notifier")
@@ -149,9 +96,6 @@ export async function main(argv: string[], env: Env = process.env, io: CliIo = p
       return error.exitCode === 0 ? EXIT_OK : EXIT_USAGE;
     }
     io.stderr(`respondent-notifier: ${describeError(error)}\n`);
-    if (error instanceof NotifierError && (error.code === "config_invalid" || error.code === "usage_invalid")) {
-      return EXIT_USAGE;
-    }
-    return EXIT_FAILURE;
+    return asNotifierError(error).exitCode;
   }
 }

@@ -1,8 +1,7 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import type { z } from "zod";
-import { DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
-import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
+import { subscriptionPauses, subscriptionStore } from "../app/compose.ts";
 import {
   bodyModeSchema,
   channelIdSchema,
@@ -12,9 +11,9 @@ import {
   subscriptionSchema,
 } from "../domain/subscriptions.ts";
 import { describeError, UsageError } from "../errors.ts";
+import type { SubscriptionStore } from "../ports.ts";
 import { applySync, changeCount, planSync, type SyncPlan, toEntries, toEntry } from "../usecases/subscriptions-sync.ts";
-import { withTable } from "./environment.ts";
-import type { CliContext } from "./main.ts";
+import { type CliContext, withPlatform } from "./context.ts";
 import { formatOf, parseSubscriptionFile, serializeSubscriptionFile } from "./subscriptions-file.ts";
 
 /** Validates one flag with its schema; the error names the flag and says what is expected. */
@@ -42,11 +41,9 @@ function noSuchSubscription(projectId: string, channelId: string): UsageError {
 
 export async function withSubscriptionStore<T>(
   context: CliContext,
-  work: (store: DynamoSubscriptionStore) => Promise<T>,
+  work: (store: SubscriptionStore) => Promise<T>,
 ): Promise<T> {
-  return withTable(context, "use", (table) =>
-    work(new DynamoSubscriptionStore(table.client, table.settings.tableName, { log: context.log })),
-  );
+  return withPlatform(context, { needs: {} }, (platform) => work(subscriptionStore(platform)));
 }
 
 export function formatSubscription(subscription: Subscription): string {
@@ -133,8 +130,8 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     .action(async (options: { project: string; channel: string }) => {
       const ctx = context();
       const { projectId, channelId } = subscriptionIdentity(options);
-      const outcome = await withTable(ctx, "use", (table) =>
-        new DynamoSubscriptionPauses(table.client, table.settings.tableName).resume(projectId, channelId, new Date()),
+      const outcome = await withPlatform(ctx, { needs: {} }, (platform) =>
+        subscriptionPauses(platform).resume(projectId, channelId, new Date()),
       );
       if (outcome === "not_found") throw noSuchSubscription(projectId, channelId);
       ctx.out(

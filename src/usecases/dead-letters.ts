@@ -1,4 +1,5 @@
 import { type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
+import type { MoveTaskProgress, MoveTaskSource } from "../ports.ts";
 
 /**
  * Alerts that failed delivery too often end in a dead-letter queue: the local queue's dead
@@ -42,18 +43,6 @@ export function readDeadLetter(record: DeadLetterRecord): DeadLetterView {
     };
   }
   return { ...record, event: parsed.data, problem: undefined };
-}
-
-/** The move task of a redrive, as far as the queue tells. */
-export interface MoveTaskProgress {
-  status: string;
-  moved: number;
-  toMove: number | undefined;
-  failureReason: string | undefined;
-}
-
-export interface MoveTaskSource {
-  redriveStatus(sourceArn: string): Promise<MoveTaskProgress | undefined>;
 }
 
 const FINAL_STATUSES = new Set(["COMPLETED", "FAILED", "CANCELLED"]);

@@ -2,10 +2,10 @@ import type { NewReplyEvent } from "../domain/events.ts";
 import type { HealthObservation } from "../domain/health.ts";
 import { channelPausedMessage } from "../domain/ops-messages.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
-import { describeError, SlackAuthError, SlackChannelUnusableError } from "../errors.ts";
+import { describeError, type NotifierError } from "../errors.ts";
 import type { Clock, Log, OpsChannel, SubscriptionPauses } from "../ports.ts";
 import type { HealthMonitor } from "./health.ts";
-import { type NotifyPorts, type NotifyResult, notify, RetryDeliveryError, type TargetOutcome } from "./notify.ts";
+import type { TargetOutcome } from "./notify.ts";
 
 export interface DeliveryWatchPorts {
   /** The notifier's health: does Slack accept our token? */
@@ -22,12 +22,13 @@ const MAX_DISABLED_REASON_CHARS = 500;
 
 /**
  * Looks at what each delivery did and tells the operators what needs a person:
- * - a rejected token (SlackAuthError) turns the notifier's health to failing, and the next
- *   posted alert recovers it. It is not a channel's fault, so no subscription is paused.
- * - a channel that cannot take posts until someone acts (SlackChannelUnusableError:
- *   not_in_channel, channel_not_found, is_archived, ...) pauses every active subscription to
- *   it, with the reason, and posts one message saying how to resume. Paused subscriptions are
- *   neither polled nor alerted, so the failure does not repeat on every reply.
+ * - a failure of the whole service that no retry fixes (a rejected token) turns the notifier's
+ *   health to failing, and the next posted alert recovers it. It is not a channel's fault, so
+ *   no subscription is paused.
+ * - a channel that cannot take posts until someone acts (not_in_channel, channel_not_found,
+ *   is_archived, ...) pauses every active subscription to it, with the reason, and posts one
+ *   message saying how to resume. Paused subscriptions are neither polled nor alerted, so the
+ *   failure does not repeat on every reply.
  */
 export class DeliveryWatch {
   constructor(private readonly ports: DeliveryWatchPorts) {}
@@ -37,15 +38,15 @@ export class DeliveryWatch {
     const observation = slackObservation(outcomes);
     if (observation) await this.ports.health.observe(observation);
     for (const outcome of outcomes) {
-      if (outcome.status === "failed_permanently" && outcome.error instanceof SlackChannelUnusableError) {
-        await this.pauseChannel(outcome.error, event);
+      if (outcome.status === "failed_permanently" && outcome.error.reach === "channel") {
+        await this.pauseChannel(outcome.channelId, outcome.error, event);
       }
     }
   }
 
-  private async pauseChannel(error: SlackChannelUnusableError, event: NewReplyEvent): Promise<void> {
+  private async pauseChannel(channelId: string, error: NotifierError, event: NewReplyEvent): Promise<void> {
     const { subscriptions, pauses, ops, clock, log } = this.ports;
-    const { channelId, slackError } = error;
+    const slackError = "slackError" in error && typeof error.slackError === "string" ? error.slackError : error.code;
     const context = { channelId, slackError, eventId: event.eventId };
     try {
       const active = (await subscriptions.list())
@@ -74,33 +75,20 @@ export class DeliveryWatch {
   }
 }
 
-/** Only the token's fate is a health signal: a rejected token fails, any posted alert succeeds. */
+/**
+ * Only failures of the whole service that need a person (a rejected token) are a health signal:
+ * they fail it, and any posted alert recovers it.
+ */
 export function slackObservation(outcomes: readonly TargetOutcome[]): HealthObservation | undefined {
   for (const outcome of outcomes) {
     // A rejected token comes back as a retry (the alert is kept), but it is a failure all the same.
     if (
       (outcome.status === "failed_permanently" || outcome.status === "retry") &&
-      outcome.error instanceof SlackAuthError
+      outcome.error.reach === "service" &&
+      !outcome.error.retryable
     ) {
-      return { ok: false, reason: outcome.reason };
+      return { ok: false, reason: outcome.error.message };
     }
   }
   return outcomes.some((outcome) => outcome.status === "posted") ? { ok: true } : undefined;
-}
-
-/** `notify`, then the watch over its outcomes (also those of a delivery that will be retried). */
-export async function notifyAndWatch(
-  event: NewReplyEvent,
-  ports: NotifyPorts,
-  watch: DeliveryWatch | undefined,
-): Promise<NotifyResult> {
-  let result: NotifyResult;
-  try {
-    result = await notify(event, ports);
-  } catch (error) {
-    if (error instanceof RetryDeliveryError) await watch?.afterDelivery(event, error.outcomes);
-    throw error;
-  }
-  await watch?.afterDelivery(event, result.outcomes);
-  return result;
 }

@@ -1,7 +1,7 @@
 import { DEFAULT_RESPONDENT_API_URL } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { describeError, RespondentAuthError, RespondentRequestRejectedError, SlackAuthError } from "../errors.ts";
-import type { ConversationSource } from "../ports.ts";
+import type { ConversationSource, SlackDirectory, SlackIdentity } from "../ports.ts";
 
 /**
  * `doctor`: one line per check, each with a clear verdict and, when it is not a pass, the fix.
@@ -103,27 +103,6 @@ export async function checkRespondentCredentials(
       fix: "check RESPONDENT_API_URL and the network; Respondent may be down",
     };
   }
-}
-
-export interface SlackIdentity {
-  team: string;
-  user: string;
-  /** From the x-oauth-scopes header; undefined when it is not sent. */
-  scopes: string[] | undefined;
-}
-
-export interface SlackChannelInfo {
-  exists: boolean;
-  name: string | undefined;
-  isMember: boolean;
-  isArchived: boolean;
-  isPrivate: boolean;
-}
-
-/** The read-only Slack calls the checks make (auth.test, conversations.info). */
-export interface SlackDirectory {
-  identity(): Promise<SlackIdentity>;
-  channel(channelId: string): Promise<SlackChannelInfo>;
 }
 
 export async function checkSlackToken(

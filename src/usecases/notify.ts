@@ -1,14 +1,6 @@
 import { formatAlert } from "../domain/alert.ts";
 import type { AlertTarget, NewReplyEvent } from "../domain/events.ts";
-import {
-  DeliveryInProgressError,
-  describeError,
-  NotifierError,
-  SlackAuthError,
-  SlackChannelUnusableError,
-  SlackRateLimitedError,
-  SlackRejectedError,
-} from "../errors.ts";
+import { asNotifierError, DeliveryInProgressError, describeError, type NotifierError } from "../errors.ts";
 import type { Clock, DeliveryLedger, Log, Metrics, SlackPoster, ThreadStore } from "../ports.ts";
 
 export interface NotifyPorts {
@@ -36,72 +28,41 @@ export interface PostedAlert {
   possiblyRepeated: boolean;
 }
 
+/**
+ * What happened to one channel of an event. `retry`: the alert is kept and must be tried again
+ * (the error says when and why); `failed_permanently`: this channel will never take it.
+ */
 export type TargetOutcome =
   | { channelId: string; status: "posted"; ts: string; possiblyRepeated: boolean }
   | { channelId: string; status: "already_posted" }
-  | { channelId: string; status: "failed_permanently"; reason: string; error: NotifierError }
-  | {
-      channelId: string;
-      status: "retry";
-      reason: string;
-      retryAfterSeconds: number | undefined;
-      /** Set when the cause is known to need a person (a rejected token), not just time. */
-      error?: NotifierError;
-    };
-
-export interface NotifyResult {
-  outcomes: TargetOutcome[];
-}
-
-/** Thrown when some channel of the event must be tried again; posted channels are skipped then. */
-export class RetryDeliveryError extends NotifierError {
-  readonly code = "slack_unavailable";
-  readonly retryable = true;
-  constructor(
-    readonly outcomes: TargetOutcome[],
-    readonly retryAfterSeconds: number | undefined,
-  ) {
-    const reasons = outcomes.flatMap((outcome) =>
-      outcome.status === "retry" ? [`${outcome.channelId}: ${outcome.reason}`] : [],
-    );
-    super(`alert not delivered yet, will retry (${reasons.join("; ")})`);
-  }
-}
+  | { channelId: string; status: "failed_permanently"; error: NotifierError }
+  | { channelId: string; status: "retry"; error: NotifierError };
 
 export const DEFAULT_CLAIM_LEASE_SECONDS = 60;
 
 /**
  * Delivers one event to each of its target channels, exactly once per (event, channel):
- * claim in the ledger, post (in the conversation's thread), confirm. A channel that can never
- * accept the alert is reported and not retried; a channel that may accept it later makes the
- * whole event retry (the ledger skips the channels already done).
+ * claim in the ledger, post (in the conversation's thread), confirm. Returns one outcome per
+ * channel and throws nothing: a channel that can never take the alert fails permanently, one
+ * that may take it later asks for a retry (the ledger then skips the channels already done).
  */
-export async function notify(event: NewReplyEvent, ports: NotifyPorts): Promise<NotifyResult> {
+export async function notify(event: NewReplyEvent, ports: NotifyPorts): Promise<TargetOutcome[]> {
   const outcomes: TargetOutcome[] = [];
   for (const target of event.targets) {
     outcomes.push(await deliverToChannel(event, target, ports));
   }
-  const retries = outcomes.filter((outcome) => outcome.status === "retry");
-  if (retries.length > 0) {
-    const retryAfter = Math.max(0, ...retries.map((outcome) => outcome.retryAfterSeconds ?? 0));
-    throw new RetryDeliveryError(outcomes, retryAfter > 0 ? retryAfter : undefined);
-  }
-  return { outcomes };
+  return outcomes;
 }
 
 async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports: NotifyPorts): Promise<TargetOutcome> {
   const { channelId } = target;
   const context = { eventId: event.eventId, conversationUid: event.conversation.uid, channelId };
+  const leaseSeconds = ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS;
   let claim: Awaited<ReturnType<DeliveryLedger["claim"]>>;
   try {
-    claim = await ports.ledger.claim(
-      event.eventId,
-      channelId,
-      ports.clock.now(),
-      ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS,
-    );
+    claim = await ports.ledger.claim(event.eventId, channelId, ports.clock.now(), leaseSeconds);
   } catch (error) {
-    return retryOutcome(channelId, error, ports, context);
+    return retryOutcome(channelId, asNotifierError(error), ports, context);
   }
   if (claim === "posted") {
     ports.metrics.count("AlertsSkippedDuplicate");
@@ -109,12 +70,11 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
     return { channelId, status: "already_posted" };
   }
   if (claim === "in_progress") {
-    return retryOutcome(
-      channelId,
-      new DeliveryInProgressError("another notifier is posting this alert"),
-      ports,
-      context,
+    const inProgress = new DeliveryInProgressError(
+      "another notifier is posting this alert",
+      leaseSeconds + CLAIM_LEASE_MARGIN_SECONDS,
     );
+    return retryOutcome(channelId, inProgress, ports, context);
   }
   const possiblyRepeated = claim === "reclaimed";
 
@@ -129,24 +89,12 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
       possiblyRepeated,
     });
     posted = await ports.slack.post(channelId, message, threadTs);
-  } catch (error) {
+  } catch (thrown) {
+    const error = asNotifierError(thrown);
     // A reclaimed claim stands for an earlier attempt that may have posted: giving it back would
     // let the next attempt post again unmarked. It is kept until its lease runs out instead.
-    if (isDefinitelyNotPosted(error) && !possiblyRepeated) await releaseQuietly(event.eventId, channelId, ports);
-    if (error instanceof SlackAuthError) {
-      // The token is the workspace's problem, not this alert's: acknowledging would drop every
-      // alert of the outage. The queue keeps retrying it, then parks it in the DLQ, from which
-      // `dlq redrive` delivers it once the token is fixed. Counted (and alarmed) as permanent.
-      ports.metrics.count("PermanentFailures");
-      ports.log.error("Slack rejected the token; the alert is kept for a retry", { ...context, reason: error.message });
-      return { channelId, status: "retry", reason: error.message, retryAfterSeconds: undefined, error };
-    }
-    if (error instanceof SlackChannelUnusableError || error instanceof SlackRejectedError) {
-      ports.metrics.count("PermanentFailures");
-      ports.log.error("alert cannot be delivered to this channel; not retried", { ...context, reason: error.message });
-      return { channelId, status: "failed_permanently", reason: error.message, error };
-    }
-    return retryOutcome(channelId, error, ports, context);
+    if (!error.mayHaveTakenEffect && !possiblyRepeated) await releaseQuietly(event.eventId, channelId, ports);
+    return failureOutcome(channelId, error, ports, context);
   }
 
   // From here on Slack has the message. Failures below must not make the event retry a post
@@ -167,15 +115,33 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
   return { channelId, status: "posted", ts: posted.ts, possiblyRepeated };
 }
 
-/** Rate limits and explicit platform errors are answers: Slack did not post. Timeouts are not. */
-function isDefinitelyNotPosted(error: unknown): boolean {
-  return (
-    error instanceof SlackRateLimitedError ||
-    error instanceof SlackChannelUnusableError ||
-    error instanceof SlackAuthError ||
-    error instanceof SlackRejectedError ||
-    !(error instanceof NotifierError)
-  );
+/** A retry waits this much past a claim's lease, so that it finds the lease run out. */
+export const CLAIM_LEASE_MARGIN_SECONDS = 5;
+
+/**
+ * What a failed post means for the alert, read off the error: one that a retry can fix, or that
+ * reaches the whole service (a rejected token: the workspace's problem, not this alert's), keeps
+ * the alert; one confined to this alert or channel that no retry can fix drops it for this channel.
+ * A kept alert whose token was rejected retries until the queue parks it in the dead letters,
+ * from which `dlq redrive` delivers it once the token is fixed.
+ */
+function failureOutcome(
+  channelId: string,
+  error: NotifierError,
+  ports: NotifyPorts,
+  context: Record<string, unknown>,
+): TargetOutcome {
+  if (error.retryable) return retryOutcome(channelId, error, ports, context);
+  ports.metrics.count("PermanentFailures");
+  if (error.reach === "service") {
+    ports.log.error("the service refused the alert until someone acts; it is kept for a retry", {
+      ...context,
+      reason: error.message,
+    });
+    return { channelId, status: "retry", error };
+  }
+  ports.log.error("alert cannot be delivered to this channel; not retried", { ...context, reason: error.message });
+  return { channelId, status: "failed_permanently", error };
 }
 
 async function releaseQuietly(eventId: string, channelId: string, ports: NotifyPorts): Promise<void> {
@@ -217,13 +183,15 @@ async function markPostedWithRetry(
 
 function retryOutcome(
   channelId: string,
-  error: unknown,
+  error: NotifierError,
   ports: NotifyPorts,
   context: Record<string, unknown>,
 ): TargetOutcome {
-  const retryAfterSeconds = error instanceof SlackRateLimitedError ? error.retryAfterSeconds : undefined;
-  const reason = describeError(error);
   ports.metrics.count("AlertsRetried");
-  ports.log.warn("alert will be retried", { ...context, reason, retryAfterSeconds });
-  return { channelId, status: "retry", reason, retryAfterSeconds };
+  ports.log.warn("alert will be retried", {
+    ...context,
+    reason: error.message,
+    retryAfterSeconds: error.retryAfterSeconds,
+  });
+  return { channelId, status: "retry", error };
 }

@@ -9,15 +9,7 @@ import {
   RespondentUnavailableError,
   StateConflictError,
 } from "../errors.ts";
-import type { Clock, ConversationSource, EventQueue, Log, Metrics, StateStore } from "../ports.ts";
-
-/**
- * What the poller last knew of each conversation's stored `lastMessageUid`. State only moves
- * forward, so when the API's latestMessage.uid equals the remembered uid nothing can be new,
- * whatever the table says now: a warm poller skips the read. A miss or a difference always
- * reads the table, and writes stay conditional, so a stale entry costs a read, never an alert.
- */
-export type SeenCache = Map<string, string>;
+import type { Clock, ConversationSource, EventQueue, Log, Metrics, SeenCache, StateStore } from "../ports.ts";
 
 export interface PollPorts {
   api: ConversationSource;

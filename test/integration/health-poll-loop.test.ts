@@ -6,7 +6,8 @@ import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts
 import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
-import { poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { poll } from "../../src/usecases/poll.ts";
+import type { SeenCache } from "../../src/ports.ts";
 import { POLL_TIME_RESERVE_MS, pollRepeatedly } from "../../src/usecases/poll-loop.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 

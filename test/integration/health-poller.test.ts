@@ -15,7 +15,8 @@ import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { Clock, HealthStore } from "../../src/ports.ts";
 import { errorObservation, HealthMonitor, POLLER_HEALTH_POLICY, pollObservation } from "../../src/usecases/health.ts";
-import { type PollPorts, type PollReport, poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { type PollPorts, type PollReport, poll } from "../../src/usecases/poll.ts";
+import type { SeenCache } from "../../src/ports.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 const TOKEN = "xoxb-health-poller-test";

@@ -8,7 +8,8 @@ import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { QueueUnavailableError, RespondentAuthError } from "../../src/errors.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { EventQueue } from "../../src/ports.ts";
-import { type PollPorts, poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { type PollPorts, poll } from "../../src/usecases/poll.ts";
+import type { SeenCache } from "../../src/ports.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 const log = consoleLog({ level: "silent" });

@@ -13,7 +13,8 @@ import type { TableSettings } from "../../src/config.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { Log, StateStore } from "../../src/ports.ts";
-import { type PollPorts, poll, type SeenCache } from "../../src/usecases/poll.ts";
+import { type PollPorts, poll } from "../../src/usecases/poll.ts";
+import type { SeenCache } from "../../src/ports.ts";
 import { createTestTable } from "../support/dynamodb.ts";
 
 const silent = consoleLog({ level: "silent" });

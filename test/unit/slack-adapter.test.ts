@@ -1,7 +1,7 @@
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { checkChannel, checkSlackAuth, createSlackPoster } from "../../src/adapters/slack.ts";
+import { createSlackPoster } from "../../src/adapters/slack.ts";
 import { formatAlert, type SlackMessage } from "../../src/domain/alert.ts";
 import {
   isRetryable,
@@ -313,34 +313,6 @@ describe("keeping the token secret", () => {
       "\n",
     );
     expect(everything).not.toContain("secretTESTtoken");
-  });
-});
-
-describe("checks for doctor", () => {
-  it("checkSlackAuth tells which workspace and bot the token belongs to", async () => {
-    const result = await checkSlackAuth(poster().client);
-
-    expect(result).toEqual({ team: "Fake Slack workspace", user: "respondent-notifier", botId: "B0FAKEBOT01" });
-  });
-
-  it("checkSlackAuth reports a wrong token as an auth error", async () => {
-    const error = await failureOf(checkSlackAuth(poster({ token: "xoxb-9999-wrong-token" }).client));
-
-    expect(error).toBeInstanceOf(SlackAuthError);
-  });
-
-  it("checkChannel tells whether the channel exists, has the app and is archived", async () => {
-    const client = poster().client;
-
-    expect(await checkChannel(client, CHANNEL)).toMatchObject({ exists: true, isMember: true, isArchived: false });
-    expect(await checkChannel(client, NOT_INVITED)).toMatchObject({ exists: true, isMember: false });
-    expect(await checkChannel(client, ARCHIVED)).toMatchObject({ exists: true, isArchived: true });
-    expect(await checkChannel(client, UNKNOWN)).toEqual({
-      exists: false,
-      isMember: false,
-      isArchived: false,
-      name: undefined,
-    });
   });
 });
 

@@ -8,8 +8,6 @@ import {
   conversationStateKey,
   deliveryKey,
   healthKey,
-  LOCAL_DEAD_LETTER_PARTITION,
-  LOCAL_QUEUE_PARTITION,
   SEEN_SNAPSHOT_PARTITION,
   SUBSCRIPTIONS_PARTITION,
   threadKey,
@@ -104,8 +102,6 @@ const ITEMS_BY_PARTITION: ReadonlyArray<readonly [partition: string, item: strin
   [SUBSCRIPTIONS_PARTITION, "subscriptions"],
   [deliveryKey("", "").pk.S, "ledger"],
   [threadKey("", "").pk.S, "threads"],
-  [LOCAL_QUEUE_PARTITION, "queue"],
-  [LOCAL_DEAD_LETTER_PARTITION, "deadLetters"],
   [healthKey("").pk.S, "health"],
   [SEEN_SNAPSHOT_PARTITION, "snapshot"],
 ];

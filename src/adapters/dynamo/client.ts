@@ -1,6 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { NodeHttpHandler } from "@smithy/node-http-handler";
 import type { TableSettings } from "../../config.ts";
+import { isLoopback } from "../loopback.ts";
 import { type ConsumedCapacityHook, reportConsumedCapacity } from "./capacity.ts";
 
 export interface DynamoDbClientOptions {
@@ -35,9 +36,4 @@ export function createDynamoDbClient(settings: TableSettings, options: DynamoDbC
   });
   if (options.onConsumedCapacity) reportConsumedCapacity(client, options.onConsumedCapacity);
   return client;
-}
-
-function isLoopback(endpoint: string): boolean {
-  const host = new URL(endpoint).hostname;
-  return host === "localhost" || host === "[::1]" || host.startsWith("127.");
 }

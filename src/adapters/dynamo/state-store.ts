@@ -8,13 +8,12 @@ import {
 import type { ConversationState } from "../../domain/detection.ts";
 import { describeError, StateConflictError, StateUnavailableError } from "../../errors.ts";
 import { type Clock, type Log, type StateStore, systemClock } from "../../ports.ts";
-import { conversationStateKey, type Item, stringAttribute } from "./table.ts";
+import { CONVERSATION_PARTITION_PREFIX, conversationStateKey, type Item, stringAttribute } from "./table.ts";
 
 const BATCH_GET_LIMIT = 100;
 const PARALLEL_BATCHES = 4;
 /** BatchGetItem may leave keys unprocessed under throttling; they are asked for again a few times. */
 const BATCH_GET_ATTEMPTS = 5;
-const STATE_PK_PREFIX = "CONV#";
 
 export interface DynamoStateStoreOptions {
   clock?: Clock;
@@ -67,11 +66,11 @@ export class DynamoStateStore implements StateStore {
         const pk = stringAttribute(item, "pk") ?? "";
         const lastMessageUid = stringAttribute(item, "lastMessageUid");
         const lastMessageCreatedAt = stringAttribute(item, "lastMessageCreatedAt");
-        if (!pk.startsWith(STATE_PK_PREFIX) || !lastMessageUid || !lastMessageCreatedAt) {
+        if (!pk.startsWith(CONVERSATION_PARTITION_PREFIX) || !lastMessageUid || !lastMessageCreatedAt) {
           this.options.log?.warn("ignoring an unreadable conversation state", { pk });
           continue;
         }
-        into.set(pk.slice(STATE_PK_PREFIX.length), { lastMessageUid, lastMessageCreatedAt });
+        into.set(pk.slice(CONVERSATION_PARTITION_PREFIX.length), { lastMessageUid, lastMessageCreatedAt });
       }
       keys = result.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
     }

@@ -21,9 +21,6 @@ import type { Log } from "../../ports.ts";
  * | subscription        | SUBS                    | SUB#<projectId>#<channelId> |
  * | delivery ledger     | LEDGER#<eventId>        | CH#<channelId>              |
  * | Slack thread        | THREAD#<conversationUid>| CH#<channelId>              |
- * | local queue message | LOCALQ                  | MSG#<sequence>              |
- * | local dedup marker  | LOCALQ                  | DEDUP#<eventId>             |
- * | local dead letter   | LOCALDLQ                | MSG#<sequence>              |
  * | health record       | HEALTH                  | POLLER / NOTIFIER           |
  * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
  */
@@ -32,9 +29,6 @@ export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 export const TTL_ATTRIBUTE = "expiresAt";
 
 export const SUBSCRIPTIONS_PARTITION = "SUBS";
-export const LOCAL_QUEUE_PARTITION = "LOCALQ";
-export const LOCAL_DEAD_LETTER_PARTITION = "LOCALDLQ";
-export const LOCAL_MESSAGE_PREFIX = "MSG#";
 export const SEEN_SNAPSHOT_PARTITION = "SEENSNAP";
 
 export type ItemKey = { pk: { S: string }; sk: { S: string } };
@@ -44,18 +38,15 @@ function itemKey(pk: string, sk: string): ItemKey {
   return { pk: { S: pk }, sk: { S: sk } };
 }
 
-export const conversationStateKey = (conversationUid: string): ItemKey => itemKey(`CONV#${conversationUid}`, "STATE");
+export const CONVERSATION_PARTITION_PREFIX = "CONV#";
+export const conversationStateKey = (conversationUid: string): ItemKey =>
+  itemKey(`${CONVERSATION_PARTITION_PREFIX}${conversationUid}`, "STATE");
 export const subscriptionKey = (projectId: string, channelId: string): ItemKey =>
   itemKey(SUBSCRIPTIONS_PARTITION, `SUB#${projectId}#${channelId}`);
 export const deliveryKey = (eventId: string, channelId: string): ItemKey =>
   itemKey(`LEDGER#${eventId}`, `CH#${channelId}`);
 export const threadKey = (conversationUid: string, channelId: string): ItemKey =>
   itemKey(`THREAD#${conversationUid}`, `CH#${channelId}`);
-export const localQueueMessageKey = (messageId: string): ItemKey =>
-  itemKey(LOCAL_QUEUE_PARTITION, `${LOCAL_MESSAGE_PREFIX}${messageId}`);
-export const localDeadLetterKey = (messageId: string): ItemKey =>
-  itemKey(LOCAL_DEAD_LETTER_PARTITION, `${LOCAL_MESSAGE_PREFIX}${messageId}`);
-export const localDedupKey = (eventId: string): ItemKey => itemKey(LOCAL_QUEUE_PARTITION, `DEDUP#${eventId}`);
 export const healthKey = (component: string): ItemKey => itemKey("HEALTH", component.toUpperCase());
 
 /** A string attribute of an item, or undefined when absent or of another type. */

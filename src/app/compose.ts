@@ -1,0 +1,210 @@
+import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
+import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
+import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
+import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
+import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
+import { DynamoThreadStore } from "../adapters/dynamo/thread-store.ts";
+import { slackOpsChannel, slackPosterWithToken } from "../adapters/ops-channel.ts";
+import { RespondentApiClient, type RespondentApiClientOptions } from "../adapters/respondent-api.ts";
+import { createSlackDirectory } from "../adapters/slack-directory.ts";
+import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
+import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
+import type { HealthComponent } from "../domain/health.ts";
+import type { Subscription } from "../domain/subscriptions.ts";
+import { ConfigError } from "../errors.ts";
+import type {
+  ConversationSource,
+  DeliveryQueue,
+  EventQueue,
+  OpsChannel,
+  SlackDirectory,
+  SlackPoster,
+  SubscriptionPauses,
+  SubscriptionStore,
+} from "../ports.ts";
+import type { DeliveryPorts } from "../usecases/deliver.ts";
+import { DeliveryWatch } from "../usecases/delivery-watch.ts";
+import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
+import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
+import { SeenCacheSnapshots, TrackedSeenCache } from "../usecases/seen-snapshot.ts";
+import type { Platform } from "./platform.ts";
+
+/**
+ * The composition root: the one place that builds adapters. Every entry point (both Lambdas,
+ * every CLI command, the local runtime, the bench, the test harnesses) gets a Platform from
+ * src/app/aws.ts or src/app/local.ts and its ports from here, then calls a plain use case.
+ * A new entry point is: load its config, get a platform, compose, call.
+ */
+
+export interface PollerOptions {
+  /** Read everything, queue nothing, write nothing (the queue refuses, no snapshot is saved). */
+  dryRun?: boolean;
+}
+
+/** The poller's ports (src/usecases/poll-cycle.ts), with a seen-cache that lives as long as the process. */
+export function composePoller(platform: Platform, options: PollerOptions = {}): PollCyclePorts {
+  const { table, clock, log, metrics } = platform;
+  const cache = new TrackedSeenCache();
+  const decorate = platform.decorate ?? {};
+  const events = options.dryRun ? refusingQueue : eventQueue(platform);
+  return {
+    poll: {
+      api: (decorate.api ?? same)(respondentClient(platform)),
+      state: (decorate.state ?? same)(new DynamoStateStore(table.client, table.name, { clock })),
+      queue: (decorate.events ?? same)(events),
+      subscriptions: withFallback(subscriptionStore(platform), platform.fallbackSubscriptions),
+      clock,
+      log,
+      metrics,
+      cache,
+    },
+    snapshots: new SeenCacheSnapshots({
+      store: new DynamoSeenSnapshotStore(table.client, table.name, { clock, log }),
+      cache,
+      clock,
+      log,
+    }),
+    health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
+  };
+}
+
+/** The notifier's ports (src/usecases/deliver.ts): ledger, threads, Slack and, with an ops channel, the watch. */
+export function composeNotifier(platform: Platform): DeliveryPorts {
+  const { table, clock, log, metrics } = platform;
+  const slack = (platform.decorate?.slack ?? same)(slackPoster(platform));
+  return {
+    ledger: new DynamoDeliveryLedger(table.client, table.name),
+    threads: new DynamoThreadStore(table.client, table.name, { clock }),
+    slack,
+    clock,
+    log,
+    metrics,
+    conversationUrlTemplate: platform.conversationUrlTemplate,
+    watch: deliveryWatch(platform, slack),
+  };
+}
+
+/** The notifier's queue, for settling what the Lambda's event source hands over and for consumers outside Lambda. */
+export function deliveryQueue(platform: Platform): DeliveryQueue {
+  const queue = requireQueue(platform);
+  if (!queue.urls.queueUrl) throw missing("QUEUE_URL", "the notifier's queue");
+  return new SqsDeliveryQueue(queue.client, { ...queue.urls, queueUrl: queue.urls.queueUrl });
+}
+
+export function deadLetterQueue(platform: Platform): SqsDeadLetterQueue {
+  const queue = requireQueue(platform);
+  if (!queue.urls.deadLetterQueueUrl) throw missing("DLQ_URL", "the dead-letter queue");
+  return new SqsDeadLetterQueue(queue.client, queue.urls.deadLetterQueueUrl);
+}
+
+export function subscriptionStore(platform: Platform): SubscriptionStore {
+  return new DynamoSubscriptionStore(platform.table.client, platform.table.name, { log: platform.log });
+}
+
+export function subscriptionPauses(platform: Platform): SubscriptionPauses {
+  return new DynamoSubscriptionPauses(platform.table.client, platform.table.name);
+}
+
+/** The Respondent Partner API client; `overrides` narrow it for one question (doctor reads one page). */
+export function respondentClient(
+  platform: Pick<Platform, "respondent" | "log" | "metrics">,
+  overrides: Partial<Pick<RespondentApiClientOptions, "maxConcurrency" | "maxRetries">> = {},
+): ConversationSource {
+  const respondent = platform.respondent;
+  if (!respondent) throw missing("RESPONDENT_API_KEY", "the Respondent API credentials");
+  return new RespondentApiClient({
+    ...respondent.settings,
+    ...overrides,
+    credentials: respondent.credentials,
+    log: platform.log,
+    metrics: platform.metrics,
+  });
+}
+
+/** Slack for posting alerts; the token is read on each post, so a rotated secret is picked up. */
+export function slackPoster(platform: Platform): SlackPoster {
+  const slack = platform.slack;
+  if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
+  return slackPosterWithToken(slack.token, slack.settings, platform.log);
+}
+
+/** The read-only Slack calls `doctor` makes. */
+export async function slackDirectory(platform: Pick<Platform, "slack">): Promise<SlackDirectory> {
+  const slack = platform.slack;
+  if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
+  return createSlackDirectory({ ...slack.settings, token: await slack.token() });
+}
+
+function eventQueue(platform: Platform): EventQueue {
+  const queue = requireQueue(platform);
+  if (!queue.urls.queueUrl) throw missing("QUEUE_URL", "the notifier's queue");
+  return new SqsEventQueue(queue.client, queue.urls.queueUrl);
+}
+
+function opsChannel(platform: Platform, slack: SlackPoster): OpsChannel | undefined {
+  return platform.opsChannelId ? slackOpsChannel(platform.opsChannelId, slack) : undefined;
+}
+
+function healthMonitor(platform: Platform, component: HealthComponent, slack?: SlackPoster): HealthMonitor | undefined {
+  if (!platform.opsChannelId || !platform.slack) return undefined;
+  const ops = opsChannel(platform, slack ?? slackPoster(platform));
+  if (!ops) return undefined;
+  const { table, clock, log } = platform;
+  return new HealthMonitor({
+    component,
+    policy: component === "poller" ? POLLER_HEALTH_POLICY : NOTIFIER_HEALTH_POLICY,
+    store: new DynamoHealthStore(table.client, table.name, { clock, log }),
+    ops,
+    clock,
+    log,
+  });
+}
+
+/** With an ops channel: a rejected token is reported there, and a dead channel's subscriptions are paused. */
+function deliveryWatch(platform: Platform, slack: SlackPoster): DeliveryWatch | undefined {
+  const health = healthMonitor(platform, "notifier", slack);
+  const ops = opsChannel(platform, slack);
+  if (!health || !ops) return undefined;
+  return new DeliveryWatch({
+    health,
+    subscriptions: subscriptionStore(platform),
+    pauses: subscriptionPauses(platform),
+    ops,
+    clock: platform.clock,
+    log: platform.log,
+  });
+}
+
+/** The stored subscriptions; while none is stored at all, the platform's fallback (the local demo's). */
+function withFallback(
+  store: SubscriptionStore,
+  fallback: readonly Subscription[] | undefined,
+): { list(): Promise<Subscription[]> } {
+  if (!fallback || fallback.length === 0) return store;
+  return {
+    async list() {
+      const stored = await store.list();
+      return stored.length > 0 ? stored : [...fallback];
+    },
+  };
+}
+
+/** A dry run never queues: a send would be a bug, and must not reach any queue. */
+const refusingQueue: EventQueue = {
+  sendEvents: async () => {
+    throw new Error("a dry run never queues events");
+  },
+};
+
+function requireQueue(platform: Platform): NonNullable<Platform["queue"]> {
+  if (!platform.queue) throw missing("QUEUE_URL", "the notifier's queue");
+  return platform.queue;
+}
+
+function missing(field: string, what: string): ConfigError {
+  return new ConfigError(field, `${what} is needed for this command but is not configured`);
+}
+
+function same<T>(value: T): T {
+  return value;
+}

@@ -1,0 +1,220 @@
+import { type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
+import { asNotifierError, describeError, InvalidEventError, type NotifierError } from "../errors.ts";
+import type { DeliveryQueue, DeliverySettlement, QueuedMessage } from "../ports.ts";
+import type { DeliveryWatch } from "./delivery-watch.ts";
+import {
+  CLAIM_LEASE_MARGIN_SECONDS,
+  DEFAULT_CLAIM_LEASE_SECONDS,
+  type NotifyPorts,
+  notify,
+  type TargetOutcome,
+} from "./notify.ts";
+
+/**
+ * The notifier's delivery policy: what to do with one queued message. The notifier Lambda and
+ * the local queue consumer both run exactly this, so the policy the reliability suite proves
+ * is the one deployed.
+ */
+export type DeliveryDecision =
+  | { action: "acknowledge" }
+  | { action: "retry"; afterSeconds: number; reason: string }
+  | { action: "dead_letter"; reason: string };
+
+export interface DeliveryPorts extends NotifyPorts {
+  /** With an ops channel: tells the operators what needs a person (see delivery-watch.ts). */
+  watch?: DeliveryWatch | undefined;
+}
+
+/**
+ * A message that failed this many deliveries goes to the dead-letter queue (the queues' redrive
+ * policy, deployed and local): at 65 s between attempts, a Slack outage of about five minutes.
+ */
+export const MAX_DELIVERY_ATTEMPTS = 5;
+
+/** The shortest visibility change: a message retried "at once" still lets the queue breathe. */
+export const MIN_RETRY_SECONDS = 1;
+/** SQS's longest visibility timeout. */
+export const MAX_RETRY_SECONDS = 43_200;
+
+export async function decideDelivery(message: QueuedMessage, ports: DeliveryPorts): Promise<DeliveryDecision> {
+  const event = parseEvent(message);
+  if (event instanceof InvalidEventError) return { action: "dead_letter", reason: event.message };
+  const outcomes = await notify(event, ports);
+  await ports.watch?.afterDelivery(event, outcomes);
+  return decisionFor(outcomes, ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS);
+}
+
+function parseEvent(message: QueuedMessage): NewReplyEvent | InvalidEventError {
+  let json: unknown;
+  try {
+    json = JSON.parse(message.body);
+  } catch {
+    return new InvalidEventError(`message ${message.messageId} is not JSON, so not a new-reply event`);
+  }
+  const parsed = newReplyEventSchema.safeParse(json);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  const where = issue ? ` (${issue.path.join(".") || "body"}: ${issue.message})` : "";
+  return new InvalidEventError(`message ${message.messageId} is not a valid new-reply event, version 1${where}`);
+}
+
+/** Acknowledged once no channel asks for a retry; otherwise retried after the longest wait any channel needs. */
+export function decisionFor(outcomes: readonly TargetOutcome[], claimLeaseSeconds: number): DeliveryDecision {
+  const retries = outcomes.flatMap((outcome) => (outcome.status === "retry" ? [outcome] : []));
+  if (retries.length === 0) return { action: "acknowledge" };
+  const afterSeconds = Math.max(...retries.map((retry) => retryDelaySeconds(retry.error, claimLeaseSeconds)));
+  const reason = retries.map((retry) => `${retry.channelId}: ${retry.error.message}`).join("; ");
+  return { action: "retry", afterSeconds, reason };
+}
+
+/**
+ * When the other side said (Slack's Retry-After, a claim's lease), then; otherwise just past the
+ * claim lease, so that the retry finds an interrupted claim reclaimable instead of waiting the
+ * queue's whole visibility timeout.
+ */
+export function retryDelaySeconds(error: NotifierError, claimLeaseSeconds: number): number {
+  const seconds = error.retryAfterSeconds ?? claimLeaseSeconds + CLAIM_LEASE_MARGIN_SECONDS;
+  return Math.min(MAX_RETRY_SECONDS, Math.max(MIN_RETRY_SECONDS, Math.ceil(seconds)));
+}
+
+export interface DeliveryBatchResult {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  /** Messages left on the queue (retried, or not settled): the Lambda reports them as batch item failures. */
+  unsettled: QueuedMessage[];
+}
+
+/**
+ * Decides and settles a batch in queue order. Like SQS FIFO, once a message of a conversation
+ * (message group) is retried, its later messages in the batch wait with it, so a conversation's
+ * alerts keep their order; other conversations carry on. A settlement that fails leaves the
+ * message to the queue's own visibility timeout: nothing is lost.
+ */
+export async function deliverBatch(
+  messages: readonly QueuedMessage[],
+  ports: DeliveryPorts,
+  settlement: DeliverySettlement,
+): Promise<DeliveryBatchResult> {
+  const result: DeliveryBatchResult = { delivered: 0, retried: 0, deadLettered: 0, unsettled: [] };
+  const heldGroups = new Map<string, number>();
+  for (const message of messages) {
+    const context = { messageId: message.messageId, receiveCount: message.receiveCount };
+    const heldFor = message.groupId === undefined ? undefined : heldGroups.get(message.groupId);
+    let decision: DeliveryDecision;
+    if (heldFor !== undefined) {
+      decision = { action: "retry", afterSeconds: heldFor, reason: "an earlier alert of its conversation is retried" };
+    } else {
+      try {
+        decision = await decideDelivery(message, ports);
+      } catch (error) {
+        // notify() returns outcomes; reaching here is a bug, and a retry can only delay the alert.
+        const afterSeconds = retryDelaySeconds(
+          asNotifierError(error),
+          ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS,
+        );
+        decision = { action: "retry", afterSeconds, reason: describeError(error) };
+      }
+    }
+    if (decision.action === "retry" && message.groupId !== undefined) {
+      heldGroups.set(message.groupId, decision.afterSeconds);
+    }
+    try {
+      await settle(message, decision, settlement, ports, context);
+    } catch (error) {
+      ports.log.warn("could not settle the message; the queue's visibility timeout brings it back", {
+        ...context,
+        reason: describeError(error),
+      });
+      result.unsettled.push(message);
+      continue;
+    }
+    if (decision.action === "acknowledge") result.delivered += 1;
+    if (decision.action === "dead_letter") result.deadLettered += 1;
+    if (decision.action === "retry") {
+      result.retried += 1;
+      result.unsettled.push(message);
+    }
+  }
+  return result;
+}
+
+async function settle(
+  message: QueuedMessage,
+  decision: DeliveryDecision,
+  settlement: DeliverySettlement,
+  ports: DeliveryPorts,
+  context: Record<string, unknown>,
+): Promise<void> {
+  switch (decision.action) {
+    case "acknowledge":
+      await settlement.acknowledge?.(message);
+      return;
+    case "retry":
+      ports.log.warn("delivery will be retried", {
+        ...context,
+        afterSeconds: decision.afterSeconds,
+        reason: decision.reason,
+      });
+      await settlement.retryLater(message, decision.afterSeconds);
+      return;
+    case "dead_letter":
+      ports.log.error("message can never be delivered; moved to the dead letters", {
+        ...context,
+        reason: decision.reason,
+      });
+      await settlement.deadLetter(message, decision.reason);
+      return;
+  }
+}
+
+export interface DrainOptions {
+  /**
+   * Epoch ms until which messages that wait for a retry are waited for; absent: return as soon
+   * as nothing is visible (what is waiting stays queued for a later drain).
+   */
+  waitUntil?: number;
+  /** How long one receive waits for a message to become visible (SQS long polling). */
+  receiveWaitSeconds?: number;
+  now?: () => number;
+  /** Told while messages wait for their retry. */
+  onWaiting?: (pending: number, secondsLeft: number) => void;
+}
+
+export interface DrainResult {
+  delivered: number;
+  retried: number;
+  deadLettered: number;
+  /** Messages still queued when the drain returned (waiting for a retry, or in flight elsewhere). */
+  pending: number;
+}
+
+const RECEIVE_BATCH = 10;
+
+/**
+ * The consumer outside Lambda (the local runtime, `poll --once`, `dlq redrive`): receives
+ * batches and hands each to deliverBatch, exactly as the notifier Lambda's event source would,
+ * until the queue is empty or the deadline passes.
+ */
+export async function drainQueue(
+  queue: DeliveryQueue,
+  ports: DeliveryPorts,
+  options: DrainOptions = {},
+): Promise<DrainResult> {
+  const now = options.now ?? Date.now;
+  const result: DrainResult = { delivered: 0, retried: 0, deadLettered: 0, pending: 0 };
+  for (;;) {
+    const waiting = options.waitUntil !== undefined && now() < options.waitUntil;
+    const messages = await queue.receive(RECEIVE_BATCH, waiting ? (options.receiveWaitSeconds ?? 1) : 0);
+    if (messages.length > 0) {
+      const batch = await deliverBatch(messages, ports, queue);
+      result.delivered += batch.delivered;
+      result.retried += batch.retried;
+      result.deadLettered += batch.deadLettered;
+      continue;
+    }
+    result.pending = await queue.pendingCount();
+    if (result.pending === 0 || options.waitUntil === undefined || now() >= options.waitUntil) return result;
+    options.onWaiting?.(result.pending, Math.ceil((options.waitUntil - now()) / 1000));
+  }
+}
