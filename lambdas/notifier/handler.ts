@@ -38,7 +38,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
       retryLater: (message, seconds) => queue.retryLater(message, seconds),
       deadLetter: (message, reason) => queue.deadLetter(message, reason),
     });
-    return { batchItemFailures: unsettled.map((message) => ({ itemIdentifier: message.messageId })) };
+    return { batchItemFailures: unsettled.map(({ message }) => ({ itemIdentifier: message.messageId })) };
   } finally {
     metrics.publishStoredMetrics();
   }

@@ -8,7 +8,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import type { NewReplyEvent } from "../domain/events.ts";
+import { type NewReplyEvent, serializeEvent } from "../domain/events.ts";
 import { describeError, QueueUnavailableError } from "../errors.ts";
 import type { DeliveryQueue, EventQueue, QueuedMessage } from "../ports.ts";
 import { isLoopback } from "./loopback.ts";
@@ -63,6 +63,7 @@ export class SqsEventQueue implements EventQueue {
   private async sendBatch(batch: readonly NewReplyEvent[]): Promise<void> {
     let pending = batch.map((event, index) => ({ id: String(index), event }));
     let lastError: unknown;
+    let lastRefusal: string | undefined;
     for (let attempt = 1; attempt <= 3 && pending.length > 0; attempt += 1) {
       let failedIds: Set<string>;
       try {
@@ -71,13 +72,16 @@ export class SqsEventQueue implements EventQueue {
             QueueUrl: this.queueUrl,
             Entries: pending.map(({ id, event }) => ({
               Id: id,
-              MessageBody: JSON.stringify(event),
+              MessageBody: serializeEvent(event),
               MessageGroupId: event.conversation.uid,
               MessageDeduplicationId: event.eventId,
             })),
           }),
         );
-        failedIds = new Set((result.Failed ?? []).map((failure) => failure.Id ?? ""));
+        const failed = result.Failed ?? [];
+        failedIds = new Set(failed.map((failure) => failure.Id ?? ""));
+        const first = failed[0];
+        if (first) lastRefusal = `${first.Code ?? "unknown"}${first.Message ? `: ${first.Message}` : ""}`;
       } catch (error) {
         lastError = error;
         continue;
@@ -88,9 +92,10 @@ export class SqsEventQueue implements EventQueue {
     if (lastError !== undefined && pending.length === batch.length) {
       throw new QueueUnavailableError(`could not queue events: ${describeError(lastError)}`, { cause: lastError });
     }
-    throw new QueueUnavailableError(`SQS refused ${pending.length} of ${batch.length} events after 3 attempts`, {
-      cause: lastError,
-    });
+    throw new QueueUnavailableError(
+      `SQS refused ${pending.length} of ${batch.length} events after 3 attempts${lastRefusal ? ` (${lastRefusal})` : ""}`,
+      { cause: lastError },
+    );
   }
 }
 

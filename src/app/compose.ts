@@ -118,6 +118,7 @@ export function respondentClient(
     credentials: respondent.credentials,
     log: platform.log,
     metrics: platform.metrics,
+    ...respondent.retryTiming,
   });
 }
 

@@ -23,7 +23,14 @@ export interface Platform {
   table: { client: DynamoDBClient; name: string; where: string };
   /** Absent for commands that never queue (subscriptions, a dry run against the deployed stack). */
   queue: { client: SQSClient; urls: QueueSettings } | undefined;
-  respondent: { settings: RespondentClientSettings; credentials: () => Promise<RespondentCredentials> } | undefined;
+  respondent:
+    | {
+        settings: RespondentClientSettings;
+        credentials: () => Promise<RespondentCredentials>;
+        /** How the client waits between retries and jitters them; tests replace both to stay fast and repeatable. */
+        retryTiming?: { sleep?: (ms: number) => Promise<void>; random?: () => number };
+      }
+    | undefined;
   slack: { settings: SlackClientSettings; token: () => Promise<string> } | undefined;
   opsChannelId: string | undefined;
   conversationUrlTemplate: string | undefined;

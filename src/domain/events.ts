@@ -46,6 +46,20 @@ export const newReplyEventSchema = z.strictObject({
 export type NewReplyEvent = z.infer<typeof newReplyEventSchema>;
 export type AlertTarget = z.infer<typeof alertTargetSchema>;
 
+/**
+ * The event as a queue message body: JSON with every character outside printable ASCII written
+ * as a \u escape. SQS refuses bodies holding characters outside XML's set (U+FFFE, U+FFFF, lone
+ * surrogates; the local emulator also every emoji), and participants write anything: refused,
+ * the event could never be queued and its conversation would never advance. JSON.parse gives
+ * back exactly the same text.
+ */
+export function serializeEvent(event: NewReplyEvent): string {
+  return JSON.stringify(event).replace(
+    /[\u007f-\uffff]/g,
+    (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
 /** Stable across polls, pollers and retries: the same message always yields the same id. */
 export function eventIdFor(conversationUid: string, messageUid: string): string {
   return createHash("sha256").update(`${conversationUid}\n${messageUid}`).digest("hex");

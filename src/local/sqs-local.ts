@@ -122,13 +122,27 @@ export async function ensureLocalQueues(
 }
 
 async function ensureQueue(client: SQSClient, name: string, attributes: Record<string, string>): Promise<string> {
+  let url: string | undefined;
   try {
-    const existing = await client.send(new GetQueueUrlCommand({ QueueName: name }));
-    if (existing.QueueUrl) return existing.QueueUrl;
+    url = (await client.send(new GetQueueUrlCommand({ QueueName: name }))).QueueUrl;
   } catch (error) {
     if (!(error instanceof QueueDoesNotExist)) throw error;
   }
-  const created = await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
-  if (!created.QueueUrl) throw new Error(`CreateQueue ${name} returned no URL`);
-  return created.QueueUrl;
+  url ??= (await client.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }))).QueueUrl;
+  if (!url) throw new Error(`CreateQueue ${name} returned no URL`);
+  return onEndpoint(url, client);
+}
+
+/**
+ * The emulator names its queues `http://sqs.<region>.localhost:<port>/...`, a host that does not
+ * resolve everywhere; the SDK sends a request to its queue URL's host unless the client has an
+ * endpoint. The emulator finds a queue by the URL's path, so the URL is moved onto the client's
+ * endpoint: a client configured only by AWS_ENDPOINT_URL_SQS (the notifier Lambda in tests) reaches it too.
+ */
+async function onEndpoint(queueUrl: string, client: SQSClient): Promise<string> {
+  const endpoint = await client.config.endpoint?.();
+  if (!endpoint) return queueUrl;
+  const url = new URL(queueUrl);
+  const port = endpoint.port === undefined ? "" : `:${endpoint.port}`;
+  return `${endpoint.protocol}//${endpoint.hostname}${port}${url.pathname}`;
 }

@@ -81,8 +81,11 @@ export interface DeliveryBatchResult {
   delivered: number;
   retried: number;
   deadLettered: number;
-  /** Messages left on the queue (retried, or not settled): the Lambda reports them as batch item failures. */
-  unsettled: QueuedMessage[];
+  /**
+   * Messages left on the queue, the Lambda reports them as batch item failures: retried (back
+   * after `retryAfterSeconds`), or not settled (undefined: back after the queue's visibility timeout).
+   */
+  unsettled: Array<{ message: QueuedMessage; retryAfterSeconds: number | undefined }>;
 }
 
 /**
@@ -126,14 +129,14 @@ export async function deliverBatch(
         ...context,
         reason: describeError(error),
       });
-      result.unsettled.push(message);
+      result.unsettled.push({ message, retryAfterSeconds: undefined });
       continue;
     }
     if (decision.action === "acknowledge") result.delivered += 1;
     if (decision.action === "dead_letter") result.deadLettered += 1;
     if (decision.action === "retry") {
       result.retried += 1;
-      result.unsettled.push(message);
+      result.unsettled.push({ message, retryAfterSeconds: decision.afterSeconds });
     }
   }
   return result;
@@ -171,7 +174,8 @@ async function settle(
 export interface DrainOptions {
   /**
    * Epoch ms until which messages that wait for a retry are waited for; absent: return as soon
-   * as nothing is visible (what is waiting stays queued for a later drain).
+   * as nothing is visible (what is waiting stays queued for a later drain). The drain also returns
+   * early when every retry it scheduled itself comes back after this time.
    */
   waitUntil?: number;
   /** How long one receive waits for a message to become visible (SQS long polling). */
@@ -203,6 +207,8 @@ export async function drainQueue(
 ): Promise<DrainResult> {
   const now = options.now ?? Date.now;
   const result: DrainResult = { delivered: 0, retried: 0, deadLettered: 0, pending: 0 };
+  /** Per message, when the retry this drain scheduled is due (epoch ms). */
+  const retriesDue = new Map<string, number>();
   for (;;) {
     const waiting = options.waitUntil !== undefined && now() < options.waitUntil;
     const messages = await queue.receive(RECEIVE_BATCH, waiting ? (options.receiveWaitSeconds ?? 1) : 0);
@@ -211,10 +217,17 @@ export async function drainQueue(
       result.delivered += batch.delivered;
       result.retried += batch.retried;
       result.deadLettered += batch.deadLettered;
+      for (const message of messages) retriesDue.delete(message.messageId);
+      for (const { message, retryAfterSeconds } of batch.unsettled) {
+        if (retryAfterSeconds !== undefined) retriesDue.set(message.messageId, now() + retryAfterSeconds * 1000);
+      }
       continue;
     }
     result.pending = await queue.pendingCount();
     if (result.pending === 0 || options.waitUntil === undefined || now() >= options.waitUntil) return result;
+    // Everything left is a retry of ours that comes back too late: waiting would change nothing.
+    const soonest = Math.min(...retriesDue.values());
+    if (retriesDue.size >= result.pending && soonest > options.waitUntil) return result;
     options.onWaiting?.(result.pending, Math.ceil((options.waitUntil - now()) / 1000));
   }
 }

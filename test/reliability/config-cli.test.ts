@@ -5,11 +5,13 @@ import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
 import { describeTableProblem } from "../../src/adapters/dynamo/table.ts";
+import { subscriptionStore } from "../../src/app/compose.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
+import type { SubscriptionStore } from "../../src/ports.ts";
 import { type CliRun, runCli } from "../support/cli.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { RecordingLog } from "../support/reliability/stats.ts";
 
 const API_KEY = "config-test-key-5b1d";
@@ -38,13 +40,15 @@ describe("invalid configuration and CLI input", () => {
   let env: Record<string, string>;
   let tableName: string;
   let project: string;
-  let store: DynamoSubscriptionStore;
+  let store: SubscriptionStore;
+  let platform: TestPlatform;
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ apiKey: API_KEY, apiSecret: API_SECRET, conversations: 3 });
     slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [CHANNEL] });
-    tableName = `config-cli-${randomUUID()}`;
-    client = createDynamoDbClient({ tableName, region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+    platform = await createTestPlatform({ prefix: "config-cli", log: new RecordingLog() });
+    tableName = platform.tableName;
+    client = platform.rawDynamo;
     env = {
       RESPONDENT_API_URL: simulator.url,
       RESPONDENT_API_KEY: API_KEY,
@@ -52,16 +56,17 @@ describe("invalid configuration and CLI input", () => {
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_API_URL: `${slack.url}/api/`,
       DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+      SQS_ENDPOINT: inject("sqsEndpoint"),
       TABLE_NAME: tableName,
     };
     project = simulator.projectIds[0] ?? "";
     const added = await runCli(["subscriptions", "add", "--project", project, "--channel", CHANNEL], env);
     expect(added.code, added.stderr).toBe(0);
-    store = new DynamoSubscriptionStore(client, tableName, { log: new RecordingLog() });
+    store = subscriptionStore(platform);
   }, 60_000);
 
   afterAll(async () => {
-    client?.destroy();
+    await platform?.close();
     await simulator?.close();
     await slack?.close();
   });

@@ -1,19 +1,22 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
 import { Pipeline, runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 import type { History } from "../support/reliability/world.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
 const randomStats = new ReliabilityStats("histories-with-crashes");
 const sweepStats = new ReliabilityStats("crash-at-every-side-effect");
 const RUNS = runsFor(25);
 
 afterAll(() => {
   raw.destroy();
+  rawSqs.destroy();
   randomStats.report();
   sweepStats.report();
 });
@@ -50,13 +53,13 @@ interface SweepResult {
 }
 
 async function crashScenario(crashAfter: number | undefined): Promise<SweepResult & { points: string[] }> {
-  const pipeline = await Pipeline.start(SCENARIO, raw, { stats: sweepStats });
+  const pipeline = await Pipeline.start(SCENARIO, raw, rawSqs, { stats: sweepStats });
   try {
     await pipeline.play(SCENARIO.steps);
     await pipeline.cycle(crashAfter === undefined ? {} : { crashAfter });
     const domain = pipeline.lastDomain;
     const points = domain?.points ?? [];
-    const pendingAfterCrash = await new DynamoLocalQueue(raw, pipeline.tableName).pendingCount();
+    const pendingAfterCrash = await pipeline.pendingCount();
     await pipeline.quiesce();
     await pipeline.repollUnchanged();
     const verdict = await pipeline.verdict({ markedRepeatsAllowed: true });
@@ -136,7 +139,7 @@ describe("the real poller and notifier killed at random points of generated hist
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(
             history,
-            raw,
+            clients,
             { stats: randomStats, faults: { crash: 0.5 } },
             { markedRepeatsAllowed: true },
           );

@@ -1,16 +1,20 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("histories-with-faults");
 const RUNS = runsFor(25);
 
 afterAll(() => {
   raw.destroy();
+  rawSqs.destroy();
   stats.report();
 });
 
@@ -36,7 +40,7 @@ describe("the real poller and notifier under injected faults", () => {
     async () => {
       await fc.assert(
         fc.asyncProperty(historyArbitrary(), async (history) => {
-          await runHistory(history, raw, { stats, faults: FAULTS }, { markedRepeatsAllowed: true });
+          await runHistory(history, clients, { stats, faults: FAULTS }, { markedRepeatsAllowed: true });
         }),
         { numRuns: RUNS, ...seedOption() },
       );

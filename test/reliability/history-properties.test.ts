@@ -1,16 +1,20 @@
 import fc from "fast-check";
 import { afterAll, describe, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("histories-without-faults");
 const RUNS = runsFor(30);
 
 afterAll(() => {
   raw.destroy();
+  rawSqs.destroy();
   stats.report();
 });
 
@@ -20,7 +24,7 @@ describe("the real poller and notifier over generated Respondent API histories, 
     async () => {
       await fc.assert(
         fc.asyncProperty(historyArbitrary(), async (history) => {
-          await runHistory(history, raw, { stats, strict: true }, { markedRepeatsAllowed: false });
+          await runHistory(history, clients, { stats, strict: true }, { markedRepeatsAllowed: false });
         }),
         { numRuns: RUNS, ...seedOption() },
       );

@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { MAX_EVENT_BODY_CHARS } from "../../src/domain/events.ts";
 import {
   conversationItem,
@@ -11,6 +12,8 @@ import {
 } from "../support/reliability/hostile.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
 afterAll(() => raw.destroy());
 
 const PROJECT_A = "64b7f0c2e4b0a1b2c3d4e5a1";
@@ -26,7 +29,7 @@ const forProject = (items: Record<string, unknown[]>) => (projectId: string | un
 
 describe("hostile and broken answers from the Respondent API, through the real HTTP client", () => {
   it("skips a page whose body is not JSON with an error naming the page, counts it, and still processes the pages before it and the other projects", async () => {
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({
         [PROJECT_A]: [healthy("a1"), healthy("a2"), healthy("a3")],
         [PROJECT_B]: [healthy("b1", PROJECT_B)],
@@ -53,7 +56,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
     const { user: _user, ...missingUser } = healthy("no-user");
     const badMessage = healthy("bad-message") as { messages: Array<Record<string, unknown>> };
     badMessage.messages = [{ body: "a message without uid or createdAt" }];
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({
         [PROJECT_A]: [
           healthy("ok-1"),
@@ -87,7 +90,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
   });
 
   it("treats a page without `results` as an unusable answer, says why, and carries on with the next project", async () => {
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: [healthy("a1")], [PROJECT_B]: [healthy("b1", PROJECT_B)] }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL), subscriptionFor(PROJECT_B, CHANNEL)],
       intercept: (request) =>
@@ -108,7 +111,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
     const items = Array.from({ length: 1_000 }, (_, index) =>
       index % 333 === 7 ? healthy(`new-${index}`) : old(index),
     );
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: items }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL)],
       pageCap: 1_000,
@@ -128,7 +131,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
       from: index % 2 === 0 ? "participant" : "team",
     }));
     messages.push({ uid: "new-1", createdAt: minutesAfterStart(1) }, { uid: "new-2", createdAt: minutesAfterStart(2) });
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: [conversationItem("busy", PROJECT_A, messages)] }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL)],
       polls: 2,
@@ -143,7 +146,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
   it("alerts a 1 MB reply cut to a bounded size with a visible marker, within Slack's limits", async () => {
     const huge = `ref big-1: ${"Long answer 😀 with émojis and text. ".repeat(28_000)}`;
     expect(huge.length).toBeGreaterThan(1_000_000);
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({
         [PROJECT_A]: [
           conversationItem("big", PROJECT_A, [{ uid: "big-1", createdAt: minutesAfterStart(1), body: huge }]),
@@ -166,7 +169,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
 
   it("keeps unicode, emoji sequences and right-to-left text intact from the API to Slack", async () => {
     const text = "ref u-1: Zoë 👨‍👩‍👧 🇯🇵 日本語です مرحبا בעברית Приве́т e\u0301";
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({
         [PROJECT_A]: [
           conversationItem("uni", PROJECT_A, [{ uid: "u-1", createdAt: minutesAfterStart(1), body: text }], {
@@ -189,7 +192,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
       { uid: "t-1", createdAt: minutesAfterStart(1) },
       { uid: "t-1", createdAt: minutesAfterStart(1) },
     ]);
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: [twice, healthy("a2"), twice, healthy("a4")] }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL)],
       pageCap: 2,
@@ -203,7 +206,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
 
   it("stops cleanly at the real end when the server overstates totalResults, asking for pages beyond the end only as far as the first empty one", async () => {
     const items = [healthy("a1"), healthy("a2"), healthy("a3")];
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: items }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL)],
       pageCap: 1,
@@ -221,7 +224,7 @@ describe("hostile and broken answers from the Respondent API, through the real H
   });
 
   it("refuses a server that answers a page beyond the end with page 1 again, instead of walking forever", async () => {
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: forProject({ [PROJECT_A]: [healthy("a1")] }),
       subscriptions: [subscriptionFor(PROJECT_A, CHANNEL)],
       pageCap: 1,

@@ -1,17 +1,23 @@
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ChangeMessageVisibilityCommand, SQSClient } from "@aws-sdk/client-sqs";
+import {
+  ChangeMessageVisibilityCommand,
+  DeleteMessageCommand,
+  GetQueueAttributesCommand,
+  type Message,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+} from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { POSSIBLY_REPEATED_NOTE } from "../../src/domain/alert.ts";
-import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
+import { eventIdFor, type NewReplyEvent, serializeEvent } from "../../src/domain/events.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const BOT_TOKEN = "xoxb-lambda-batch-token-41c9";
 const CHANNEL = "C0LAMBDA001";
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-bot-AbCdEf";
-const QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:respondent-notifier-events.fifo";
 
 function replyEvent(conversationUid: string, messageUid: string): NewReplyEvent {
   return {
@@ -38,31 +44,6 @@ function replyEvent(conversationUid: string, messageUid: string): NewReplyEvent 
   };
 }
 
-function record(messageId: string, groupId: string, body: string): SQSRecord {
-  return {
-    messageId,
-    receiptHandle: `receipt-${messageId}`,
-    body,
-    attributes: {
-      ApproximateReceiveCount: "1",
-      SentTimestamp: "1780315200000",
-      SenderId: "AIDAEXAMPLE",
-      ApproximateFirstReceiveTimestamp: "1780315200000",
-      MessageGroupId: groupId,
-      MessageDeduplicationId: messageId,
-      SequenceNumber: "1",
-    },
-    messageAttributes: {},
-    md5OfBody: "",
-    eventSource: "aws:sqs",
-    eventSourceARN: QUEUE_ARN,
-    awsRegion: "us-east-1",
-  };
-}
-
-const eventRecord = (messageId: string, conversationUid: string, messageUid: string) =>
-  record(messageId, conversationUid, JSON.stringify(replyEvent(conversationUid, messageUid)));
-
 const context = {
   functionName: "respondent-notifier-notifier",
   functionVersion: "$LATEST",
@@ -80,24 +61,32 @@ const context = {
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 
-const failedIds = (response: SQSBatchResponse) => response.batchItemFailures.map((failure) => failure.itemIdentifier);
 const postedRefs = (slack: FakeSlack) => slack.posts.map((post) => /ref (\w+):/.exec(post.text)?.[1]);
 
-describe("the notifier Lambda handler with a batch of SQS FIFO records", () => {
+/**
+ * The real notifier Lambda handler, fed as its SQS event source would feed it from the SQS
+ * emulator: a receive becomes the records of an invocation, and the records the handler does
+ * not report as failed are deleted afterwards. Its own SQS calls (retry delays, dead letters)
+ * reach the emulator through AWS_ENDPOINT_URL_SQS. Only Secrets Manager is mocked.
+ */
+describe("the notifier Lambda handler over the SQS emulator", () => {
   const secrets = mockClient(SecretsManagerClient);
-  const sqs = mockClient(SQSClient);
+  let platform: TestPlatform;
   let slack: FakeSlack;
   let handler: Handler;
 
   beforeAll(async () => {
-    const { tableName, client } = await createTestTable("notifier-lambda");
-    client.destroy();
     slack = await startFakeSlack({ token: BOT_TOKEN, channels: [CHANNEL] });
+    platform = await createTestPlatform({ prefix: "notifier-lambda" });
     secrets.on(GetSecretValueCommand).resolves({ SecretString: JSON.stringify({ botToken: BOT_TOKEN }) });
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
     vi.stubEnv("SLACK_SECRET_ARN", SECRET_ARN);
-    vi.stubEnv("TABLE_NAME", tableName);
+    vi.stubEnv("TABLE_NAME", platform.tableName);
     vi.stubEnv("DYNAMODB_ENDPOINT", inject("dynamodbEndpoint"));
+    vi.stubEnv("QUEUE_URL", platform.queueUrls.queueUrl);
+    vi.stubEnv("DLQ_URL", platform.queueUrls.deadLetterQueueUrl);
+    vi.stubEnv("AWS_ENDPOINT_URL_SQS", inject("sqsEndpoint"));
+    vi.stubEnv("AWS_ACCESS_KEY_ID", "test");
+    vi.stubEnv("AWS_SECRET_ACCESS_KEY", "test");
     vi.stubEnv("AWS_REGION", "us-east-1");
     vi.stubEnv("SLACK_API_URL", `${slack.url}/api/`);
     vi.stubEnv("SLACK_TIMEOUT_MS", "2000");
@@ -114,52 +103,135 @@ describe("the notifier Lambda handler with a batch of SQS FIFO records", () => {
     vi.useRealTimers();
     vi.unstubAllEnvs();
     secrets.restore();
-    sqs.restore();
     await slack?.close();
+    await platform?.close();
   });
 
-  it("fails a bad record alone, fails a conversation's later records behind a Slack 503 while other conversations post, and never re-posts on a retried batch", async () => {
-    slack.failNext("chat.postMessage", 1, { status: 503 });
-    const batch: SQSEvent = {
-      Records: [
-        eventRecord("a1", "conv-a", "ma1"),
-        eventRecord("a2", "conv-a", "ma2"),
-        record("bad", "conv-bad", "{not json"),
-        eventRecord("b1", "conv-b", "mb1"),
-        eventRecord("b2", "conv-b", "mb2"),
-      ],
+  const send = async (messageId: string, groupId: string, body: string) => {
+    await platform.rawSqs.send(
+      new SendMessageCommand({
+        QueueUrl: platform.queueUrls.queueUrl,
+        MessageBody: body,
+        MessageGroupId: groupId,
+        MessageDeduplicationId: messageId,
+      }),
+    );
+  };
+  const sendEvent = (messageId: string, conversationUid: string, messageUid: string) =>
+    send(messageId, conversationUid, serializeEvent(replyEvent(conversationUid, messageUid)));
+
+  const refOfBody = (message: SQSRecord) => {
+    const body = message.body;
+    return /ref (\w+):/.exec(body)?.[1] ?? (body.startsWith("{not") ? "bad" : "?");
+  };
+
+  /** One invocation, as the event source mapping makes it: receive, invoke, delete what did not fail. */
+  const invokeFromQueue = async (): Promise<{ records: SQSRecord[]; failed: string[] }> => {
+    const received = await platform.rawSqs.send(
+      new ReceiveMessageCommand({
+        QueueUrl: platform.queueUrls.queueUrl,
+        MaxNumberOfMessages: 10,
+        VisibilityTimeout: 180,
+        MessageSystemAttributeNames: ["All"],
+      }),
+    );
+    const records = (received.Messages ?? []).map(toRecord);
+    const response = await handler({ Records: records }, context);
+    const failed = response.batchItemFailures.map((failure) => failure.itemIdentifier);
+    for (const record of records) {
+      if (failed.includes(record.messageId)) continue;
+      await platform.rawSqs.send(
+        new DeleteMessageCommand({ QueueUrl: platform.queueUrls.queueUrl, ReceiptHandle: record.receiptHandle }),
+      );
+    }
+    return { records, failed: records.filter((record) => failed.includes(record.messageId)).map(refOfBody) };
+  };
+
+  const counts = async (queueUrl: string) => {
+    const { Attributes = {} } = await platform.rawSqs.send(
+      new GetQueueAttributesCommand({
+        QueueUrl: queueUrl,
+        AttributeNames: ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"],
+      }),
+    );
+    return {
+      visible: Number(Attributes.ApproximateNumberOfMessages),
+      hidden: Number(Attributes.ApproximateNumberOfMessagesNotVisible),
     };
+  };
 
-    const first = await handler(batch, context);
+  it("dead-letters a bad record at once, holds a conversation behind its retried alert while others post, and never posts twice", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 503 });
+    await sendEvent("a1", "conv-a", "ma1");
+    await sendEvent("a2", "conv-a", "ma2");
+    await send("bad", "conv-bad", "{not json");
+    await sendEvent("b1", "conv-b", "mb1");
+    await sendEvent("b2", "conv-b", "mb2");
 
-    // A1 met the 503, so A2 waits behind it (same FIFO group); the bad record fails on its own.
-    expect(failedIds(first).sort()).toEqual(["a1", "a2", "bad"]);
+    // The emulator hands out one message per conversation at a time.
+    const first = await invokeFromQueue();
+    expect(first.records.map(refOfBody).sort()).toEqual(["bad", "ma1", "mb1"]);
+    // a1 met the 503 and is retried; the bad record is moved to the dead letters and removed.
+    expect(first.failed).toEqual(["ma1"]);
+    expect(postedRefs(slack)).toEqual(["mb1"]);
+    expect(await counts(platform.queueUrls.deadLetterQueueUrl)).toEqual({ visible: 1, hidden: 0 });
+
+    // A 503 may have posted: a1 stays hidden until its retry time, and a2 waits behind it.
+    const second = await invokeFromQueue();
+    expect(second.records.map(refOfBody)).toEqual(["mb2"]);
     expect(postedRefs(slack)).toEqual(["mb1", "mb2"]);
-    // A 503 may have posted: the retry is delayed just past the claim lease.
-    const delays = sqs.commandCalls(ChangeMessageVisibilityCommand).map((call) => call.args[0].input);
-    expect(delays).toEqual([expect.objectContaining({ ReceiptHandle: "receipt-a1", VisibilityTimeout: 65 })]);
+    expect(await counts(platform.queueUrls.queueUrl)).toEqual({ visible: 1, hidden: 1 });
+    expect((await invokeFromQueue()).records).toEqual([]);
 
-    // SQS redelivers the whole batch at once (e.g. the invocation timed out): nothing posts twice.
-    const again = await handler(batch, context);
-    expect(failedIds(again).sort()).toEqual(["a1", "a2", "bad"]);
+    // The same batch handed over again (an invocation that timed out): nothing posts twice.
+    const retryOfFirst = first.records;
+    const again = await handler({ Records: retryOfFirst }, context);
+    expect(again.batchItemFailures.map((failure) => failure.itemIdentifier)).toEqual([
+      retryOfFirst.find((record) => refOfBody(record) === "ma1")?.messageId,
+    ]);
     expect(postedRefs(slack)).toEqual(["mb1", "mb2"]);
 
-    // Past the lease, A's records go through, in order, the interrupted one marked "may repeat".
+    // Past the claim lease SQS makes a1 visible again: it posts, marked "may repeat", then a2 in its thread.
     vi.useFakeTimers({ toFake: ["Date"] });
     vi.setSystemTime(Date.now() + 70_000);
-    const retried = await handler(
-      { Records: [eventRecord("a1", "conv-a", "ma1"), eventRecord("a2", "conv-a", "ma2")] },
-      context,
+    const a1 = retryOfFirst.find((record) => refOfBody(record) === "ma1");
+    await platform.rawSqs.send(
+      new ChangeMessageVisibilityCommand({
+        QueueUrl: platform.queueUrls.queueUrl,
+        ReceiptHandle: a1?.receiptHandle,
+        VisibilityTimeout: 0,
+      }),
     );
-    expect(failedIds(retried)).toEqual([]);
+    expect((await invokeFromQueue()).failed).toEqual([]);
+    expect((await invokeFromQueue()).failed).toEqual([]);
     expect(postedRefs(slack)).toEqual(["mb1", "mb2", "ma1", "ma2"]);
-    const [, , a1, a2] = slack.posts;
-    expect(JSON.stringify(a1?.blocks)).toContain(POSSIBLY_REPEATED_NOTE);
-    expect(JSON.stringify(a2?.blocks)).not.toContain(POSSIBLY_REPEATED_NOTE);
-    expect(a2?.threadTs).toBe(a1?.ts);
-
-    const last = await handler(batch, context);
-    expect(failedIds(last)).toEqual(["bad"]);
-    expect(slack.posts).toHaveLength(4);
+    const [, , postedA1, postedA2] = slack.posts;
+    expect(JSON.stringify(postedA1?.blocks)).toContain(POSSIBLY_REPEATED_NOTE);
+    expect(JSON.stringify(postedA2?.blocks)).not.toContain(POSSIBLY_REPEATED_NOTE);
+    expect(postedA2?.threadTs).toBe(postedA1?.ts);
+    expect(await counts(platform.queueUrls.queueUrl)).toEqual({ visible: 0, hidden: 0 });
   });
 });
+
+function toRecord(message: Message): SQSRecord {
+  const attributes = message.Attributes ?? {};
+  return {
+    messageId: message.MessageId ?? "",
+    receiptHandle: message.ReceiptHandle ?? "",
+    body: message.Body ?? "",
+    attributes: {
+      ApproximateReceiveCount: attributes.ApproximateReceiveCount ?? "1",
+      SentTimestamp: attributes.SentTimestamp ?? "0",
+      SenderId: attributes.SenderId ?? "",
+      ApproximateFirstReceiveTimestamp: attributes.ApproximateFirstReceiveTimestamp ?? "0",
+      MessageGroupId: attributes.MessageGroupId,
+      MessageDeduplicationId: attributes.MessageDeduplicationId,
+      SequenceNumber: attributes.SequenceNumber,
+    },
+    messageAttributes: {},
+    md5OfBody: message.MD5OfBody ?? "",
+    eventSource: "aws:sqs",
+    eventSourceARN: "arn:aws:sqs:us-east-1:000000000000:events.fifo",
+    awsRegion: "us-east-1",
+  };
+}

@@ -1,12 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoDeliveryLedger } from "../../src/adapters/dynamo/ledger.ts";
-import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
-import { createSlackPoster } from "../../src/adapters/slack.ts";
+import { composeNotifier } from "../../src/app/compose.ts";
 import { POSSIBLY_REPEATED_NOTE } from "../../src/domain/alert.ts";
 import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
-import { type NotifyPorts, notify, RetryDeliveryError } from "../../src/usecases/notify.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { type NotifyPorts, notify, type TargetOutcome } from "../../src/usecases/notify.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { RecordingLog, RecordingMetrics } from "../support/reliability/stats.ts";
 
 const TOKEN = "xoxb-regression-token";
@@ -32,46 +30,47 @@ describe("notify after an attempt that may have posted", () => {
     now = new Date(now.getTime() + seconds * 1000);
   };
 
+  let platform: TestPlatform;
+  const statuses = (outcomes: TargetOutcome[]) => outcomes.map((outcome) => outcome.status);
+
   beforeAll(async () => {
-    const { client, tableName } = await createTestTable("notify-regression");
     slack = await startFakeSlack({ token: TOKEN, channels: [CHANNEL] });
-    const log = new RecordingLog();
-    ports = {
-      ledger: new DynamoDeliveryLedger(client, tableName),
-      threads: new DynamoThreadStore(client, tableName),
-      slack: createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 2_000, log }),
+    platform = await createTestPlatform({
+      prefix: "notify-regression",
+      slack: { url: slack.url, token: TOKEN, timeoutMs: 2_000 },
       clock: { now: () => now },
-      log,
+      log: new RecordingLog(),
       metrics: new RecordingMetrics(),
-      claimLeaseSeconds: 60,
-    };
+    });
+    ports = { ...composeNotifier(platform), claimLeaseSeconds: 60 };
   });
 
   afterAll(async () => {
     await slack?.close();
+    await platform?.close();
   });
 
   it("keeps the may-repeat marker when the retry of a possibly-posted alert is rate limited (found by the fault property)", async () => {
     // Slack posts, then answers 500: the notifier cannot know, and keeps its claim.
     slack.failNext("chat.postMessage", 1, { acceptThenFail: true });
-    await expect(notify(reply, ports)).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(statuses(await notify(reply, ports))).toEqual(["retry"]);
     expect(slack.posts).toHaveLength(1);
 
     // Past the lease the claim is taken over; this attempt is rate limited and certainly did not post...
     later(61);
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 5 });
-    await expect(notify(reply, ports)).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(statuses(await notify(reply, ports))).toEqual(["retry"]);
     expect(slack.posts).toHaveLength(1);
 
     // ...but the first attempt may have: whenever the alert is posted again, it says so.
     for (let attempt = 0; attempt < 5 && slack.posts.length < 2; attempt += 1) {
       later(61);
-      await notify(reply, ports).catch(() => undefined);
+      await notify(reply, ports);
     }
     expect(slack.posts).toHaveLength(2);
     expect(JSON.stringify(slack.posts[1]?.blocks)).toContain(POSSIBLY_REPEATED_NOTE);
 
-    await notify(reply, ports);
+    expect(statuses(await notify(reply, ports))).toEqual(["already_posted"]);
     expect(slack.posts).toHaveLength(2);
   });
 });

@@ -1,16 +1,20 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("races");
 const RUNS = runsFor(20);
 
 afterAll(() => {
   raw.destroy();
+  rawSqs.destroy();
   stats.report();
 });
 
@@ -22,7 +26,7 @@ describe("pollers and notifiers racing each other", () => {
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(
             history,
-            raw,
+            clients,
             { stats, pollers: 2, notifiers: 2, slackDelayMs: 25, mutateDuringPolls: true },
             { markedRepeatsAllowed: false },
           );

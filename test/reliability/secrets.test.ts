@@ -1,15 +1,15 @@
 import { randomUUID } from "node:crypto";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ChangeMessageVisibilityCommand, SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import type { Context, SQSBatchResponse, SQSEvent } from "aws-lambda";
+import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
+import { subscriptionStore } from "../../src/app/compose.ts";
+import { eventIdFor, type NewReplyEvent, serializeEvent } from "../../src/domain/events.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import { type CliRun, runCli } from "../support/cli.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 import { RecordingLog } from "../support/reliability/stats.ts";
 
@@ -62,6 +62,7 @@ describe("secrets through a full CLI cycle", () => {
       SLACK_BOT_TOKEN: CLI_SECRETS.botToken,
       SLACK_API_URL: `${slack.url}/api/`,
       DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+      SQS_ENDPOINT: inject("sqsEndpoint"),
       TABLE_NAME: `secrets-cli-${randomUUID()}`,
     };
   });
@@ -152,7 +153,7 @@ const lambdaContext = {
 
 describe("secrets through the Lambda handlers' logs", () => {
   const secretsManager = mockClient(SecretsManagerClient);
-  const sqs = mockClient(SQSClient);
+  let platform: TestPlatform;
   const RESPONDENT_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:respondent-AbCdEf";
   const SLACK_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf";
   let simulator: RespondentSimulator;
@@ -161,18 +162,17 @@ describe("secrets through the Lambda handlers' logs", () => {
   let output: ReturnType<typeof captureOutput> | undefined;
 
   beforeAll(async () => {
-    const table = await createTestTable("secrets-lambda");
-    tableName = table.tableName;
+    platform = await createTestPlatform({ prefix: "secrets-lambda", log: new RecordingLog() });
+    tableName = platform.tableName;
     simulator = await startRespondentSimulator({
       apiKey: LAMBDA_SECRETS.apiKey,
       apiSecret: LAMBDA_SECRETS.apiSecret,
       conversations: 3,
     });
-    await new DynamoSubscriptionStore(table.client, tableName, { log: new RecordingLog() }).add({
+    await subscriptionStore(platform).add({
       ...subscriptionFor(simulator.projectIds[0] ?? "", CHANNEL),
       createdAt: new Date().toISOString(),
     });
-    table.client.destroy();
     slack = await startFakeSlack({ token: LAMBDA_SECRETS.botToken, channels: [CHANNEL] });
     secretsManager
       .on(GetSecretValueCommand, { SecretId: RESPONDENT_ARN })
@@ -181,15 +181,15 @@ describe("secrets through the Lambda handlers' logs", () => {
       })
       .on(GetSecretValueCommand, { SecretId: SLACK_ARN })
       .resolves({ SecretString: JSON.stringify({ botToken: LAMBDA_SECRETS.botToken }) });
-    sqs.on(SendMessageBatchCommand).callsFake((input: { Entries: Array<{ Id: string }> }) => ({
-      Successful: input.Entries.map((entry) => ({ Id: entry.Id, MessageId: randomUUID(), MD5OfMessageBody: "" })),
-      Failed: [],
-    }));
-    sqs.on(ChangeMessageVisibilityCommand).resolves({});
     for (const [name, value] of Object.entries({
       RESPONDENT_SECRET_ARN: RESPONDENT_ARN,
       SLACK_SECRET_ARN: SLACK_ARN,
-      QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/respondent-notifier-events.fifo",
+      // The handlers' SQS clients reach the emulator; their retry delays and dead letters are real.
+      QUEUE_URL: platform.queueUrls.queueUrl,
+      DLQ_URL: platform.queueUrls.deadLetterQueueUrl,
+      AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
+      AWS_ACCESS_KEY_ID: "test",
+      AWS_SECRET_ACCESS_KEY: "test",
       RESPONDENT_API_URL: simulator.url,
       RESPONDENT_MAX_RETRIES: "1",
       SLACK_API_URL: `${slack.url}/api/`,
@@ -214,7 +214,7 @@ describe("secrets through the Lambda handlers' logs", () => {
   afterAll(async () => {
     vi.unstubAllEnvs();
     secretsManager.restore();
-    sqs.restore();
+    await platform?.close();
     await simulator?.close();
     await slack?.close();
   });
@@ -250,7 +250,8 @@ describe("secrets through the Lambda handlers' logs", () => {
     const { handler } = (await import("../../lambdas/notifier/handler.ts")) as {
       handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
     };
-    const record = (conversation: string, message: string, body?: string) => {
+    /** The record as the event source hands it over: queued in the emulator and received from it. */
+    const record = async (conversation: string, message: string, body?: string): Promise<SQSRecord> => {
       const event: NewReplyEvent = {
         version: 1,
         eventId: eventIdFor(conversation, message),
@@ -273,10 +274,27 @@ describe("secrets through the Lambda handlers' logs", () => {
           },
         ],
       };
+      const messageId = `${conversation}-${message}`;
+      await platform.rawSqs.send(
+        new SendMessageCommand({
+          QueueUrl: platform.queueUrls.queueUrl,
+          MessageBody: body ?? serializeEvent(event),
+          MessageGroupId: conversation,
+          MessageDeduplicationId: messageId,
+        }),
+      );
+      const received = await platform.rawSqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: platform.queueUrls.queueUrl,
+          MaxNumberOfMessages: 1,
+          VisibilityTimeout: 180,
+        }),
+      );
+      const [queued] = received.Messages ?? [];
       return {
-        messageId: `${conversation}-${message}`,
-        receiptHandle: `receipt-${message}`,
-        body: body ?? JSON.stringify(event),
+        messageId,
+        receiptHandle: queued?.ReceiptHandle ?? "",
+        body: queued?.Body ?? "",
         attributes: {
           ApproximateReceiveCount: "1",
           SentTimestamp: "0",
@@ -293,12 +311,15 @@ describe("secrets through the Lambda handlers' logs", () => {
     };
 
     output = captureOutput();
-    const posted = await handler({ Records: [record("conv-1", "m1")] }, lambdaContext);
+    const posted = await handler({ Records: [await record("conv-1", "m1")] }, lambdaContext);
     slack.failNext("chat.postMessage", 1, { status: 503 });
-    const unavailable = await handler({ Records: [record("conv-2", "m1"), record("conv-5", "m1")] }, lambdaContext);
+    const unavailable = await handler(
+      { Records: [await record("conv-2", "m1"), await record("conv-5", "m1")] },
+      lambdaContext,
+    );
     slack.failNext("chat.postMessage", 1, { error: "invalid_auth" });
     const rejected = await handler(
-      { Records: [record("conv-3", "m1"), record("conv-4", "m1", "{oops"), record("conv-6", "m1")] },
+      { Records: [await record("conv-3", "m1"), await record("conv-4", "m1", "{oops"), await record("conv-6", "m1")] },
       lambdaContext,
     );
     const logs = output.text();
@@ -306,8 +327,12 @@ describe("secrets through the Lambda handlers' logs", () => {
 
     expect(posted.batchItemFailures).toEqual([]);
     expect(unavailable.batchItemFailures).toEqual([{ itemIdentifier: "conv-2-m1" }]);
-    expect(rejected.batchItemFailures).toContainEqual({ itemIdentifier: "conv-4-m1" });
-    expect(rejected.batchItemFailures).not.toContainEqual({ itemIdentifier: "conv-6-m1" });
+    // The record that is not an event goes to the dead letters at once; the one whose post met the rejected token stays.
+    expect(rejected.batchItemFailures).toEqual([{ itemIdentifier: "conv-3-m1" }]);
+    const deadLetters = await platform.rawSqs.send(
+      new ReceiveMessageCommand({ QueueUrl: platform.queueUrls.deadLetterQueueUrl, MaxNumberOfMessages: 10 }),
+    );
+    expect(deadLetters.Messages?.map((message) => message.Body)).toEqual(["{oops"]);
     expect(logs).toMatch(/"message":"alert posted"/);
     expect(logs).toMatch(/SLACK_BOT_TOKEN/);
     expect(leaks(logs, LAMBDA_SECRETS)).toEqual([]);

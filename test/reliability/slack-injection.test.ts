@@ -1,6 +1,7 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
 import { formatAlert } from "../../src/domain/alert.ts";
 import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
@@ -15,7 +16,12 @@ import {
 } from "../support/reliability/hostile.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
-afterAll(() => raw.destroy());
+const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpoint") });
+const clients = { dynamo: raw, sqs: rawSqs };
+afterAll(() => {
+  raw.destroy();
+  rawSqs.destroy();
+});
 
 const PROJECT = "64b7f0c2e4b0a1b2c3d4e5c3";
 const FULL_CHANNEL = "C0INJECT001";
@@ -80,7 +86,7 @@ describe("participant text that tries Slack injection", () => {
       createdAt: minutesAfterStart(index + 1),
       body: `ref inj-${index}: ${body}`,
     }));
-    const outcome = await pollHostileApi(raw, {
+    const outcome = await pollHostileApi(clients, {
       listing: () => [
         conversationItem(
           "hostile",

@@ -1,4 +1,5 @@
 import { type DynamoDBClient, ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import type { ConversationState } from "../../../src/domain/detection.ts";
 import type { NewReplyEvent } from "../../../src/domain/events.ts";
 import { QueueUnavailableError } from "../../../src/errors.ts";
@@ -103,8 +104,6 @@ export function effectLabel(command: unknown): string {
   switch (name) {
     case "BatchGetItem":
       return "state.read";
-    case "TransactWriteItems":
-      return "queue.send";
     case "Query":
     case "GetItem":
       return `${area}.read`;
@@ -113,9 +112,9 @@ export function effectLabel(command: unknown): string {
     case "UpdateItem":
       if (area === "ledger")
         return String(input.UpdateExpression).includes(":posted") ? "ledger.markPosted" : "ledger.reclaim";
-      return area === "queue" ? "queue.retryLater" : `${area}.update`;
+      return `${area}.update`;
     case "DeleteItem":
-      return area === "ledger" ? "ledger.release" : area === "queue" ? "queue.ack" : `${area}.delete`;
+      return area === "ledger" ? "ledger.release" : `${area}.delete`;
     default:
       return `${area}.${name}`;
   }
@@ -173,12 +172,12 @@ const NO_FAULTS = new FaultPlan({}, () => 1, undefined as unknown as Reliability
  */
 export function faultyDynamo(
   raw: DynamoDBClient,
-  domain: CrashDomain,
+  domain: () => CrashDomain,
   plan: FaultPlan = NO_FAULTS,
   latencyMs?: () => number,
 ): DynamoDBClient {
   const send = (command: unknown) =>
-    domain.effect(effectLabel(command), async () => {
+    domain().effect(effectLabel(command), async () => {
       const latency = latencyMs?.() ?? 0;
       if (latency > 0) await new Promise((resolve) => setTimeout(resolve, latency));
       if (plan.chance("dynamoThrottle")) {
@@ -198,28 +197,49 @@ export function faultyDynamo(
   return { send } as unknown as DynamoDBClient;
 }
 
+/** Which side effect an SQS command is: the queue's part of a cycle. */
+const SQS_EFFECTS: Record<string, string> = {
+  SendMessageBatch: "queue.send",
+  SendMessage: "queue.deadLetter",
+  ReceiveMessage: "queue.receive",
+  DeleteMessage: "queue.ack",
+  ChangeMessageVisibility: "queue.retryLater",
+  GetQueueAttributes: "queue.count",
+};
+
+/** Every SQS request of the process is a side effect of it (the queue itself is the emulator). */
+export function crashableSqs(client: SQSClient, domain: () => CrashDomain): SQSClient {
+  const send = (command: unknown) => {
+    const name = (command as { constructor: { name: string } }).constructor.name.replace(/Command$/, "");
+    return domain().effect(SQS_EFFECTS[name] ?? `queue.${name}`, () =>
+      (client.send as (command: unknown) => Promise<unknown>).call(client, command),
+    );
+  };
+  return { send, destroy: () => undefined } as unknown as SQSClient;
+}
+
 /** Each page read of the Respondent API is a side effect of the process. */
-export function crashableSource(source: ConversationSource, domain: CrashDomain): ConversationSource {
+export function crashableSource(source: ConversationSource, domain: () => CrashDomain): ConversationSource {
   return {
     async *listConversations(filter: ListConversationsFilter): AsyncGenerator<ConversationPageResult> {
       const pages = source.listConversations(filter)[Symbol.asyncIterator]();
       try {
         for (;;) {
-          const next = await domain.effect("api.read", () => pages.next());
+          const next = await domain().effect("api.read", () => pages.next());
           if (next.done) return;
           yield next.value;
         }
       } finally {
-        if (!domain.crashed) await pages.return?.(undefined);
+        if (!domain().crashed) await pages.return?.(undefined);
       }
     },
   };
 }
 
-export function crashableSlack(poster: SlackPoster, domain: CrashDomain): SlackPoster {
+export function crashableSlack(poster: SlackPoster, domain: () => CrashDomain): SlackPoster {
   return {
     post: (channelId, message, threadTs) =>
-      domain.effect("slack.post", () => poster.post(channelId, message, threadTs)),
+      domain().effect("slack.post", () => poster.post(channelId, message, threadTs)),
   };
 }
 

@@ -1,18 +1,16 @@
 import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDeliveryLedger } from "../../../src/adapters/dynamo/ledger.ts";
-import { DynamoLocalQueue } from "../../../src/adapters/dynamo/local-queue.ts";
-import { DynamoStateStore } from "../../../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../../../src/adapters/dynamo/subscription-store.ts";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { ensureTable } from "../../../src/adapters/dynamo/table.ts";
-import { DynamoThreadStore } from "../../../src/adapters/dynamo/thread-store.ts";
-import { RespondentApiClient } from "../../../src/adapters/respondent-api.ts";
-import { createSlackPoster } from "../../../src/adapters/slack.ts";
+import { composeNotifier, composePoller, deliveryQueue, subscriptionStore } from "../../../src/app/compose.ts";
+import type { Platform } from "../../../src/app/platform.ts";
 import type { NewReplyEvent } from "../../../src/domain/events.ts";
 import { type Subscription, subscriptionSchema } from "../../../src/domain/subscriptions.ts";
-import { drainLocalQueue } from "../../../src/local/consumer.ts";
 import { type RecordedPost, startFakeSlack } from "../../../src/local/fake-slack.ts";
-import { type PollReport, poll } from "../../../src/usecases/poll.ts";
+import { ensureLocalQueues } from "../../../src/local/sqs-local.ts";
+import { drainQueue } from "../../../src/usecases/deliver.ts";
+import type { PollReport } from "../../../src/usecases/poll.ts";
+import { pollCycle } from "../../../src/usecases/poll-cycle.ts";
 import { type InterceptAnswer, type ServedRequest, startSnapshotServer } from "./snapshot-server.ts";
 import { RecordingLog, RecordingMetrics } from "./stats.ts";
 
@@ -93,13 +91,17 @@ export interface HostileOutcome {
   pollMs: number[];
 }
 
-/** One poll + delivery through the real client, adapters and WebClient, against a hostile listing. */
-export async function pollHostileApi(raw: DynamoDBClient, setup: HostileSetup): Promise<HostileOutcome> {
+/** One poll + delivery through the composed ports (real client, adapters, SQS emulator and WebClient), against a hostile listing. */
+export async function pollHostileApi(
+  clients: { dynamo: DynamoDBClient; sqs: SQSClient },
+  setup: HostileSetup,
+): Promise<HostileOutcome> {
   const tableName = `hostile-${randomUUID()}`;
-  await ensureTable(raw, tableName);
+  await ensureTable(clients.dynamo, tableName);
   const log = new RecordingLog(5_000);
   const metrics = new RecordingMetrics();
   const posts: RecordedPost[] = [];
+  const queued: NewReplyEvent[] = [];
   const slack = await startFakeSlack({
     token: HOSTILE_TOKEN,
     acceptAnyChannel: true,
@@ -112,50 +114,44 @@ export async function pollHostileApi(raw: DynamoDBClient, setup: HostileSetup): 
     ...(setup.intercept ? { intercept: setup.intercept } : {}),
   });
   try {
-    const subscriptions = new DynamoSubscriptionStore(raw, tableName, { log });
-    for (const subscription of setup.subscriptions) await subscriptions.add(subscription);
-    const clock = { now: () => new Date("2026-03-02T12:00:00.000Z") };
-    const queue = new DynamoLocalQueue(raw, tableName, { clock });
-    const api = new RespondentApiClient({
-      baseUrl: server.url,
-      pageSize: 100,
-      maxConcurrency: 2,
-      timeoutMs: 5_000,
-      maxRetries: 1,
-      credentials: async () => ({ apiKey: HOSTILE_KEY, apiSecret: HOSTILE_SECRET }),
+    const platform: Platform = {
+      table: { client: clients.dynamo, name: tableName, where: tableName },
+      queue: {
+        client: clients.sqs,
+        urls: await ensureLocalQueues(clients.sqs, tableName, { maxReceiveCount: 5, visibilityTimeoutSeconds: 30 }),
+      },
+      respondent: {
+        settings: { baseUrl: server.url, pageSize: 100, maxConcurrency: 2, timeoutMs: 5_000, maxRetries: 1 },
+        credentials: async () => ({ apiKey: HOSTILE_KEY, apiSecret: HOSTILE_SECRET }),
+        retryTiming: { sleep: async () => undefined },
+      },
+      slack: { settings: { apiUrl: `${slack.url}/api/`, timeoutMs: 5_000 }, token: async () => HOSTILE_TOKEN },
+      opsChannelId: undefined,
+      conversationUrlTemplate: undefined,
+      clock: { now: () => new Date("2026-03-02T12:00:00.000Z") },
       log,
       metrics,
-      sleep: async () => undefined,
-    });
+      decorate: {
+        // The events as queued, to look at before delivery.
+        events: (queue) => ({
+          async sendEvents(events) {
+            await queue.sendEvents(events);
+            queued.push(...events);
+          },
+        }),
+      },
+    };
+    for (const subscription of setup.subscriptions) await subscriptionStore(platform).add(subscription);
+    const poller = composePoller(platform);
     const reports: PollReport[] = [];
-    const queued: NewReplyEvent[] = [];
     const pollMs: number[] = [];
-    const cache = new Map<string, string>();
     for (let round = 0; round < (setup.polls ?? 1); round += 1) {
       const started = performance.now();
-      reports.push(
-        await poll({
-          api,
-          state: new DynamoStateStore(raw, tableName, { clock, log }),
-          queue,
-          subscriptions,
-          clock,
-          log,
-          metrics,
-          cache,
-        }),
-      );
+      const result = await pollCycle(poller);
+      if (!result.report) throw result.error;
+      reports.push(result.report);
       pollMs.push(performance.now() - started);
-      for (const message of await queue.receive(1_000, clock.now()))
-        queued.push(JSON.parse(message.body) as NewReplyEvent);
-      await drainLocalQueue(queue, {
-        ledger: new DynamoDeliveryLedger(raw, tableName),
-        threads: new DynamoThreadStore(raw, tableName, { clock }),
-        slack: createSlackPoster({ token: HOSTILE_TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log }),
-        clock,
-        log,
-        metrics,
-      });
+      await drainQueue(deliveryQueue(platform), composeNotifier(platform));
     }
     return { reports, log, metrics, posts, requests: server.requests, queued, pollMs };
   } finally {
