@@ -4,7 +4,6 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { describeTableProblem } from "../../src/adapters/dynamo/table.ts";
 import { subscriptionStore } from "../../src/app/compose.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
