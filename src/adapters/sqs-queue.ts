@@ -43,6 +43,20 @@ export function createSqsClient(settings: SqsClientSettings): SQSClient {
 }
 
 /**
+ * The event as JSON, with each UTF-16 code unit of a character above U+FFFF (emoji) and the
+ * noncharacters U+FFFE and U+FFFF written as a `\u` escape, which JSON.parse reads back as the
+ * same text. SQS refuses U+FFFE and U+FFFF in a message (InvalidMessageContents), and the local
+ * emulator (fauxqs 2.4) refuses every character above U+FFFF as well, which SQS accepts.
+ * JSON.stringify already escapes control characters and lone surrogates.
+ */
+export function messageBodyOf(event: NewReplyEvent): string {
+  return JSON.stringify(event).replace(
+    /[\uD800-\uDFFF\uFFFE\uFFFF]/g,
+    (unit) => `\\u${unit.charCodeAt(0).toString(16).padStart(4, "0")}`,
+  );
+}
+
+/**
  * The poller -> notifier transport: an SQS FIFO queue. The group is the conversation
  * (alerts of one conversation are delivered in order); the deduplication id is the event id,
  * so a re-send within SQS's five-minute window is dropped by SQS itself.
@@ -71,7 +85,7 @@ export class SqsEventQueue implements EventQueue {
             QueueUrl: this.queueUrl,
             Entries: pending.map(({ id, event }) => ({
               Id: id,
-              MessageBody: JSON.stringify(event),
+              MessageBody: messageBodyOf(event),
               MessageGroupId: event.conversation.uid,
               MessageDeduplicationId: event.eventId,
             })),
