@@ -84,7 +84,7 @@ export interface SizeResult {
 }
 
 export interface BenchResults {
-  schema: "respondent-notifier-bench/2";
+  schema: "respondent-notifier-bench/3";
   startedAt: string;
   finishedAt: string;
   machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemoryMb: number };

@@ -25,9 +25,11 @@ export interface BenchOptions {
   skipBundles: boolean;
 }
 
+const DEFAULT_SIZES = "1000,10000,50000";
+
 export const USAGE = `usage: npm run bench -- [options]
 
-  --sizes <list>             conversation counts to run, comma separated (default 1000,10000,50000)
+  --sizes <list>             conversation counts to run, comma separated (default ${DEFAULT_SIZES})
   --quick                    only 1,000 conversations: a smoke run (cannot be combined with --sizes)
   --projects <n>             projects the conversations are spread over, each one subscribed (default 5)
   --latency-ms <ms>          delay the simulator adds to every API request (default 50)
@@ -75,7 +77,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
   if (values.quick && values.sizes !== undefined) {
     throw new UsageError("--quick runs 1,000 conversations only: drop --sizes, or drop --quick");
   }
-  const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? "1000,10000,50000");
+  const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? DEFAULT_SIZES);
   const projects = integer("projects", values.projects, 5, 1, 100);
   const newReplies = integer("new-replies", values["new-replies"], 20, 0, 10_000);
   const smallest = Math.min(...chosenSizes);

@@ -32,6 +32,14 @@ function commands(dynamo: DynamoFigures): string {
   );
 }
 
+function queueCommands(byCommand: Record<string, number>): string {
+  return (
+    Object.entries(byCommand)
+      .map(([command, count]) => `${command} ${int(count)}`)
+      .join(", ") || "none"
+  );
+}
+
 function operations(dynamo: DynamoFigures): string {
   return (
     Object.entries(dynamo.byOperation)
@@ -162,16 +170,18 @@ export function renderReport(results: BenchResults): string {
       ]),
     ),
     "",
-    "DynamoDB per poll (by API command; by operation, item.access: requests x read/write units)",
+    "DynamoDB and SQS per poll cycle (DynamoDB by API command, and by operation, item.access: requests x read/write",
+    " units, from the client's capacity hook; SQS requests by command, from a middleware on the platform's SQS client)",
     "",
     table(
-      ["N", "phase", "commands", "operations"],
+      ["N", "phase", "commands", "operations", "SQS"],
       results.sizes.flatMap((size) =>
         size.phases.map((phase) => [
           int(size.conversations),
           PHASE_LABELS[phase.phase],
           commands(phase.poll.dynamo),
           operations(phase.poll.dynamo),
+          queueCommands(phase.poll.queue.byCommand),
         ]),
       ),
     ),
@@ -210,14 +220,15 @@ export function renderReport(results: BenchResults): string {
             num(phase.poll.memory.retainedHeapMb),
             int(phase.poll.cacheEntries),
             delivery
-              ? `${delivery.alertsDelivered} alerts in ${int(delivery.wallMs)} ms, ${int(delivery.dynamo.requests)} DDB req, ${num(delivery.dynamo.readUnits)} RCU / ${num(delivery.dynamo.writeUnits)} WCU`
+              ? `${delivery.alertsDelivered} alerts in ${int(delivery.wallMs)} ms, ${int(delivery.dynamo.requests)} DDB req, ` +
+                `${num(delivery.dynamo.readUnits)} RCU / ${num(delivery.dynamo.writeUnits)} WCU, SQS ${queueCommands(delivery.queue.byCommand)}`
               : "",
           ];
         }),
       ),
     ),
     "",
-    "Seen-cache snapshot: one save of the warm SeenCache (the poller saves after a poll that changed it, at most every 15 minutes)",
+    "Seen-cache snapshot: the save of the first poll cycle (the poller saves after a poll that changed its SeenCache, at most every 15 minutes)",
     "",
     table(
       ["N", "entries", "parts", "KB stored", "WCU", "ms"],
@@ -226,7 +237,7 @@ export function renderReport(results: BenchResults): string {
         int(size.snapshotSave.entries),
         String(size.snapshotSave.parts),
         num(size.snapshotSave.bytes / 1024),
-        num(size.snapshotSave.dynamo.writeUnits),
+        num(size.snapshotSave.writeUnits),
         int(size.snapshotSave.wallMs),
       ]),
     ),
