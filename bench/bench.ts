@@ -12,10 +12,13 @@ import { startDynamoDbLocal } from "../src/local/dynamodb-local.ts";
 import { type FakeSlack, startFakeSlack } from "../src/local/fake-slack.ts";
 import { startLocalSqs } from "../src/local/sqs-local.ts";
 import { type BundleFigures, measureBundles } from "./bundles.ts";
+import { cliRunner, measureCliPoll } from "./cli-poll.ts";
 import { monthlyCost } from "./cost.ts";
+import { type DynamoMeterProxy, startDynamoMeterProxy } from "./dynamo-meter.ts";
 import { type BenchServices, benchEnvironment } from "./environment.ts";
 import {
   type BenchResults,
+  type CliPollResult,
   COMPARISON_PHASES,
   type LowerBound,
   PHASE_LABELS,
@@ -40,20 +43,25 @@ import { renderReport } from "./report.ts";
 
 /**
  * `npm run bench`: the poller against the Respondent simulator, DynamoDB Local, the SQS
- * emulator and a fake Slack at N = 1,000 / 10,000 / 50,000 conversations. Not a test: it
- * measures and reports (table and JSON), and says which targets of issue 6 are met. See
- * bench/README.md.
+ * emulator and a fake Slack at N = 1,000 / 5,000 / 10,000 / 50,000 conversations, and
+ * `respondent-notifier poll --once` itself in fresh processes. Not a test: it measures and
+ * reports (table and JSON), and says which targets of issue 6 are met. See bench/README.md.
  */
 
 const REGION = "us-east-1";
 const REPO_ROOT = resolve(import.meta.dirname, "..");
 /** The fake Slack's token (SLACK_BOT_TOKEN of the poller worker and of the CLI). */
 const SLACK_TOKEN = "xoxb-bench-fake-slack";
+const CLI_CHANNEL = "C0BENCHCLI1";
 
 /** The services every N shares: started once by main(), in this process (none of them in a measured one). */
 interface SharedServices {
   base: Omit<BenchServices, "simulator">;
   fakeSlack: FakeSlack;
+  /** DynamoDB Local behind the counting proxy, for the CLI runs. */
+  meter: DynamoMeterProxy;
+  /** An empty folder: the CLI's working directory. */
+  cliCwd: string;
 }
 
 function progress(line: string): void {
@@ -313,6 +321,33 @@ async function runSize(
       writeUnits: round2(savedUnits.writeUnits),
     };
 
+    let cli: CliPollResult | undefined;
+    if (conversations <= options.cliUpTo) {
+      // Its own table, reached through the counting proxy; the same simulator, queue emulator and fake Slack.
+      const cliTable = `bench-cli-${conversations}-${runId}`;
+      cli = await measureCliPoll({
+        conversations,
+        appliedPageSize: ready.appliedPageSize,
+        tableName: cliTable,
+        channelId: CLI_CHANNEL,
+        repeat: options.repeat,
+        runner: cliRunner({
+          repoRoot: REPO_ROOT,
+          env: benchEnvironment({ ...services, dynamoEndpoint: shared.meter.endpoint }, cliTable, clientSettings),
+          cwd: shared.cliCwd,
+          tableName: cliTable,
+          meter: shared.meter,
+        }),
+        simulator: {
+          clear: async () => {
+            await simulator.call({ type: "clear" });
+          },
+          stats: () => simulator.call<SimulatorStats>({ type: "stats" }),
+        },
+        progress,
+      });
+    }
+
     const repliesAdded = await simulator.call<number>({ type: "replies", count: options.newReplies });
     const withReplies = await measure("new-replies", sameWarm, { fresh: false, cycle: true, repeat: 1 });
     const postsBefore = shared.fakeSlack.posts.length;
@@ -351,6 +386,7 @@ async function runSize(
       repliesAdded,
       phases,
       snapshotSave,
+      cli,
       cost: {
         deployed: monthlyCost({
           warm: costInput("steady-warm"),
@@ -412,6 +448,8 @@ async function main(): Promise<number> {
       bundles = await measureBundles();
     }
     const workers = await buildWorkers(scratch);
+    const cliCwd = join(scratch, "cli");
+    mkdirSync(cliCwd);
     progress("starting DynamoDB Local (in memory), the SQS emulator and a fake Slack");
     const dynamo = await startDynamoDbLocal({ log: (line) => progress(line) });
     const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
@@ -421,6 +459,8 @@ async function main(): Promise<number> {
       stops.push(() => sqs.stop());
       const fakeSlack = await startFakeSlack({ token: SLACK_TOKEN, acceptAnyChannel: true });
       stops.push(() => fakeSlack.close());
+      const meter = await startDynamoMeterProxy(dynamo.endpoint);
+      stops.push(() => meter.close());
       const shared: SharedServices = {
         base: {
           region: REGION,
@@ -429,6 +469,8 @@ async function main(): Promise<number> {
           slack: { apiUrl: `${fakeSlack.url}/api/`, token: SLACK_TOKEN },
         },
         fakeSlack,
+        meter,
+        cliCwd,
       };
       for (const conversations of options.sizes) {
         progress(`N=${conversations.toLocaleString("en-US")} conversations over ${options.projects} projects`);

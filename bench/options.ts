@@ -23,9 +23,11 @@ export interface BenchOptions {
   out: string;
   quick: boolean;
   skipBundles: boolean;
+  /** `respondent-notifier poll --once` itself runs at every N up to this (0: never). */
+  cliUpTo: number;
 }
 
-const DEFAULT_SIZES = "1000,10000,50000";
+const DEFAULT_SIZES = "1000,5000,10000,50000";
 
 export const USAGE = `usage: npm run bench -- [options]
 
@@ -42,6 +44,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
   --cold-starts-per-day <n>  assumed poller cold starts a day, for the blended cost (default 12)
   --skip-bundles             do not build and time the Lambda bundles
+  --cli-up-to <n>            run \`respondent-notifier poll --once\` itself at every N up to this; 0: never (default 10000)
   --out <file>               where the JSON goes (default bench/results/<timestamp>.json)
   --help                     this text`;
 
@@ -108,6 +111,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     out: values.out ?? join("bench", "results", `${stamp}.json`),
     quick: values.quick ?? false,
     skipBundles: values["skip-bundles"] ?? false,
+    cliUpTo: integer("cli-up-to", values["cli-up-to"], 10_000, 0, 1_000_000),
   };
 }
 
@@ -130,6 +134,7 @@ function parse(argv: readonly string[]) {
       "rate-limit": { type: "string" },
       "cold-starts-per-day": { type: "string" },
       "skip-bundles": { type: "boolean" },
+      "cli-up-to": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean" },
     },
