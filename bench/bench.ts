@@ -3,16 +3,22 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
-import { createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
-import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
-import { ensureTable } from "../src/adapters/dynamo/table.ts";
-import { consoleLog } from "../src/adapters/observability.ts";
+import { CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
+import { subscriptionStore } from "../src/app/compose.ts";
+import { type LocalPlatform, openLocalPlatform } from "../src/app/local.ts";
+import { loadLocalConfig } from "../src/config.ts";
 import { asNotifierError } from "../src/errors.ts";
 import { startDynamoDbLocal } from "../src/local/dynamodb-local.ts";
+import { type FakeSlack, startFakeSlack } from "../src/local/fake-slack.ts";
+import { startLocalSqs } from "../src/local/sqs-local.ts";
 import { type BundleFigures, measureBundles } from "./bundles.ts";
+import { cliRunner, measureCliPoll } from "./cli-poll.ts";
 import { monthlyCost } from "./cost.ts";
+import { type DynamoMeterProxy, startDynamoMeterProxy } from "./dynamo-meter.ts";
+import { type BenchServices, benchEnvironment } from "./environment.ts";
 import {
   type BenchResults,
+  type CliPollResult,
   COMPARISON_PHASES,
   type LowerBound,
   PHASE_LABELS,
@@ -31,19 +37,32 @@ import type {
   SimulatorReady,
   SimulatorRequest,
   SimulatorStats,
-  SnapshotSaveFigures,
 } from "./protocol.ts";
 import { WorkerClient } from "./protocol.ts";
 import { renderReport } from "./report.ts";
 
 /**
- * `npm run bench`: the poller against the Respondent simulator and DynamoDB Local at
- * N = 1,000 / 10,000 / 50,000 conversations. Not a test: it measures and reports (table and
- * JSON), and says which targets of issue 6 are met. See bench/README.md.
+ * `npm run bench`: the poller against the Respondent simulator, DynamoDB Local, the SQS
+ * emulator and a fake Slack at N = 1,000 / 5,000 / 10,000 / 50,000 conversations, and
+ * `respondent-notifier poll --once` itself in fresh processes. Not a test: it measures and
+ * reports (table and JSON), and says which targets of issue 6 are met. See bench/README.md.
  */
 
 const REGION = "us-east-1";
 const REPO_ROOT = resolve(import.meta.dirname, "..");
+/** The fake Slack's token (SLACK_BOT_TOKEN of the poller worker and of the CLI). */
+const SLACK_TOKEN = "xoxb-bench-fake-slack";
+const CLI_CHANNEL = "C0BENCHCLI1";
+
+/** The services every N shares: started once by main(), in this process (none of them in a measured one). */
+interface SharedServices {
+  base: Omit<BenchServices, "simulator">;
+  fakeSlack: FakeSlack;
+  /** DynamoDB Local behind the counting proxy, for the CLI runs. */
+  meter: DynamoMeterProxy;
+  /** An empty folder: the CLI's working directory. */
+  cliCwd: string;
+}
 
 function progress(line: string): void {
   process.stderr.write(`bench: ${line}\n`);
@@ -152,17 +171,15 @@ async function runSize(
   conversations: number,
   options: BenchOptions,
   workers: { poller: string; simulator: string },
-  dynamoEndpoint: string,
+  shared: SharedServices,
   runId: string,
 ): Promise<SizeResult> {
   const startedAt = performance.now();
   const tableName = `bench-${conversations}-${runId}`;
-  const log = consoleLog({ level: "warn" });
-  const admin = createDynamoDbClient({ tableName, region: REGION, endpoint: dynamoEndpoint });
   const simulator = startWorker<SimulatorRequest>(`simulator (N=${conversations})`, workers.simulator);
   const pollers: Array<WorkerClient<PollerRequest>> = [];
+  let admin: LocalPlatform | undefined;
   try {
-    await ensureTable(admin, tableName);
     const ready = await simulator.call<SimulatorReady>({
       type: "init",
       init: {
@@ -173,8 +190,20 @@ async function runSize(
         requestedPageSize: options.pageSize,
       },
     });
+    const services: BenchServices = {
+      ...shared.base,
+      simulator: { url: ready.url, apiKey: ready.apiKey, apiSecret: ready.apiSecret },
+    };
+    const clientSettings = { pageSize: options.pageSize, concurrency: options.concurrency };
+    const env = benchEnvironment(services, tableName, clientSettings);
+    // The table and its subscriptions, as `respondent-notifier subscriptions add` would make them.
+    admin = await openLocalPlatform(loadLocalConfig(env), {
+      needs: {},
+      log: consoleLog({ level: "warn" }),
+      metrics: new CountingMetrics(),
+    });
     // Subscribed after the simulator's generated history (which ends by 2026-01-01) and before the new replies.
-    const subscriptions = new DynamoSubscriptionStore(admin, tableName, { log });
+    const subscriptions = subscriptionStore(admin);
     const createdAt = new Date(Date.now() - 1_000).toISOString();
     for (const [index, projectId] of ready.projectIds.entries()) {
       await subscriptions.add({
@@ -188,15 +217,7 @@ async function runSize(
       });
     }
     const bound = lowerBound(ready, options);
-    const init: PollerInit = {
-      dynamoEndpoint,
-      region: REGION,
-      tableName,
-      simulator: { url: ready.url, apiKey: ready.apiKey, apiSecret: ready.apiSecret },
-      requestedPageSize: options.pageSize,
-      concurrency: options.concurrency,
-      scopeConcurrency: options.scopeConcurrency,
-    };
+    const init: PollerInit = { env, scopeConcurrency: options.scopeConcurrency };
     const newPoller = async (name: string) => {
       const worker = startWorker<PollerRequest>(`${name} poller (N=${conversations})`, workers.poller);
       pollers.push(worker);
@@ -208,12 +229,12 @@ async function runSize(
     const measureOnce = async (
       phase: PhaseName,
       worker: WorkerClient<PollerRequest>,
-      loadSnapshot: boolean,
+      cycle: boolean,
       scopeConcurrency: number | undefined,
     ): Promise<PhaseResult> => {
       await simulator.call({ type: "clear" });
       const cpuBefore = machineCpuTimes();
-      const poll = await worker.call<PollFigures>({ type: "poll", loadSnapshot, scopeConcurrency });
+      const poll = await worker.call<PollFigures>({ type: "poll", cycle, scopeConcurrency });
       const machineBusyPercent = busyPercentSince(cpuBefore);
       const stats = await simulator.call<SimulatorStats>({ type: "stats" });
       const api = {
@@ -244,12 +265,12 @@ async function runSize(
     const measure = async (
       phase: PhaseName,
       poller: () => Promise<WorkerClient<PollerRequest>>,
-      how: { fresh: boolean; loadSnapshot?: boolean; scopeConcurrency?: number; repeat: number },
+      how: { fresh: boolean; cycle: boolean; scopeConcurrency?: number; repeat: number },
     ): Promise<PhaseResult> => {
       const runs: PhaseResult[] = [];
       for (let run = 0; run < how.repeat; run += 1) {
         const worker = await poller();
-        runs.push(await measureOnce(phase, worker, how.loadSnapshot ?? false, how.scopeConcurrency));
+        runs.push(await measureOnce(phase, worker, how.cycle, how.scopeConcurrency));
         if (how.fresh) await worker.close();
       }
       const byWall = [...runs].sort((a, b) => a.poll.wallMs - b.poll.wallMs);
@@ -269,23 +290,69 @@ async function runSize(
       return result;
     };
 
+    // Every phase run as deployed is a pollCycle(): the first one, on an empty table, also saves
+    // the seen-cache snapshot that the cold starts then load.
     const warm = await newPoller("warm");
     const sameWarm = async () => warm;
-    await measure("first", sameWarm, { fresh: false, repeat: 1 });
-    await measure("steady-warm", sameWarm, { fresh: false, repeat: options.repeat });
-    await measure("steady-warm-sequential", sameWarm, { fresh: false, scopeConcurrency: 1, repeat: options.repeat });
-    await measure("steady-cold", () => newPoller("cold"), { fresh: true, repeat: options.repeat });
-
-    const snapshotSave = await warm.call<SnapshotSaveFigures>({ type: "saveSnapshot" });
+    const first = await measure("first", sameWarm, { fresh: false, cycle: true, repeat: 1 });
+    await measure("steady-warm", sameWarm, { fresh: false, cycle: true, repeat: options.repeat });
+    await measure("steady-warm-sequential", sameWarm, {
+      fresh: false,
+      cycle: true,
+      scopeConcurrency: 1,
+      repeat: options.repeat,
+    });
+    await measure("steady-cold", () => newPoller("cold"), { fresh: true, cycle: false, repeat: options.repeat });
     await measure("steady-cold-snapshot", () => newPoller("cold+snapshot"), {
       fresh: true,
-      loadSnapshot: true,
+      cycle: true,
       repeat: options.repeat,
     });
 
+    const saved = first.poll.snapshot.saved;
+    const savedUnits = first.poll.dynamo.byOperation["snapshot.write"];
+    if (!saved || !savedUnits) throw new Error(`N=${conversations}: the first poll cycle saved no seen-cache snapshot`);
+    const snapshotSave = {
+      wallMs: saved.durationMs,
+      entries: saved.entries,
+      parts: saved.parts,
+      bytes: saved.bytes,
+      requests: savedUnits.requests,
+      writeUnits: round2(savedUnits.writeUnits),
+    };
+
+    let cli: CliPollResult | undefined;
+    if (conversations <= options.cliUpTo) {
+      // Its own table, reached through the counting proxy; the same simulator, queue emulator and fake Slack.
+      const cliTable = `bench-cli-${conversations}-${runId}`;
+      cli = await measureCliPoll({
+        conversations,
+        appliedPageSize: ready.appliedPageSize,
+        tableName: cliTable,
+        channelId: CLI_CHANNEL,
+        repeat: options.repeat,
+        runner: cliRunner({
+          repoRoot: REPO_ROOT,
+          env: benchEnvironment({ ...services, dynamoEndpoint: shared.meter.endpoint }, cliTable, clientSettings),
+          cwd: shared.cliCwd,
+          tableName: cliTable,
+          meter: shared.meter,
+        }),
+        simulator: {
+          clear: async () => {
+            await simulator.call({ type: "clear" });
+          },
+          stats: () => simulator.call<SimulatorStats>({ type: "stats" }),
+        },
+        progress,
+      });
+    }
+
     const repliesAdded = await simulator.call<number>({ type: "replies", count: options.newReplies });
-    const withReplies = await measure("new-replies", sameWarm, { fresh: false, repeat: 1 });
-    withReplies.delivery = await warm.call<DeliveryFigures>({ type: "deliver" });
+    const withReplies = await measure("new-replies", sameWarm, { fresh: false, cycle: true, repeat: 1 });
+    const postsBefore = shared.fakeSlack.posts.length;
+    const delivered = await warm.call<Omit<DeliveryFigures, "slackPosts">>({ type: "deliver" });
+    withReplies.delivery = { ...delivered, slackPosts: shared.fakeSlack.posts.length - postsBefore };
     progress(`  alerts delivered: ${withReplies.delivery.alertsDelivered} of ${repliesAdded} replies`);
 
     const byPhase = (name: PhaseName) => phases.find((phase) => phase.phase === name);
@@ -319,6 +386,7 @@ async function runSize(
       repliesAdded,
       phases,
       snapshotSave,
+      cli,
       cost: {
         deployed: monthlyCost({
           warm: costInput("steady-warm"),
@@ -326,7 +394,7 @@ async function runSize(
           coldStartsPerDay: options.coldStartsPerDay,
           metricNames,
           delivery: deliveryInput,
-          snapshotSaveWriteUnits: snapshotSave.dynamo.writeUnits,
+          snapshotSaveWriteUnits: snapshotSave.writeUnits,
         }),
         noSnapshot: monthlyCost({
           warm: costInput("steady-warm"),
@@ -342,7 +410,7 @@ async function runSize(
   } finally {
     for (const poller of pollers) await poller.close();
     await simulator.close();
-    admin.destroy();
+    await admin?.close();
   }
 }
 
@@ -380,20 +448,40 @@ async function main(): Promise<number> {
       bundles = await measureBundles();
     }
     const workers = await buildWorkers(scratch);
-    progress("starting DynamoDB Local (in memory)");
+    const cliCwd = join(scratch, "cli");
+    mkdirSync(cliCwd);
+    progress("starting DynamoDB Local (in memory), the SQS emulator and a fake Slack");
     const dynamo = await startDynamoDbLocal({ log: (line) => progress(line) });
+    const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
     const sizes: SizeResult[] = [];
     try {
+      const sqs = await startLocalSqs();
+      stops.push(() => sqs.stop());
+      const fakeSlack = await startFakeSlack({ token: SLACK_TOKEN, acceptAnyChannel: true });
+      stops.push(() => fakeSlack.close());
+      const meter = await startDynamoMeterProxy(dynamo.endpoint);
+      stops.push(() => meter.close());
+      const shared: SharedServices = {
+        base: {
+          region: REGION,
+          dynamoEndpoint: dynamo.endpoint,
+          sqsEndpoint: sqs.endpoint,
+          slack: { apiUrl: `${fakeSlack.url}/api/`, token: SLACK_TOKEN },
+        },
+        fakeSlack,
+        meter,
+        cliCwd,
+      };
       for (const conversations of options.sizes) {
         progress(`N=${conversations.toLocaleString("en-US")} conversations over ${options.projects} projects`);
-        sizes.push(await runSize(conversations, options, workers, dynamo.endpoint, runId));
+        sizes.push(await runSize(conversations, options, workers, shared, runId));
       }
     } finally {
-      await dynamo.stop();
+      for (const stop of stops.reverse()) await stop();
     }
 
     const results: BenchResults = {
-      schema: "respondent-notifier-bench/2",
+      schema: "respondent-notifier-bench/3",
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: {

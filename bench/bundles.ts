@@ -48,6 +48,7 @@ const LAMBDA_ENVIRONMENT: Record<string, string> = {
   RESPONDENT_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:respondent-AbC123",
   SLACK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/RespondentNotifier-Events.fifo",
+  DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/RespondentNotifier-DeadLetters.fifo",
 };
 
 const ENTRIES = [
@@ -127,7 +128,8 @@ function timeImport(url: string, extraEnv: Record<string, string>): { importMs: 
   const run = timeProcess(["--input-type=module", "-e", IMPORT_SCRIPT, url], extraEnv);
   const importMs = Number(run.stdout);
   if (run.status !== 0 || !Number.isFinite(importMs)) {
-    throw new Error(`importing ${url} failed (exit ${run.status}): ${run.stderr.slice(0, 500)}`);
+    // The end of stderr names the error; its start is a line of minified code.
+    throw new Error(`importing ${url} failed (exit ${run.status}): …${run.stderr.slice(-800)}`);
   }
   return { importMs: Math.round(importMs), wallMs: run.wallMs };
 }

@@ -1,4 +1,5 @@
 import type { BundleFigures } from "./bundles.ts";
+import type { CliRun } from "./cli-poll.ts";
 import type { MonthlyCost } from "./cost.ts";
 import type { BenchOptions } from "./options.ts";
 import type { DeliveryFigures, PollFigures, SimulatorStats, SnapshotSaveFigures } from "./protocol.ts";
@@ -68,6 +69,25 @@ export interface PhaseResult {
   delivery?: DeliveryFigures;
 }
 
+/**
+ * `respondent-notifier poll --once` as a user runs it, in fresh processes, on a table of its own
+ * with one `*` subscription: a first run fills the table, then steady runs find nothing new.
+ */
+export interface CliPollResult {
+  tableName: string;
+  /** ceil(N / applied page size): the `*` subscription lists every conversation as one scope. */
+  lowerBoundPages: number;
+  subscribe: CliRun;
+  first: CliRun;
+  /** `--repeat` runs, each a fresh process; the simulator's figures are per run. */
+  steady: Array<CliRun & { api: SimulatorStats }>;
+  /** The highest read and write units of the steady runs: the verdict uses them. */
+  worstReadUnits: number;
+  worstWriteUnits: number;
+  /** Every steady run exited 0, read <= N/100 units and wrote none. */
+  verdict: Verdict;
+}
+
 export interface SizeResult {
   conversations: number;
   tableName: string;
@@ -78,13 +98,15 @@ export interface SizeResult {
   repliesAdded: number;
   phases: PhaseResult[];
   snapshotSave: SnapshotSaveFigures;
+  /** Absent above --cli-up-to. */
+  cli: CliPollResult | undefined;
   /** `deployed`: cold starts load the snapshot; `noSnapshot`: every cold start reads N states. */
   cost: { deployed: MonthlyCost; noSnapshot: MonthlyCost };
   wallMs: number;
 }
 
 export interface BenchResults {
-  schema: "respondent-notifier-bench/2";
+  schema: "respondent-notifier-bench/3";
   startedAt: string;
   finishedAt: string;
   machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemoryMb: number };

@@ -23,11 +23,15 @@ export interface BenchOptions {
   out: string;
   quick: boolean;
   skipBundles: boolean;
+  /** `respondent-notifier poll --once` itself runs at every N up to this (0: never). */
+  cliUpTo: number;
 }
+
+const DEFAULT_SIZES = "1000,5000,10000,50000";
 
 export const USAGE = `usage: npm run bench -- [options]
 
-  --sizes <list>             conversation counts to run, comma separated (default 1000,10000,50000)
+  --sizes <list>             conversation counts to run, comma separated (default ${DEFAULT_SIZES})
   --quick                    only 1,000 conversations: a smoke run (cannot be combined with --sizes)
   --projects <n>             projects the conversations are spread over, each one subscribed (default 5)
   --latency-ms <ms>          delay the simulator adds to every API request (default 50)
@@ -40,6 +44,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --rate-limit <req/s>       the API's published rate limit, for the verdict and the README maths (default 250)
   --cold-starts-per-day <n>  assumed poller cold starts a day, for the blended cost (default 12)
   --skip-bundles             do not build and time the Lambda bundles
+  --cli-up-to <n>            run \`respondent-notifier poll --once\` itself at every N up to this; 0: never (default 10000)
   --out <file>               where the JSON goes (default bench/results/<timestamp>.json)
   --help                     this text`;
 
@@ -75,7 +80,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
   if (values.quick && values.sizes !== undefined) {
     throw new UsageError("--quick runs 1,000 conversations only: drop --sizes, or drop --quick");
   }
-  const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? "1000,10000,50000");
+  const chosenSizes = values.quick ? [1_000] : sizes(values.sizes ?? DEFAULT_SIZES);
   const projects = integer("projects", values.projects, 5, 1, 100);
   const newReplies = integer("new-replies", values["new-replies"], 20, 0, 10_000);
   const smallest = Math.min(...chosenSizes);
@@ -106,6 +111,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     out: values.out ?? join("bench", "results", `${stamp}.json`),
     quick: values.quick ?? false,
     skipBundles: values["skip-bundles"] ?? false,
+    cliUpTo: integer("cli-up-to", values["cli-up-to"], 10_000, 0, 1_000_000),
   };
 }
 
@@ -128,6 +134,7 @@ function parse(argv: readonly string[]) {
       "rate-limit": { type: "string" },
       "cold-starts-per-day": { type: "string" },
       "skip-bundles": { type: "boolean" },
+      "cli-up-to": { type: "string" },
       out: { type: "string" },
       help: { type: "boolean" },
     },

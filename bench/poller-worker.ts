@@ -1,46 +1,43 @@
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import type { ConsumedCapacityHook } from "../src/adapters/dynamo/capacity.ts";
-import { createDynamoDbClient } from "../src/adapters/dynamo/client.ts";
-import { DynamoSeenSnapshotStore } from "../src/adapters/dynamo/seen-snapshot.ts";
-import { DynamoStateStore } from "../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../src/adapters/dynamo/subscription-store.ts";
+import type { SQSClient } from "@aws-sdk/client-sqs";
 import { CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
-import { RespondentApiClient } from "../src/adapters/respondent-api.ts";
-import type { NewReplyEvent } from "../src/domain/events.ts";
-import { type EventQueue, systemClock } from "../src/ports.ts";
-import { type PollPorts, poll, type SeenCache } from "../src/usecases/poll.ts";
-import type { Delivery } from "./delivery.ts";
+import { composeNotifier, composePoller, deliveryQueue } from "../src/app/compose.ts";
+import { type LocalPlatform, openLocalPlatform } from "../src/app/local.ts";
+import { loadLocalConfig } from "../src/config.ts";
+import type { Log, LogAttributes, MetricName } from "../src/ports.ts";
+import { type DeliveryPorts, drainQueue } from "../src/usecases/deliver.ts";
+import { type PollOptions, type PollReport, poll } from "../src/usecases/poll.ts";
+import { type PollCyclePorts, pollCycle } from "../src/usecases/poll-cycle.ts";
 import {
   type DeliveryFigures,
   type DynamoFigures,
   type PollerInit,
   type PollerRequest,
   type PollFigures,
+  type QueueFigures,
   quietNodeVersionWarning,
-  type SnapshotSaveFigures,
+  type SnapshotActivity,
   serveRequests,
   toMb,
 } from "./protocol.ts";
 
 /**
- * One poller, as one Lambda execution environment: the real poll() use case with the real
- * Respondent client and DynamoDB adapters, a SeenCache that lives as long as this process.
- * Started fresh, it is a cold start (loading the seen-cache snapshot first, as
- * lambdas/poller/handler.ts does, unless told not to); kept across polls, it is a warm
- * container. SQS is the only stand-in (an in-memory queue that counts the batches SQS would take).
+ * One poller, as one Lambda execution environment: the platform the CLI opens (its
+ * loadLocalConfig and openLocalPlatform, pointed at the bench's simulator, DynamoDB Local, SQS
+ * emulator and fake Slack), its ports from src/app/compose.ts, and the use cases every entry
+ * point calls: pollCycle() (or poll() alone, for the no-snapshot comparison) and, for the
+ * alerts, drainQueue(). Started fresh, it is a cold start; kept across polls, a warm container.
  */
 
 quietNodeVersionWarning();
 
-const SQS_BATCH_LIMIT = 10;
 const MEMORY_SAMPLE_MS = 20;
-const log = consoleLog({ level: "warn" });
 
 /** Counts every DynamoDB call: per command (middleware) and per operation with units (the client's capacity hook). */
 class DynamoMeter {
-  figures: DynamoFigures = emptyFigures();
+  figures: DynamoFigures = emptyDynamoFigures();
 
-  readonly hook: ConsumedCapacityHook = (operation, units) => {
+  readonly hook = (operation: string, units: { read: number; write: number }) => {
     const entry = this.figures.byOperation[operation] ?? { requests: 0, readUnits: 0, writeUnits: 0 };
     entry.requests += 1;
     entry.readUnits += units.read;
@@ -50,7 +47,7 @@ class DynamoMeter {
     this.figures.writeUnits += units.write;
   };
 
-  attach(client: DynamoDBClient): DynamoDBClient {
+  attach(client: DynamoDBClient): void {
     client.middlewareStack.add(
       (next, context) => async (args) => {
         const command = context.commandName ?? "unknown";
@@ -60,36 +57,94 @@ class DynamoMeter {
       },
       { step: "initialize", name: "benchRequestCounter" },
     );
-    return client;
   }
 
   take(): DynamoFigures {
     const taken = this.figures;
-    this.figures = emptyFigures();
+    this.figures = emptyDynamoFigures();
     taken.readUnits = round(taken.readUnits);
     taken.writeUnits = round(taken.writeUnits);
     return taken;
   }
 }
 
-function emptyFigures(): DynamoFigures {
+function emptyDynamoFigures(): DynamoFigures {
   return { byOperation: {}, byCommand: {}, requests: 0, readUnits: 0, writeUnits: 0 };
+}
+
+/** Counts every SQS call by command (SendMessageBatch is what the poll pays for) and the batch entries SQS refused. */
+class QueueMeter {
+  private figures: QueueFigures = emptyQueueFigures();
+
+  attach(client: SQSClient): void {
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const command = (context.commandName ?? "unknown").replace(/Command$/, "");
+        this.figures.byCommand[command] = (this.figures.byCommand[command] ?? 0) + 1;
+        this.figures.requests += 1;
+        const result = await next(args);
+        const failed = (result.output as { Failed?: Array<{ Code?: string; Message?: string }> }).Failed ?? [];
+        for (const failure of failed) {
+          const reason = `${failure.Code ?? "unknown"}: ${failure.Message ?? ""}`.slice(0, 200);
+          this.figures.refusedEntries[reason] = (this.figures.refusedEntries[reason] ?? 0) + 1;
+        }
+        return result;
+      },
+      { step: "initialize", name: "benchQueueRequestCounter" },
+    );
+  }
+
+  take(): QueueFigures {
+    const taken = this.figures;
+    this.figures = emptyQueueFigures();
+    return taken;
+  }
+}
+
+function emptyQueueFigures(): QueueFigures {
+  return { byCommand: {}, requests: 0, refusedEntries: {} };
 }
 
 function round(value: number): number {
   return Math.round(value * 100) / 100;
 }
 
-/** Stands in for SQS: keeps the events for the notifier and counts SendMessageBatch calls. */
-class MemoryQueue implements EventQueue {
-  readonly bodies: string[] = [];
-  requests = 0;
+/**
+ * Warnings and errors go to stderr; the snapshot use case's info lines (what it loaded and
+ * saved, and how long that took) are kept as figures.
+ */
+class BenchLog implements Log {
+  private readonly console = consoleLog({ level: "warn" });
+  snapshot: SnapshotActivity = {};
 
-  async sendEvents(events: readonly NewReplyEvent[]): Promise<void> {
-    for (let start = 0; start < events.length; start += SQS_BATCH_LIMIT) {
-      this.requests += 1;
-      for (const event of events.slice(start, start + SQS_BATCH_LIMIT)) this.bodies.push(JSON.stringify(event));
+  debug(): void {}
+
+  info(message: string, attributes?: LogAttributes): void {
+    const figure = (name: string) => Number(attributes?.[name] ?? 0);
+    if (message === "seen-cache snapshot loaded") {
+      this.snapshot.loaded = { entries: figure("entries"), parts: figure("parts"), durationMs: figure("durationMs") };
+    } else if (message === "seen-cache snapshot saved") {
+      this.snapshot.saved = {
+        entries: figure("entries"),
+        parts: figure("parts"),
+        bytes: figure("bytes"),
+        durationMs: figure("durationMs"),
+      };
     }
+  }
+
+  warn(message: string, attributes?: LogAttributes): void {
+    this.console.warn(message, attributes);
+  }
+
+  error(message: string, attributes?: LogAttributes): void {
+    this.console.error(message, attributes);
+  }
+
+  takeSnapshotActivity(): SnapshotActivity {
+    const taken = this.snapshot;
+    this.snapshot = {};
+    return taken;
   }
 }
 
@@ -117,15 +172,14 @@ function maxRssMb(): number {
 
 interface Worker {
   init: PollerInit;
-  pollerMeter: DynamoMeter;
-  notifierMeter: DynamoMeter;
-  pollerClient: DynamoDBClient;
-  notifierClient: DynamoDBClient;
-  ports: PollPorts & { cache: SeenCache };
-  queue: MemoryQueue;
-  snapshots: DynamoSeenSnapshotStore;
-  delivered: number;
-  delivery: Delivery | undefined;
+  platform: LocalPlatform;
+  log: BenchLog;
+  metrics: CountingMetrics;
+  dynamo: DynamoMeter;
+  queue: QueueMeter;
+  poller: PollCyclePorts;
+  /** Composed at the first delivery, so that the notifier's objects weigh on no poll's memory figures. */
+  notifier: DeliveryPorts | undefined;
 }
 
 let worker: Worker | undefined;
@@ -135,69 +189,57 @@ function started(): Worker {
   return worker;
 }
 
-function start(init: PollerInit): Worker {
-  const table = { tableName: init.tableName, region: init.region, endpoint: init.dynamoEndpoint };
-  const pollerMeter = new DynamoMeter();
-  const notifierMeter = new DynamoMeter();
-  const pollerClient = pollerMeter.attach(createDynamoDbClient(table, { onConsumedCapacity: pollerMeter.hook }));
-  const notifierClient = notifierMeter.attach(createDynamoDbClient(table, { onConsumedCapacity: notifierMeter.hook }));
-  const credentials = { apiKey: init.simulator.apiKey, apiSecret: init.simulator.apiSecret };
-  const queue = new MemoryQueue();
-  return {
-    init,
-    pollerMeter,
-    notifierMeter,
-    pollerClient,
-    notifierClient,
-    queue,
-    ports: {
-      api: new RespondentApiClient({
-        baseUrl: init.simulator.url,
-        pageSize: init.requestedPageSize,
-        maxConcurrency: init.concurrency,
-        timeoutMs: 10_000,
-        maxRetries: 4,
-        credentials: async () => credentials,
-        log,
-      }),
-      state: new DynamoStateStore(pollerClient, init.tableName, { log }),
-      subscriptions: new DynamoSubscriptionStore(pollerClient, init.tableName, { log }),
-      queue,
-      clock: systemClock,
-      log,
-      metrics: new CountingMetrics(),
-      cache: new Map(),
-    },
-    snapshots: new DynamoSeenSnapshotStore(pollerClient, init.tableName, { log }),
-    delivered: 0,
-    delivery: undefined,
-  };
+async function start(init: PollerInit): Promise<Worker> {
+  const log = new BenchLog();
+  const metrics = new CountingMetrics();
+  const dynamo = new DynamoMeter();
+  const queue = new QueueMeter();
+  const platform = await openLocalPlatform(loadLocalConfig(init.env), {
+    needs: { respondent: true, slack: true, queue: true },
+    // bench.ts created the table; no DescribeTable here, so a cold start opens its first
+    // DynamoDB connection inside the measured poll, as a Lambda's does.
+    tableMode: "inspect",
+    log,
+    metrics,
+    onConsumedCapacity: dynamo.hook,
+  });
+  if (platform.embedded.length > 0) {
+    await platform.close();
+    throw new Error(`the bench's environment left services unset, so stand-ins were started: ${platform.embedded}`);
+  }
+  dynamo.attach(platform.table.client);
+  if (platform.queue) queue.attach(platform.queue.client);
+  return { init, platform, log, metrics, dynamo, queue, poller: composePoller(platform), notifier: undefined };
 }
 
-async function runPoll(
-  current: Worker,
-  loadSnapshot: boolean,
-  scopeConcurrency: number | undefined,
-): Promise<PollFigures> {
-  const metrics = new CountingMetrics();
-  const queueRequestsBefore = current.queue.requests;
-  current.pollerMeter.take();
+function metricCounts(metrics: CountingMetrics): Map<MetricName, number> {
+  return new Map(metrics.counts);
+}
+
+async function runPoll(current: Worker, cycle: boolean, scopeConcurrency: number | undefined): Promise<PollFigures> {
+  const countsBefore = metricCounts(current.metrics);
+  current.dynamo.take();
+  current.queue.take();
+  current.log.takeSnapshotActivity();
   const rssAtStartMb = toMb(process.memoryUsage().rss);
   const stopSampling = sampleMemory();
   const cpuBefore = process.cpuUsage();
   const startedAt = performance.now();
 
-  if (loadSnapshot) await current.snapshots.loadInto(current.ports.cache);
   const pageTimesMs: number[] = [];
-  const ports: PollPorts = {
-    ...current.ports,
-    metrics,
-    onProgress: () => {
-      pageTimesMs.push(Math.round(performance.now() - startedAt));
-    },
+  current.poller.poll.onProgress = () => {
+    pageTimesMs.push(Math.round(performance.now() - startedAt));
   };
   const scopes = scopeConcurrency ?? current.init.scopeConcurrency;
-  const report = await poll(ports, scopes === undefined ? {} : { scopeConcurrency: scopes });
+  const options: PollOptions = scopes === undefined ? {} : { scopeConcurrency: scopes };
+  let report: PollReport;
+  if (cycle) {
+    const result = await pollCycle(current.poller, options);
+    if (!result.report) throw result.error;
+    report = result.report;
+  } else {
+    report = await poll(current.poller.poll, options);
+  }
 
   const wallMs = performance.now() - startedAt;
   const cpu = process.cpuUsage(cpuBefore);
@@ -205,6 +247,7 @@ async function runPoll(
   // Started with --expose-gc: what the poll leaves behind once its garbage is collected.
   (globalThis as { gc?: () => void }).gc?.();
   const retainedHeapMb = toMb(process.memoryUsage().heapUsed);
+  const queue = current.queue.take();
   return {
     wallMs: Math.round(wallMs),
     cpuUserMs: Math.round(cpu.user / 1000),
@@ -220,48 +263,46 @@ async function runPoll(
       failures: report.failures.length,
       firstFailure: report.failures[0]?.reason,
     },
-    dynamo: current.pollerMeter.take(),
-    queueRequests: current.queue.requests - queueRequestsBefore,
+    dynamo: current.dynamo.take(),
+    queueRequests: queue.byCommand.SendMessageBatch ?? 0,
+    queue,
+    snapshot: current.log.takeSnapshotActivity(),
     memory: { rssAtStartMb, ...sampled, maxRssMb: maxRssMb(), retainedHeapMb },
-    cacheEntries: current.ports.cache.size,
+    cacheEntries: current.poller.poll.cache?.size ?? 0,
     pageTimesMs,
-    metricNames: [...metrics.counts.keys()].sort(),
+    metricNames: [...current.metrics.counts.entries()]
+      .filter(([name, count]) => count !== countsBefore.get(name))
+      .map(([name]) => name)
+      .sort(),
   };
 }
 
-async function saveSnapshot(current: Worker): Promise<SnapshotSaveFigures> {
-  current.pollerMeter.take();
+/** Delivers what the polls queued, as the local consumer does: drainQueue() with the notifier's composed ports. */
+async function deliver(current: Worker): Promise<Omit<DeliveryFigures, "slackPosts">> {
+  current.notifier ??= composeNotifier(current.platform);
+  const postedBefore = current.metrics.get("AlertsPosted");
+  current.dynamo.take();
+  current.queue.take();
   const startedAt = performance.now();
-  const saved = await current.snapshots.save(current.ports.cache);
-  return { wallMs: Math.round(performance.now() - startedAt), ...saved, dynamo: current.pollerMeter.take() };
-}
-
-/** Hands the events queued since the last delivery to the real notify() (see delivery.ts). */
-async function deliver(current: Worker): Promise<DeliveryFigures> {
-  if (!current.delivery) {
-    const { Delivery } = await import("./delivery.ts");
-    current.delivery = await Delivery.start({
-      client: current.notifierClient,
-      tableName: current.init.tableName,
-      log,
-    });
-  }
-  const bodies = current.queue.bodies.slice(current.delivered);
-  current.delivered = current.queue.bodies.length;
-  current.notifierMeter.take();
-  const figures = await current.delivery.deliver(bodies);
-  return { ...figures, dynamo: current.notifierMeter.take() };
+  const result = await drainQueue(deliveryQueue(current.platform), current.notifier);
+  return {
+    wallMs: Math.round(performance.now() - startedAt),
+    events: result.delivered + result.retried + result.deadLettered,
+    alertsDelivered: current.metrics.get("AlertsPosted") - postedBefore,
+    failures: result.retried + result.deadLettered,
+    pending: result.pending,
+    dynamo: current.dynamo.take(),
+    queue: current.queue.take(),
+  };
 }
 
 serveRequests<PollerRequest>(async (request) => {
   switch (request.type) {
     case "init":
-      worker = start(request.init);
+      worker = await start(request.init);
       return { rssMb: toMb(process.memoryUsage().rss) };
     case "poll":
-      return runPoll(started(), request.loadSnapshot, request.scopeConcurrency);
-    case "saveSnapshot":
-      return saveSnapshot(started());
+      return runPoll(started(), request.cycle, request.scopeConcurrency);
     case "deliver":
       return deliver(started());
   }
@@ -269,9 +310,5 @@ serveRequests<PollerRequest>(async (request) => {
 
 process.on("disconnect", () => {
   const current = worker;
-  void (async () => {
-    await current?.delivery?.close();
-    current?.pollerClient.destroy();
-    current?.notifierClient.destroy();
-  })().finally(() => process.exit(0));
+  void (current?.platform.close() ?? Promise.resolve()).finally(() => process.exit(0));
 });

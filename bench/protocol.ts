@@ -38,12 +38,8 @@ export interface SimulatorStats {
 }
 
 export interface PollerInit {
-  dynamoEndpoint: string;
-  region: string;
-  tableName: string;
-  simulator: { url: string; apiKey: string; apiSecret: string };
-  requestedPageSize: number;
-  concurrency: number;
+  /** The environment the poller's config is read from (bench/environment.ts; the CLI child gets the same). */
+  env: Record<string, string>;
   /** poll()'s scopeConcurrency for the phases run as deployed; undefined: its default. */
   scopeConcurrency: number | undefined;
 }
@@ -64,6 +60,20 @@ export interface DynamoFigures {
   writeUnits: number;
 }
 
+/** SQS requests by API command, counted by a middleware of the bench's own on the platform's SQS client. */
+export interface QueueFigures {
+  byCommand: Record<string, number>;
+  requests: number;
+  /** Batch entries SQS refused (`Failed` in a SendMessageBatch answer), by code and message. */
+  refusedEntries: Record<string, number>;
+}
+
+/** What the snapshot use case reported (its log lines) during one poll cycle. */
+export interface SnapshotActivity {
+  loaded?: { entries: number; parts: number; durationMs: number };
+  saved?: { entries: number; parts: number; bytes: number; durationMs: number };
+}
+
 export interface PollFigures {
   wallMs: number;
   cpuUserMs: number;
@@ -80,8 +90,11 @@ export interface PollFigures {
     firstFailure: string | undefined;
   };
   dynamo: DynamoFigures;
-  /** SendMessageBatch calls SQS would have taken for the queued events (10 a batch). */
+  /** SendMessageBatch calls the poll made to the SQS emulator (10 events a batch). */
   queueRequests: number;
+  queue: QueueFigures;
+  /** The seen-cache snapshot loaded or saved in this cycle (a cycle restores once per process, saves when due). */
+  snapshot: SnapshotActivity;
   memory: {
     rssAtStartMb: number;
     /** Highest RSS sampled every 20 ms during the poll. */
@@ -100,21 +113,30 @@ export interface PollFigures {
   metricNames: string[];
 }
 
+/** The snapshot save of the first poll cycle (the one that filled the SeenCache). */
 export interface SnapshotSaveFigures {
   wallMs: number;
   entries: number;
   parts: number;
   bytes: number;
-  dynamo: DynamoFigures;
+  requests: number;
+  writeUnits: number;
 }
 
 export interface DeliveryFigures {
   wallMs: number;
+  /** Messages received from the queue and settled (delivered, retried or dead-lettered). */
   events: number;
+  /** Alerts posted (the notifier's AlertsPosted metric). */
   alertsDelivered: number;
+  /** Posts the fake Slack received (counted by the parent, which runs it). */
   slackPosts: number;
+  /** Messages retried or dead-lettered. */
   failures: number;
+  /** Messages still on the queue when the drain returned. */
+  pending: number;
   dynamo: DynamoFigures;
+  queue: QueueFigures;
 }
 
 export type SimulatorRequest =
@@ -125,9 +147,12 @@ export type SimulatorRequest =
 
 export type PollerRequest =
   | { type: "init"; init: PollerInit }
-  /** `scopeConcurrency` 1 lists the scopes one after another, as the poller did before issue 6. */
-  | { type: "poll"; loadSnapshot: boolean; scopeConcurrency: number | undefined }
-  | { type: "saveSnapshot" }
+  /**
+   * `cycle`: pollCycle() as deployed (snapshot restored once per process, saved when due);
+   * false: poll() alone, no snapshot (the comparison). `scopeConcurrency` 1 lists the scopes one
+   * after another, as the poller did before issue 6.
+   */
+  | { type: "poll"; cycle: boolean; scopeConcurrency: number | undefined }
   | { type: "deliver" };
 
 type Envelope<T> = { id: number; body: T };

@@ -1,4 +1,5 @@
 import { DEFAULT_SCOPE_CONCURRENCY } from "../src/usecases/poll.ts";
+import type { CliRun } from "./cli-poll.ts";
 import { PRICES } from "./cost.ts";
 import {
   type BenchResults,
@@ -28,6 +29,14 @@ function commands(dynamo: DynamoFigures): string {
     Object.entries(dynamo.byCommand)
       .sort((a, b) => b[1] - a[1])
       .map(([command, count]) => `${command.replace(/Command$/, "")} ${int(count)}`)
+      .join(", ") || "none"
+  );
+}
+
+function queueCommands(byCommand: Record<string, number>): string {
+  return (
+    Object.entries(byCommand)
+      .map(([command, count]) => `${command} ${int(count)}`)
       .join(", ") || "none"
   );
 }
@@ -91,14 +100,105 @@ function summary(results: BenchResults): string[] {
     line(`poller peak RSS < ${TARGETS.memoryMb} MB`, (phase) => phase.verdicts.memory, scope),
   ];
   const only = (name: PhaseName) => all.filter(({ phase }) => phase.phase === name);
+  const cli = results.sizes.flatMap((size) => (size.cli ? [{ size, cli: size.cli }] : []));
+  const cliMissed = cli.filter(({ cli }) => cli.verdict === "MISS");
+  const cliLine =
+    cli.length === 0
+      ? []
+      : [
+          `- ${cliMissed.length === 0 ? "PASS" : "MISS"} CLI \`poll --once\`, steady, fresh process: read units <= N/100 and zero writes: ` +
+            `${cli.length - cliMissed.length}/${cli.length} sizes` +
+            (cliMissed.length > 0
+              ? ` (missed: ${cliMissed.map(({ size }) => `N=${int(size.conversations)}`).join("; ")})`
+              : ""),
+        ];
   return [
     "Targets, as deployed (src/ as it is; the comparison phases* left out):",
     ...targets(deployed),
+    ...cliLine,
     "Comparison*: scopes in turn (scopeConcurrency 1, as before issue 6), warm:",
     ...targets(only("steady-warm-sequential")),
     "Comparison*: cold start without a snapshot (as before issue 6):",
     ...targets(only("steady-cold")),
   ];
+}
+
+function cliSection(results: BenchResults): string[] {
+  const rows = results.sizes.flatMap((size) => {
+    const cli = size.cli;
+    if (!cli) return [];
+    const target = size.conversations * TARGETS.steadyReadUnitsPerConversation;
+    const row = (label: string, run: CliRun, api: string, verdict: string) => [
+      int(size.conversations),
+      label,
+      run.exitCode === 0 ? int(run.wallMs) : `exit ${run.exitCode}`,
+      pollSeconds(run.summary),
+      api,
+      snapshotEntries(run.snapshotLoaded),
+      int(run.dynamo.requests),
+      wireOperations(run.dynamo),
+      num(run.dynamo.readUnits, 1),
+      num(run.dynamo.writeUnits, 1),
+      verdict,
+    ];
+    return [
+      row("first", cli.first, "", ""),
+      ...cli.steady.map((run, index) =>
+        row(
+          `steady ${index + 1}`,
+          run,
+          `${int(run.api.requests)} = ${int(cli.lowerBoundPages)}`,
+          `${num(run.dynamo.readUnits, 1)} <= ${num(target, 0)}, ${num(run.dynamo.writeUnits, 1)} = 0: ${
+            run.exitCode === 0 && run.dynamo.readUnits <= target && run.dynamo.writeUnits === 0 ? "PASS" : "MISS"
+          }`,
+        ),
+      ),
+    ];
+  });
+  if (rows.length === 0) return [];
+  return [
+    "`respondent-notifier poll --once` itself, each run a fresh process (its own table, one `*` subscription; DynamoDB",
+    " counted on the wire by a proxy in front of DynamoDB Local; process ms includes Node and tsx start-up; poll s is the",
+    " CLI's own summary line; API req = LB pages for the one `*` scope)",
+    "",
+    table(
+      [
+        "N",
+        "run",
+        "process ms",
+        "poll s",
+        "API req = LB",
+        "snapshot entries loaded",
+        "DDB req",
+        "DynamoDB operations (command partition: requests x read/write units)",
+        "RCU",
+        "WCU",
+        "RCU <= N/100, WCU = 0",
+      ],
+      rows,
+    ),
+    "",
+  ];
+}
+
+function pollSeconds(summary: string | undefined): string {
+  return summary?.match(/\(([\d.]+) s\)$/)?.[1] ?? "";
+}
+
+function snapshotEntries(line: string | undefined): string {
+  const entries = line?.match(/entries=(\d+)/)?.[1];
+  return entries === undefined ? "" : int(Number(entries));
+}
+
+function wireOperations(dynamo: DynamoFigures): string {
+  const withUnits = Object.entries(dynamo.byOperation).map(
+    ([operation, figures]) =>
+      `${operation} ${int(figures.requests)}x ${num(figures.readUnits, 1)}r/${num(figures.writeUnits, 1)}w`,
+  );
+  const others = Object.entries(dynamo.byCommand)
+    .filter(([command]) => !Object.keys(dynamo.byOperation).some((operation) => operation.startsWith(`${command} `)))
+    .map(([command, count]) => `${command} ${int(count)}x`);
+  return [...withUnits, ...others].join("; ") || "none";
 }
 
 export function renderReport(results: BenchResults): string {
@@ -146,6 +246,7 @@ export function renderReport(results: BenchResults): string {
     "",
   );
   out.push(...summary(results), "");
+  out.push(...cliSection(results));
 
   out.push(
     "Lower bounds per N",
@@ -162,16 +263,18 @@ export function renderReport(results: BenchResults): string {
       ]),
     ),
     "",
-    "DynamoDB per poll (by API command; by operation, item.access: requests x read/write units)",
+    "DynamoDB and SQS per poll cycle (DynamoDB by API command, and by operation, item.access: requests x read/write",
+    " units, from the client's capacity hook; SQS requests by command, from a middleware on the platform's SQS client)",
     "",
     table(
-      ["N", "phase", "commands", "operations"],
+      ["N", "phase", "commands", "operations", "SQS"],
       results.sizes.flatMap((size) =>
         size.phases.map((phase) => [
           int(size.conversations),
           PHASE_LABELS[phase.phase],
           commands(phase.poll.dynamo),
           operations(phase.poll.dynamo),
+          queueCommands(phase.poll.queue.byCommand),
         ]),
       ),
     ),
@@ -210,14 +313,15 @@ export function renderReport(results: BenchResults): string {
             num(phase.poll.memory.retainedHeapMb),
             int(phase.poll.cacheEntries),
             delivery
-              ? `${delivery.alertsDelivered} alerts in ${int(delivery.wallMs)} ms, ${int(delivery.dynamo.requests)} DDB req, ${num(delivery.dynamo.readUnits)} RCU / ${num(delivery.dynamo.writeUnits)} WCU`
+              ? `${delivery.alertsDelivered} alerts in ${int(delivery.wallMs)} ms, ${int(delivery.dynamo.requests)} DDB req, ` +
+                `${num(delivery.dynamo.readUnits)} RCU / ${num(delivery.dynamo.writeUnits)} WCU, SQS ${queueCommands(delivery.queue.byCommand)}`
               : "",
           ];
         }),
       ),
     ),
     "",
-    "Seen-cache snapshot: one save of the warm SeenCache (the poller saves after a poll that changed it, at most every 15 minutes)",
+    "Seen-cache snapshot: the save of the first poll cycle (the poller saves after a poll that changed its SeenCache, at most every 15 minutes)",
     "",
     table(
       ["N", "entries", "parts", "KB stored", "WCU", "ms"],
@@ -226,7 +330,7 @@ export function renderReport(results: BenchResults): string {
         int(size.snapshotSave.entries),
         String(size.snapshotSave.parts),
         num(size.snapshotSave.bytes / 1024),
-        num(size.snapshotSave.dynamo.writeUnits),
+        num(size.snapshotSave.writeUnits),
         int(size.snapshotSave.wallMs),
       ]),
     ),
