@@ -84,6 +84,8 @@ export class Pipeline {
   private readonly plan: FaultPlan;
   private readonly random: () => number;
   private readonly poster: SlackPoster;
+  /** Used only for the posts an injected "slack.timeout" fault holds back. */
+  private readonly timingOutPoster: SlackPoster;
   private readonly rivalState: StateStore;
   private readonly subscriptionStore: DynamoSubscriptionStore;
   private readonly inspectQueue: DynamoLocalQueue;
@@ -96,7 +98,6 @@ export class Pipeline {
   /** The process of the latest cycle: how many side effects it made, and which. */
   lastDomain: CrashDomain | undefined;
   private slackFaultsPending: string[] = [];
-  private slackBusyUntil = 0;
   /** The API has not changed since the last poll that completed without failures. */
   private unchangedSinceCleanPoll = false;
 
@@ -114,13 +115,11 @@ export class Pipeline {
     this.random = seededRandom(seed);
     this.plan = new FaultPlan(options.faults ?? {}, this.random, options.stats);
     this.clock = { now: () => new Date(this.world.nowMs + this.clockOffsetMs) };
-    this.poster = createSlackPoster({
-      token: SLACK_TOKEN,
-      apiUrl: `${slack.url}/api/`,
-      // Short where timeouts are injected; generous where a timeout would be a false alarm.
-      timeoutMs: (options.faults?.slackFault ?? 0) > 0 ? SLACK_FAULT_TIMEOUT_MS : 5_000,
-      log: this.log,
-    });
+    // Only an injected fault times out: an ordinary post that is slow on a busy machine must
+    // not turn into a "may have posted" outcome (and a post landing after the verdict).
+    const slackClient = { token: SLACK_TOKEN, apiUrl: `${slack.url}/api/`, log: this.log };
+    this.poster = createSlackPoster({ ...slackClient, timeoutMs: SLACK_TIMEOUT_MS });
+    this.timingOutPoster = createSlackPoster({ ...slackClient, timeoutMs: SLACK_FAULT_TIMEOUT_MS });
     this.rivalState = new DynamoStateStore(raw, tableName, { clock: this.clock });
     this.subscriptionStore = new DynamoSubscriptionStore(raw, tableName, { log: this.log });
     this.inspectQueue = new DynamoLocalQueue(raw, tableName, { clock: this.clock });
@@ -282,13 +281,16 @@ export class Pipeline {
 
   private process(domain: CrashDomain, cache: SeenCache, dynamoLatencyMs?: () => number): Process {
     const client = faultyDynamo(this.raw, domain, this.plan, dynamoLatencyMs);
-    const apiFaults = (this.options.faults?.apiOutage ?? 0) > 0;
+    // An injected API timeout is a request the snapshot server never answers, so the client must
+    // give up quickly while faults are on (an answer that is merely slow then fails the same
+    // harmless way); once they stop, a slow answer on a busy machine must not fail a fault-free round.
+    const apiFaults = (this.options.faults?.apiOutage ?? 0) > 0 && this.plan.active;
     const queue = new DynamoLocalQueue(client, this.tableName, { clock: this.clock, maxReceives: 1_000 });
     const api = new RespondentApiClient({
       baseUrl: this.server.url,
       pageSize: 100,
       maxConcurrency: 2,
-      timeoutMs: apiFaults ? 300 : 5_000,
+      timeoutMs: apiFaults ? API_FAULT_TIMEOUT_MS : API_TIMEOUT_MS,
       maxRetries: 2,
       credentials: async () => ({ apiKey: API_KEY, apiSecret: API_SECRET }),
       log: this.log,
@@ -358,9 +360,11 @@ export class Pipeline {
   private countingPoster(): SlackPoster {
     return {
       post: (channelId, message, threadTs) => {
+        // Posts are made one at a time, so the fake Slack takes its queued faults in this order.
         const fault = this.slackFaultsPending.shift();
         if (fault) this.options.stats.fault(fault);
-        return this.poster.post(channelId, message, threadTs);
+        const poster = fault === "slack.timeout" ? this.timingOutPoster : this.poster;
+        return poster.post(channelId, message, threadTs);
       },
     };
   }
@@ -379,7 +383,6 @@ export class Pipeline {
     const count = integerBetween(1, 3, this.random);
     this.slack.failNext("chat.postMessage", count, fault(this.random));
     for (let index = 0; index < count; index += 1) this.slackFaultsPending.push(label);
-    if (label === "slack.timeout") this.slackBusyUntil = Date.now() + (count + 1) * SLACK_FAULT_DELAY_MS;
   }
 
   private async snapshot(): Promise<void> {
@@ -417,13 +420,12 @@ export class Pipeline {
     this.server.clearFaults();
     this.slack.reset();
     this.slackFaultsPending = [];
-    // A post that timed out is still carried out by Slack: let it land before judging.
-    const wait = this.slackBusyUntil - Date.now();
-    if (wait > 0) await sleep(wait);
     for (let round = 1; round <= MAX_QUIET_ROUNDS; round += 1) {
       this.clockOffsetMs += ROUND_ADVANCE_MS;
       const postsBefore = this.posts.length;
       const report = await this.cycle();
+      // A post that timed out is still carried out by Slack: let it land before judging.
+      await this.slack.idle();
       const pending = await this.inspectQueue.pendingCount();
       if (report && report.failures.length === 0 && report.eventsQueued === 0 && pending === 0) {
         if (this.posts.length === postsBefore) return round;
@@ -500,7 +502,18 @@ export class Pipeline {
   }
 }
 
+/** Far beyond any answer of the local fake Slack or snapshot server, even on a loaded machine. */
+const SLACK_TIMEOUT_MS = 10_000;
+const API_TIMEOUT_MS = 10_000;
+/** The client of a post that an injected timeout holds back gives up after this long... */
 export const SLACK_FAULT_TIMEOUT_MS = 300;
+/**
+ * ...and the fake Slack answers (and posts) only this long after it has read the request: always
+ * after that client, whose clock started before it sent the request, gave up, however slow the machine.
+ */
+const SLACK_FAULT_DELAY_MS = 500;
+/** How long the API client waits for an answer while the snapshot server may be told never to answer. */
+const API_FAULT_TIMEOUT_MS = 300;
 
 const OBSERVED_METRICS = [
   "StateConflicts",
@@ -511,7 +524,6 @@ const OBSERVED_METRICS = [
   "PollFailures",
   "ConversationsFailed",
 ] as const;
-const SLACK_FAULT_DELAY_MS = 500;
 
 const API_FAULTS: ApiFault[] = [
   { kind: "status", status: 429, retryAfter: "0" },
