@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const stats = new ReliabilityStats("histories-with-faults");
 const RUNS = runsFor(25);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -38,7 +39,7 @@ describe("the real poller and notifier under injected faults", () => {
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(history, raw, { stats, faults: FAULTS }, { markedRepeatsAllowed: true });
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
       // The faults must really have happened, of every kind, or the property proved little.
       for (const kind of [
@@ -55,6 +56,6 @@ describe("the real poller and notifier under injected faults", () => {
         ).toBe(true);
       }
     },
-    RUNS * 10_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

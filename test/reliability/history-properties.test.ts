@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { afterAll, describe, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const stats = new ReliabilityStats("histories-without-faults");
 const RUNS = runsFor(30);
+const TIME_BOX = timeBox(RUNS * 5_000);
 
 afterAll(() => {
   raw.destroy();
@@ -22,9 +23,9 @@ describe("the real poller and notifier over generated Respondent API histories, 
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(history, raw, { stats, strict: true }, { markedRepeatsAllowed: false });
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
     },
-    RUNS * 5_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

@@ -1,13 +1,14 @@
 import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const stats = new ReliabilityStats("races");
 const RUNS = runsFor(20);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -27,13 +28,13 @@ describe("pollers and notifiers racing each other", () => {
             { markedRepeatsAllowed: false },
           );
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
       // The races really happened: the ledger turned notifiers away, and pollers met each other's state writes.
       expect(stats.observed.AlertsSkippedDuplicate ?? 0).toBeGreaterThan(0);
       expect(stats.observed.StateConflicts ?? 0).toBeGreaterThan(0);
       expect(stats.duplicates).toBe(0);
     },
-    RUNS * 10_000,
+    TIME_BOX.testTimeoutMs,
   );
 });
