@@ -8,7 +8,7 @@ import { ReliabilityStats } from "../support/reliability/stats.ts";
 const raw = createDynamoDbClient({ tableName: "unused", region: "us-east-1", endpoint: inject("dynamodbEndpoint") });
 const stats = new ReliabilityStats("histories-without-faults");
 const RUNS = runsFor(30);
-const TIME_BOX = timeBox(RUNS * 5_000);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
