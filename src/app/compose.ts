@@ -123,7 +123,7 @@ export function respondentClient(
 }
 
 /** Slack for posting alerts; the token is read on each post, so a rotated secret is picked up. */
-export function slackPoster(platform: Platform): SlackPoster {
+export function slackPoster(platform: Pick<Platform, "slack" | "log">): SlackPoster {
   const slack = platform.slack;
   if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
   return slackPosterWithToken(slack.token, slack.settings, platform.log);

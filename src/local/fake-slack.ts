@@ -62,6 +62,11 @@ export interface FakeSlack {
   failNext(method: FakeSlackMethod, count: number, fault: FakeSlackFault): void;
   /** Forgets posts, calls and pending faults (ts values keep increasing). */
   reset(): void;
+  /**
+   * Resolves once no call is being handled: every call received so far has been answered, or
+   * dropped by a client that gave up. A delayed post (the client timed out) has landed by then.
+   */
+  idle(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -115,6 +120,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   let faults = new Map<string, FakeSlackFault[]>();
   let postCounter = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
+  let callsInFlight = 0;
+  const idleWaiters: Array<() => void> = [];
   let url = "";
 
   function findChannel(id: string): Required<FakeChannel> | undefined {
@@ -265,9 +272,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   }
 
   const server = createServer((request, response) => {
-    handle(request, response).catch(() => {
-      if (!response.headersSent) send(response, { status: 500, body: { ok: false, error: "fatal_error" } });
-    });
+    callsInFlight += 1;
+    handle(request, response)
+      .catch(() => {
+        if (!response.headersSent) send(response, { status: 500, body: { ok: false, error: "fatal_error" } });
+      })
+      .finally(() => {
+        callsInFlight -= 1;
+        if (callsInFlight === 0) for (const resolve of idleWaiters.splice(0)) resolve();
+      });
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
@@ -291,6 +304,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       posts.length = 0;
       calls = {};
       faults = new Map();
+    },
+    idle() {
+      if (callsInFlight === 0) return Promise.resolve();
+      return new Promise((resolve) => idleWaiters.push(resolve));
     },
     async close() {
       for (const timer of pendingTimers) clearTimeout(timer);

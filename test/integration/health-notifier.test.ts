@@ -43,7 +43,7 @@ describe("the notifier tells the ops channel what needs a person", () => {
 
   /** One notifier process: its ports and its watch, with the given subscription reader. */
   function notifier(subscriptions: { list(): Promise<Subscription[]> } = store) {
-    const poster = createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 1_000, log });
+    const poster = createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log });
     const ops = slackOpsChannel(OPS, poster);
     const ports: NotifyPorts = {
       ledger: new DynamoDeliveryLedger(client, tableName),

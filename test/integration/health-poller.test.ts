@@ -55,7 +55,7 @@ function startPoller(
     component: "poller",
     policy: POLLER_HEALTH_POLICY,
     store: new DynamoHealthStore(client, table.tableName, { clock, log }),
-    ops: slackOpsChannel(OPS, createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 1_000, log })),
+    ops: slackOpsChannel(OPS, createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log })),
     clock,
     log,
   });
@@ -182,7 +182,7 @@ describe("poller health in the ops channel", () => {
     };
     const ops = slackOpsChannel(
       OPS,
-      createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 1_000, log }),
+      createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log }),
     );
     const monitor = () =>
       new HealthMonitor({ component: "poller", policy: { failingAfter: 1 }, store: racingStore, ops, clock, log });

@@ -42,7 +42,7 @@ describe("notify: every reply in the right channel, exactly once", () => {
     ports = {
       ledger: new DynamoDeliveryLedger(client, tableName),
       threads: new DynamoThreadStore(client, tableName),
-      slack: createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 500, log }),
+      slack: createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log }),
       clock,
       log,
       metrics,
@@ -187,7 +187,12 @@ describe("notify: every reply in the right channel, exactly once", () => {
   it("keeps the alert for a retry on a revoked token, counted as a permanent failure, token never shown", async () => {
     const revoked = {
       ...ports,
-      slack: createSlackPoster({ token: "xoxb-revoked", apiUrl: `${slack.url}/api/`, timeoutMs: 500, log: ports.log }),
+      slack: createSlackPoster({
+        token: "xoxb-revoked",
+        apiUrl: `${slack.url}/api/`,
+        timeoutMs: 5_000,
+        log: ports.log,
+      }),
     };
     const reply = event("conv-1", "m1", [ALERTS]);
     const error = await notify(reply, revoked).catch((caught: unknown) => caught);

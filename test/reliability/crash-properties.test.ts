@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { Pipeline, runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 import type { History } from "../support/reliability/world.ts";
@@ -13,6 +13,7 @@ const clients = { dynamo: raw, sqs: rawSqs };
 const randomStats = new ReliabilityStats("histories-with-crashes");
 const sweepStats = new ReliabilityStats("crash-at-every-side-effect");
 const RUNS = runsFor(25);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -144,11 +145,11 @@ describe("the real poller and notifier killed at random points of generated hist
             { markedRepeatsAllowed: true },
           );
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
       // About half the cycles pick a crash point; a cycle shorter than its point finishes instead.
       expect(randomStats.crashTotal).toBeGreaterThan(RUNS / 2);
     },
-    RUNS * 10_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

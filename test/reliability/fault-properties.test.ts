@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
@@ -11,6 +11,7 @@ const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpo
 const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("histories-with-faults");
 const RUNS = runsFor(25);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -42,7 +43,7 @@ describe("the real poller and notifier under injected faults", () => {
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(history, clients, { stats, faults: FAULTS }, { markedRepeatsAllowed: true });
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
       // The faults must really have happened, of every kind, or the property proved little.
       for (const kind of [
@@ -59,6 +60,6 @@ describe("the real poller and notifier under injected faults", () => {
         ).toBe(true);
       }
     },
-    RUNS * 10_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
@@ -11,6 +11,7 @@ const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpo
 const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("histories-without-faults");
 const RUNS = runsFor(30);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -26,9 +27,9 @@ describe("the real poller and notifier over generated Respondent API histories, 
         fc.asyncProperty(historyArbitrary(), async (history) => {
           await runHistory(history, clients, { stats, strict: true }, { markedRepeatsAllowed: false });
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
     },
-    RUNS * 5_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { afterAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
-import { historyArbitrary, runsFor, seedOption } from "../support/reliability/history.ts";
+import { historyArbitrary, runsFor, seedOption, timeBox } from "../support/reliability/history.ts";
 import { runHistory } from "../support/reliability/pipeline.ts";
 import { ReliabilityStats } from "../support/reliability/stats.ts";
 
@@ -11,6 +11,7 @@ const rawSqs = createSqsClient({ region: "us-east-1", endpoint: inject("sqsEndpo
 const clients = { dynamo: raw, sqs: rawSqs };
 const stats = new ReliabilityStats("races");
 const RUNS = runsFor(20);
+const TIME_BOX = timeBox(RUNS * 10_000);
 
 afterAll(() => {
   raw.destroy();
@@ -31,13 +32,13 @@ describe("pollers and notifiers racing each other", () => {
             { markedRepeatsAllowed: false },
           );
         }),
-        { numRuns: RUNS, ...seedOption() },
+        { numRuns: RUNS, ...seedOption(), ...TIME_BOX.options },
       );
       // The races really happened: the ledger turned notifiers away, and pollers met each other's state writes.
       expect(stats.observed.AlertsSkippedDuplicate ?? 0).toBeGreaterThan(0);
       expect(stats.observed.StateConflicts ?? 0).toBeGreaterThan(0);
       expect(stats.duplicates).toBe(0);
     },
-    RUNS * 10_000,
+    TIME_BOX.testTimeoutMs,
   );
 });

@@ -37,7 +37,7 @@ function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
 export function runCli(
   args: string[],
   env: Record<string, string>,
-  options: { timeoutMs?: number; stopAfterMs?: number; stopWhen?: (stdout: string) => boolean } = {},
+  options: { timeoutMs?: number; stopWhen?: (stdout: string) => boolean } = {},
 ): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
@@ -57,7 +57,6 @@ export function runCli(
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
     });
-    const stopTimer = options.stopAfterMs ? setTimeout(stop, options.stopAfterMs) : undefined;
     const killTimer = setTimeout(() => {
       child.kill("SIGKILL");
       reject(new Error(`CLI ${args.join(" ")} did not finish in time\nstdout: ${stdout}\nstderr: ${stderr}`));
@@ -65,7 +64,6 @@ export function runCli(
     child.on("error", reject);
     child.on("close", (code) => {
       clearTimeout(killTimer);
-      if (stopTimer) clearTimeout(stopTimer);
       resolve({ code, stdout, stderr });
     });
   });

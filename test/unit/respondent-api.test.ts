@@ -184,15 +184,18 @@ describe("RespondentApiClient: page walking", () => {
   it("keeps at most maxConcurrency pages ahead of a consumer that is slow", async () => {
     const sim = await simulator({ conversations: 100, pageSizeCap: 5 });
     const { client } = clientFor(sim, { maxConcurrency: 3 });
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 60));
+    // Wait for the pages allowed ahead to be requested, then give one too many the time to show up.
+    const requested = async (count: number) => {
+      while (sim.requests.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
+      await new Promise((resolve) => setTimeout(resolve, 60));
+      return sim.requests.length;
+    };
 
     const iterator = client.listConversations({})[Symbol.asyncIterator]();
     await iterator.next();
-    await pause();
-    const requestedWhileHoldingPage1 = sim.requests.length;
+    const requestedWhileHoldingPage1 = await requested(1 + 3);
     await iterator.next();
-    await pause();
-    const requestedWhileHoldingPage2 = sim.requests.length;
+    const requestedWhileHoldingPage2 = await requested(2 + 3);
     let remaining = 0;
     while (!(await iterator.next()).done) remaining += 1;
 

@@ -98,3 +98,21 @@ export function seedOption(): { seed?: number; path?: string; endOnFailure?: boo
     ...(process.env.RELIABILITY_NO_SHRINK === "1" ? { endOnFailure: true } : {}),
   };
 }
+
+/**
+ * A property test's time box. fast-check stops after `timeLimitMs` (abandoning the history in
+ * flight) and reports what it has: a failure, shrunk as far as the time allowed, or, had no
+ * failure been found by then, the interruption itself, so that running out of time never
+ * passes with fewer histories. Shrinking a fault history replays it each time, so without this
+ * a failure could shrink until the test's timeout and its message was never printed.
+ * `testTimeoutMs` is the vitest timeout: the time box plus a margin for reporting and teardown.
+ */
+export function timeBox(timeLimitMs: number): {
+  options: { interruptAfterTimeLimit: number; markInterruptAsFailure: true };
+  testTimeoutMs: number;
+} {
+  return {
+    options: { interruptAfterTimeLimit: timeLimitMs, markInterruptAsFailure: true },
+    testTimeoutMs: timeLimitMs + 30_000,
+  };
+}

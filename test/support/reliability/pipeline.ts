@@ -2,7 +2,13 @@ import { randomUUID } from "node:crypto";
 import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { GetQueueAttributesCommand, type SQSClient } from "@aws-sdk/client-sqs";
 import { ensureTable } from "../../../src/adapters/dynamo/table.ts";
-import { composeNotifier, composePoller, deliveryQueue, subscriptionStore } from "../../../src/app/compose.ts";
+import {
+  composeNotifier,
+  composePoller,
+  deliveryQueue,
+  slackPoster,
+  subscriptionStore,
+} from "../../../src/app/compose.ts";
 import type { Platform } from "../../../src/app/platform.ts";
 import type { ConversationState } from "../../../src/domain/detection.ts";
 import { describeError } from "../../../src/errors.ts";
@@ -110,7 +116,6 @@ export class Pipeline {
   /** The process of the latest cycle: how many side effects it made, and which. */
   lastDomain: CrashDomain | undefined;
   private slackFaultsPending: string[] = [];
-  private slackBusyUntil = 0;
   /** The API has not changed since the last poll that completed without failures. */
   private unchangedSinceCleanPoll = false;
 
@@ -308,10 +313,13 @@ export class Pipeline {
     }
   }
 
-  private newProcess(): Process {
+  /** A new process; with `warmFrom`, one that remembers what that one's seen-cache held. */
+  private newProcess(warmFrom?: Process): Process {
     const process = { domain: new CrashDomain() } as Process;
     process.platform = this.platform(process);
     process.poller = composePoller(process.platform);
+    const cache = process.poller.poll.cache;
+    for (const [conversation, message] of warmFrom?.poller.poll.cache ?? []) cache?.set(conversation, message);
     return process;
   }
 
@@ -322,7 +330,10 @@ export class Pipeline {
   private platform(process: Process, options: { faultFree?: boolean } = {}): Platform {
     const plan = options.faultFree ? new FaultPlan({}, () => 1, this.options.stats) : this.plan;
     const domain = () => process.domain;
-    const apiFaults = (this.options.faults?.apiOutage ?? 0) > 0;
+    // An injected API timeout is a request the snapshot server never answers, so the client must
+    // give up quickly while faults are on (an answer that is merely slow then fails the same
+    // harmless way); once they stop, a slow answer on a busy machine must not fail a quiet round.
+    const apiFaults = (this.options.faults?.apiOutage ?? 0) > 0 && plan.active;
     return {
       table: {
         client: faultyDynamo(this.raw, domain, plan, () => process.dynamoLatencyMs?.() ?? 0),
@@ -335,20 +346,13 @@ export class Pipeline {
           baseUrl: this.server.url,
           pageSize: 100,
           maxConcurrency: 2,
-          timeoutMs: apiFaults ? 300 : 5_000,
+          timeoutMs: apiFaults ? API_FAULT_TIMEOUT_MS : API_TIMEOUT_MS,
           maxRetries: 2,
         },
         credentials: async () => ({ apiKey: API_KEY, apiSecret: API_SECRET }),
         retryTiming: { sleep: async () => undefined, random: this.random },
       },
-      slack: {
-        // Short where timeouts are injected; generous where a timeout would be a false alarm.
-        settings: {
-          apiUrl: `${this.slack.url}/api/`,
-          timeoutMs: (this.options.faults?.slackFault ?? 0) > 0 ? SLACK_FAULT_TIMEOUT_MS : 5_000,
-        },
-        token: async () => SLACK_TOKEN,
-      },
+      slack: this.slackSettings(SLACK_TIMEOUT_MS),
       opsChannelId: undefined,
       conversationUrlTemplate: undefined,
       clock: this.clock,
@@ -362,6 +366,18 @@ export class Pipeline {
             events: (queue) => flakyQueue(queue, this.plan),
             slack: (poster) => crashableSlack(this.countingPoster(poster), domain),
           },
+    };
+  }
+
+  /**
+   * Only an injected fault times out: an ordinary post that is slow on a busy machine must not turn
+   * into a "may have posted" outcome. The posts an injected "slack.timeout" holds back go through a
+   * client that gives up after SLACK_FAULT_TIMEOUT_MS.
+   */
+  private slackSettings(timeoutMs: number): NonNullable<Platform["slack"]> {
+    return {
+      settings: { apiUrl: `${this.slack.url}/api/`, timeoutMs },
+      token: async () => SLACK_TOKEN,
     };
   }
 
@@ -395,13 +411,18 @@ export class Pipeline {
     };
   }
 
-  /** Counts each Slack fault when the post it was scheduled for is actually made. */
+  /**
+   * Counts each Slack fault when the post it was scheduled for is actually made, and sends a post
+   * that an injected timeout holds back through the client that gives up on it. Posts are made one
+   * at a time, so the fake Slack takes its queued faults in this order.
+   */
   private countingPoster(poster: SlackPoster): SlackPoster {
+    const timingOut = slackPoster({ slack: this.slackSettings(SLACK_FAULT_TIMEOUT_MS), log: this.log });
     return {
       post: (channelId, message, threadTs) => {
         const fault = this.slackFaultsPending.shift();
         if (fault) this.options.stats.fault(fault);
-        return poster.post(channelId, message, threadTs);
+        return (fault === "slack.timeout" ? timingOut : poster).post(channelId, message, threadTs);
       },
     };
   }
@@ -449,7 +470,6 @@ export class Pipeline {
     const count = integerBetween(1, 3, this.random);
     this.slack.failNext("chat.postMessage", count, fault(this.random));
     for (let index = 0; index < count; index += 1) this.slackFaultsPending.push(label);
-    if (label === "slack.timeout") this.slackBusyUntil = Date.now() + (count + 1) * SLACK_FAULT_DELAY_MS;
   }
 
   private async snapshot(): Promise<void> {
@@ -487,13 +507,15 @@ export class Pipeline {
     this.server.clearFaults();
     this.slack.reset();
     this.slackFaultsPending = [];
-    // A post that timed out is still carried out by Slack: let it land before judging.
-    const wait = this.slackBusyUntil - Date.now();
-    if (wait > 0) await sleep(wait);
+    // The API client of a process made while faults were on gives up after 300 ms: the quiet
+    // rounds run on fresh ones, which carry their warm seen-caches over.
+    this.pollers = this.pollers.map((process) => this.newProcess(process));
     for (let round = 1; round <= MAX_QUIET_ROUNDS; round += 1) {
       this.clockOffsetMs += ROUND_ADVANCE_MS;
       const postsBefore = this.posts.length;
       const report = await this.cycle();
+      // A post that timed out is still carried out by Slack: let it land before judging.
+      await this.slack.idle();
       const pending = await this.pendingCount();
       if (report && report.failures.length === 0 && report.eventsQueued === 0 && pending === 0) {
         if (this.posts.length === postsBefore) return round;
@@ -567,7 +589,13 @@ export class Pipeline {
   }
 }
 
+/** Far beyond any answer of the local fake Slack or snapshot server, even on a loaded machine. */
+const SLACK_TIMEOUT_MS = 10_000;
+const API_TIMEOUT_MS = 10_000;
+/** The client of a post that an injected timeout holds back gives up after this long... */
 export const SLACK_FAULT_TIMEOUT_MS = 300;
+/** How long the API client waits for an answer while the snapshot server may be told never to answer. */
+const API_FAULT_TIMEOUT_MS = 300;
 
 const OBSERVED_METRICS = [
   "StateConflicts",
@@ -578,6 +606,10 @@ const OBSERVED_METRICS = [
   "PollFailures",
   "ConversationsFailed",
 ] as const;
+/**
+ * ...and the fake Slack answers (and posts) only this long after it has read the request: always
+ * after that client, whose clock started before it sent the request, gave up, however slow the machine.
+ */
 const SLACK_FAULT_DELAY_MS = 500;
 
 const API_FAULTS: ApiFault[] = [
