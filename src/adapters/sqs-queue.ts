@@ -71,7 +71,7 @@ export class SqsEventQueue implements EventQueue {
             QueueUrl: this.queueUrl,
             Entries: pending.map(({ id, event }) => ({
               Id: id,
-              MessageBody: JSON.stringify(event),
+              MessageBody: queueMessageBody(event),
               MessageGroupId: event.conversation.uid,
               MessageDeduplicationId: event.eventId,
             })),
@@ -92,6 +92,23 @@ export class SqsEventQueue implements EventQueue {
       cause: lastError,
     });
   }
+}
+
+/**
+ * The event as a queue message body. SQS takes only #x9, #xA, #xD, #x20-#xD7FF, #xE000-#xFFFD and
+ * #x10000-#x10FFFF and refuses the whole message otherwise, so a reply holding U+FFFF would never
+ * be queued (and its conversation polled again and again). JSON.stringify escapes control
+ * characters and lone surrogates; this escapes the rest: U+FFFE, U+FFFF, and the characters beyond
+ * U+FFFF (emoji), which SQS takes but the local emulator (fauxqs 2.4) refuses. It parses back to
+ * the same event.
+ */
+export function queueMessageBody(event: NewReplyEvent): string {
+  return JSON.stringify(event).replaceAll(/[\uFFFE\uFFFF\u{10000}-\u{10FFFF}]/gu, (character) =>
+    Array.from(
+      { length: character.length },
+      (_, index) => `\\u${character.charCodeAt(index).toString(16).padStart(4, "0")}`,
+    ).join(""),
+  );
 }
 
 export interface SqsDeliveryQueueUrls {
