@@ -1,4 +1,6 @@
 import { randomUUID } from "node:crypto";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type ConsumedCapacityHook, reportConsumedCapacity } from "../../src/adapters/dynamo/capacity.ts";
 import { main } from "../../src/cli/main.ts";
 import { eventIdFor, type NewReplyEvent, newReplyEventSchema } from "../../src/domain/events.ts";
 import { runServices } from "../support/cli.ts";
@@ -105,4 +107,27 @@ export async function runInProcess(
     },
   );
   return { code, stdout, stderr };
+}
+
+/**
+ * Reports what every DynamoDB client made in this process until `stop()` consumes, through the
+ * same capacity middleware createDynamoDbClient installs for the bench: for an in-process CLI
+ * run (runInProcess), whose clients a test cannot reach. The requests themselves go through
+ * unchanged.
+ */
+export function meterDynamoDbRequests(hook: ConsumedCapacityHook): { stop(): void } {
+  const metered = new WeakSet<DynamoDBClient>();
+  const send = DynamoDBClient.prototype.send;
+  DynamoDBClient.prototype.send = function (this: DynamoDBClient, ...args: unknown[]) {
+    if (!metered.has(this)) {
+      metered.add(this);
+      reportConsumedCapacity(this, hook);
+    }
+    return (send as (...sendArgs: unknown[]) => unknown).apply(this, args);
+  } as typeof send;
+  return {
+    stop: () => {
+      DynamoDBClient.prototype.send = send;
+    },
+  };
 }
