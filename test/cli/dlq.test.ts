@@ -6,7 +6,7 @@ import { type NewReplyEvent, newReplyEventSchema } from "../../src/domain/events
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import { ensureLocalQueues } from "../../src/local/sqs-local.ts";
-import { type CliRun, runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
 import { localTableEnv } from "./helpers.ts";
 
 const API_KEY = "dlq-test-key-31aa";
@@ -32,7 +32,7 @@ async function deadLetter(env: Record<string, string>, event: NewReplyEvent): Pr
   }
 }
 
-describe("respondent-notifier dlq against the local queue", () => {
+describe("respondent-notifier dlq against the local queue", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -61,7 +61,7 @@ describe("respondent-notifier dlq against the local queue", () => {
     slack.failNext("chat.postMessage", 5, { status: 429, retryAfter: 1 });
 
     outage = await runCli(["poll", "--once"], env);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();

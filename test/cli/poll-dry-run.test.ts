@@ -6,7 +6,7 @@ import { LOCAL_QUEUE_SETTINGS } from "../../src/app/local.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import { ensureLocalQueues } from "../../src/local/sqs-local.ts";
-import { type CliRun, runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
 import { localTableEnv } from "./helpers.ts";
 
 const API_KEY = "dry-run-key-4c1d";
@@ -14,7 +14,7 @@ const API_SECRET = "dry-run-secret-9e07";
 const SLACK_TOKEN = "xoxb-dry-run-token-77";
 const CHANNEL = "C0DRYRUN001";
 
-describe("respondent-notifier poll --once --dry-run", () => {
+describe("respondent-notifier poll --once --dry-run", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -47,7 +47,7 @@ describe("respondent-notifier poll --once --dry-run", () => {
     simulator.addMessage(conversationUid, { from: "participant", body: "Can we move to Friday?\nThursday is\tbusy" });
 
     dryRun = await runCli(["poll", "--once", "--dry-run"], env);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();

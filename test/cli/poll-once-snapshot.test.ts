@@ -4,7 +4,7 @@ import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { SEEN_SNAPSHOT_PARTITION } from "../../src/adapters/dynamo/table.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
-import { runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.ts";
 import { CapacityMeter } from "../support/dynamodb.ts";
 import { localTableEnv, meterDynamoDbRequests, runInProcess } from "./helpers.ts";
 
@@ -18,7 +18,7 @@ const CONVERSATIONS = 60;
  * `poll --once` keeps the seen-cache like the poller Lambda does: each run is a new process with
  * an empty cache, so without the snapshot every run would read the state of every conversation.
  */
-describe("poll --once, run again in a fresh process", () => {
+describe("poll --once, run again in a fresh process", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -63,7 +63,7 @@ describe("poll --once, run again in a fresh process", () => {
     };
     const added = await runCli(["subscriptions", "add", "--project", "*", "--channel", CHANNEL], env);
     expect(added.code, added.stderr).toBe(0);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();

@@ -45,6 +45,12 @@ export function runServices(): { DYNAMODB_ENDPOINT: string; SQS_ENDPOINT: string
   return { DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"), SQS_ENDPOINT: inject("sqsEndpoint") };
 }
 
+/**
+ * The time budget of a test (or hook) that runs the CLI several times: each run starts Node and
+ * tsx and connects to the emulators, which takes seconds on a busy machine.
+ */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
+
 /** Runs the real CLI (bin/respondent-notifier.mjs) as a user would, in a child process. */
 export function runCli(
   args: string[],
