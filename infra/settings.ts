@@ -157,6 +157,8 @@ function checkConversationUrlTemplate(template: string | undefined): void {
     loadNotifierLambdaConfig({
       SLACK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:synth-check",
       TABLE_NAME: "synth-check",
+      QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/synth-check.fifo",
+      DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/synth-check-dlq.fifo",
       CONVERSATION_URL_TEMPLATE: template,
     });
   } catch (error) {

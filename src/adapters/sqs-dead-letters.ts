@@ -48,10 +48,16 @@ export class SqsDeadLetterQueue implements MoveTaskSource {
     this.maxMessages = options.maxMessages ?? 100;
   }
 
-  /** SQS's approximate count of visible messages. */
+  /**
+   * SQS's approximate count of the dead letters, those a listing hides for a moment included:
+   * right after `dlq list` every one of them is in flight until its release takes effect.
+   */
   async approximateCount(): Promise<number> {
-    const attributes = await this.attributes(["ApproximateNumberOfMessages"]);
-    return Number(attributes.ApproximateNumberOfMessages ?? 0);
+    const attributes = await this.attributes(["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"]);
+    return (
+      Number(attributes.ApproximateNumberOfMessages ?? 0) +
+      Number(attributes.ApproximateNumberOfMessagesNotVisible ?? 0)
+    );
   }
 
   /** Reads up to `maxMessages` dead letters, then makes every one visible again. */
@@ -123,7 +129,9 @@ export class SqsDeadLetterQueue implements MoveTaskSource {
     }
   }
 
-  private async attributes(names: Array<"ApproximateNumberOfMessages" | "QueueArn">): Promise<Record<string, string>> {
+  private async attributes(
+    names: Array<"ApproximateNumberOfMessages" | "ApproximateNumberOfMessagesNotVisible" | "QueueArn">,
+  ): Promise<Record<string, string>> {
     try {
       const result = await this.client.send(
         new GetQueueAttributesCommand({ QueueUrl: this.queueUrl, AttributeNames: names }),
@@ -151,7 +159,8 @@ export class SqsDeadLetterQueue implements MoveTaskSource {
             QueueUrl: this.queueUrl,
             MaxNumberOfMessages: SQS_BATCH_LIMIT,
             VisibilityTimeout: this.peekVisibilitySeconds,
-            WaitTimeSeconds: 0,
+            // Long enough for the letters a listing just released (MIN_VISIBILITY_SECONDS) to be seen.
+            WaitTimeSeconds: MIN_VISIBILITY_SECONDS + 1,
             MessageSystemAttributeNames: ["MessageGroupId"],
           }),
         );

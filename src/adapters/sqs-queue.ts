@@ -42,7 +42,6 @@ export function createSqsClient(settings: SqsClientSettings): SQSClient {
   });
 }
 
-
 /**
  * The poller -> notifier transport: an SQS FIFO queue. The group is the conversation
  * (alerts of one conversation are delivered in order); the deduplication id is the event id,

@@ -1,10 +1,12 @@
+import { SendMessageCommand } from "@aws-sdk/client-sqs";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
-import { type NewReplyEvent, newReplyEventSchema } from "../../src/domain/events.ts";
+import { createSqsClient } from "../../src/adapters/sqs-queue.ts";
+import { LOCAL_QUEUE_SETTINGS } from "../../src/app/local.ts";
+import { type NewReplyEvent, newReplyEventSchema, serializeEvent } from "../../src/domain/events.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
-import { type CliRun, runCli } from "../support/cli.ts";
+import { ensureLocalQueues } from "../../src/local/sqs-local.ts";
+import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
 import { localTableEnv } from "./helpers.ts";
 
 const API_KEY = "dlq-test-key-31aa";
@@ -12,27 +14,25 @@ const API_SECRET = "dlq-test-secret-58bc";
 const SLACK_TOKEN = "xoxb-dlq-test-token-0f";
 const CHANNEL = "C0DLQTEST01";
 
-/** Puts `event` into the local dead letters the way the queue does after failed deliveries. */
+/** Puts `event` into the local dead-letter queue (the CLI's table's), as SQS does after failed deliveries. */
 async function deadLetter(env: Record<string, string>, event: NewReplyEvent): Promise<void> {
-  const client = createDynamoDbClient({
-    tableName: env.TABLE_NAME ?? "",
-    region: "us-east-1",
-    endpoint: env.DYNAMODB_ENDPOINT,
-  });
-  // Later than the queue's five-minute deduplication window for the event's first send.
-  const later = new Date(Date.now() + 10 * 60_000);
-  const queue = new DynamoLocalQueue(client, env.TABLE_NAME ?? "", { maxReceives: 1, clock: { now: () => later } });
+  const client = createSqsClient({ region: "us-east-1", endpoint: env.SQS_ENDPOINT });
   try {
-    await queue.sendEvents([event]);
-    const [message] = await queue.receive(1, later);
-    if (!message) throw new Error("the event was not queued");
-    await queue.retryLater(message, 0, later, "Slack answered HTTP 503");
+    const { deadLetterQueueUrl } = await ensureLocalQueues(client, env.TABLE_NAME ?? "", LOCAL_QUEUE_SETTINGS);
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: deadLetterQueueUrl,
+        MessageBody: serializeEvent(event),
+        MessageGroupId: event.conversation.uid,
+        MessageDeduplicationId: `${event.eventId.slice(0, 32)}-again`,
+      }),
+    );
   } finally {
     client.destroy();
   }
 }
 
-describe("respondent-notifier dlq against the local queue", () => {
+describe("respondent-notifier dlq against the local queue", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -57,11 +57,11 @@ describe("respondent-notifier dlq against the local queue", () => {
       firstMessage: { from: "researcher", body: "How did day 3 go?" },
     });
     simulator.addMessage(conversationUid, { from: "participant", body: "Day 3 entry is in <!here>" });
-    // Slack rate-limits every attempt: the queue gives up after its 5 receives.
+    // Slack rate-limits every attempt: the queue's redrive policy gives up after its 5 receives.
     slack.failNext("chat.postMessage", 5, { status: 429, retryAfter: 1 });
 
     outage = await runCli(["poll", "--once"], env);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();
@@ -77,19 +77,18 @@ describe("respondent-notifier dlq against the local queue", () => {
     expect(slack.posts).toHaveLength(0);
   });
 
-  it("dlq list shows each dead letter: who wrote where, the channel, the start of the reply and the last error", async () => {
+  it("dlq list shows each dead letter: who wrote where, the channel and the start of the reply", async () => {
     const run = await runCli(["dlq", "list"], env);
 
     expect(run.code, run.stderr).toBe(0);
-    const lines = run.stdout.trimEnd().split("\n");
-    expect(lines[0]).toBe("1 dead letter in the local queue:");
-    expect(lines[1]).toMatch(/^\S+ {2}dead-lettered \d{4}-\d\d-\d\dT[\d:.]+Z after 5 attempts$/);
-    expect(lines[2]).toMatch(/^ {4}Grace H\. in "Diary study" \(project \w+\) -> C0DLQTEST01$/);
-    expect(lines[3]).toBe('    "Day 3 entry is in <!here>"');
-    expect(lines[4]).toMatch(/^ {4}last error: .*Slack rate-limited posting to C0DLQTEST01/);
-    expect(lines[5]).toBe(
+    // SQS keeps no last error: the log of the run that gave up has it.
+    expect(run.stdout.trimEnd().split("\n")).toEqual([
+      "1 dead letter in the local dead-letter queue:",
+      expect.stringMatching(/^\S+ {2}queued \d{4}-\d\d-\d\dT[\d:.]+Z after \d+ attempts$/),
+      expect.stringMatching(/^ {4}Grace H\. in "Diary study" \(project \w+\) -> C0DLQTEST01$/),
+      '    "Day 3 entry is in <!here>"',
       "re-send them with: respondent-notifier dlq redrive (alerts already in Slack are skipped by the ledger, never posted twice)",
-    );
+    ]);
   });
 
   it("dlq redrive delivers a dead letter once, and re-sending an alert that is already posted posts nothing new", async () => {
@@ -104,7 +103,7 @@ describe("respondent-notifier dlq against the local queue", () => {
     expect(redrive.stdout).toContain("redrive: 1 alert posted, 0 already posted (skipped by the ledger)");
     expect(slack.posts).toHaveLength(1);
     expect(slack.posts[0]?.text).toContain("Day 3 entry is in &lt;!here&gt;");
-    expect((await runCli(["dlq", "list"], env)).stdout.trim()).toBe("no dead letters in the local queue");
+    expect((await runCli(["dlq", "list"], env)).stdout.trim()).toBe("no dead letters in the local dead-letter queue");
 
     // The same alert dead-lettered again (a duplicate in the queue, a redrive run twice...).
     await deadLetter(env, event);
@@ -118,6 +117,6 @@ describe("respondent-notifier dlq against the local queue", () => {
   it("dlq redrive with nothing dead-lettered says so and exits 0", async () => {
     const run = await runCli(["dlq", "redrive"], env);
     expect(run.code, run.stderr).toBe(0);
-    expect(run.stdout.trim()).toBe("no dead letters in the local queue: nothing to redrive");
+    expect(run.stdout.trim()).toBe("no dead letters in the local dead-letter queue: nothing to redrive");
   });
 });

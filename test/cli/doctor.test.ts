@@ -6,7 +6,7 @@ import { consoleLog } from "../../src/adapters/observability.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import { subscription } from "../support/builders.ts";
-import { type CliRun, runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
 import { localTableEnv, runInProcess } from "./helpers.ts";
 
 const API_KEY = "doctor-key-6b2f";
@@ -29,7 +29,7 @@ function checkLines(run: CliRun): string[] {
   return run.stdout.trimEnd().split("\n");
 }
 
-describe("respondent-notifier doctor", () => {
+describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let services: Record<string, string>;
@@ -51,7 +51,7 @@ describe("respondent-notifier doctor", () => {
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_API_URL: `${slack.url}/api/`,
     };
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();

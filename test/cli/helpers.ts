@@ -1,7 +1,9 @@
 import { randomUUID } from "node:crypto";
-import { inject } from "vitest";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { type ConsumedCapacityHook, reportConsumedCapacity } from "../../src/adapters/dynamo/capacity.ts";
 import { main } from "../../src/cli/main.ts";
 import { eventIdFor, type NewReplyEvent, newReplyEventSchema } from "../../src/domain/events.ts";
+import { runServices } from "../support/cli.ts";
 
 /**
  * Variables the operator commands read that test/support/cli.ts does not clear from the
@@ -15,11 +17,14 @@ const OPERATOR_VARIABLES = {
   OPS_SLACK_CHANNEL: "",
 };
 
-/** A fresh table name in the run's DynamoDB Local, plus the variables that point the CLI at it. */
+/**
+ * A fresh table name in the run's DynamoDB Local, plus the variables that point the CLI at it
+ * and at the run's SQS emulator. The local queues are named after the table, so they are fresh too.
+ */
 export function localTableEnv(prefix: string): Record<string, string> {
   return {
     ...OPERATOR_VARIABLES,
-    DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
+    ...runServices(),
     TABLE_NAME: `${prefix}-${randomUUID()}`,
   };
 }
@@ -82,7 +87,8 @@ export async function runInProcess(
   let stderr = "";
   const code = await main(
     args,
-    { ...OPERATOR_VARIABLES, NO_COLOR: "1", ...env },
+    // Like runCli: the run's emulators unless the test says otherwise, never embedded ones writing into .data/.
+    { ...OPERATOR_VARIABLES, ...runServices(), NO_COLOR: "1", ...env },
     {
       stdout: (text) => {
         stdout += text;
@@ -101,4 +107,27 @@ export async function runInProcess(
     },
   );
   return { code, stdout, stderr };
+}
+
+/**
+ * Reports what every DynamoDB client made in this process until `stop()` consumes, through the
+ * same capacity middleware createDynamoDbClient installs for the bench: for an in-process CLI
+ * run (runInProcess), whose clients a test cannot reach. The requests themselves go through
+ * unchanged.
+ */
+export function meterDynamoDbRequests(hook: ConsumedCapacityHook): { stop(): void } {
+  const metered = new WeakSet<DynamoDBClient>();
+  const send = DynamoDBClient.prototype.send;
+  DynamoDBClient.prototype.send = function (this: DynamoDBClient, ...args: unknown[]) {
+    if (!metered.has(this)) {
+      metered.add(this);
+      reportConsumedCapacity(this, hook);
+    }
+    return (send as (...sendArgs: unknown[]) => unknown).apply(this, args);
+  } as typeof send;
+  return {
+    stop: () => {
+      DynamoDBClient.prototype.send = send;
+    },
+  };
 }

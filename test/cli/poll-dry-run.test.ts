@@ -1,9 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
+import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
+import { createSqsClient, SqsDeliveryQueue } from "../../src/adapters/sqs-queue.ts";
+import { LOCAL_QUEUE_SETTINGS } from "../../src/app/local.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
-import { type CliRun, runCli } from "../support/cli.ts";
+import { ensureLocalQueues } from "../../src/local/sqs-local.ts";
+import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
 import { localTableEnv } from "./helpers.ts";
 
 const API_KEY = "dry-run-key-4c1d";
@@ -11,7 +14,7 @@ const API_SECRET = "dry-run-secret-9e07";
 const SLACK_TOKEN = "xoxb-dry-run-token-77";
 const CHANNEL = "C0DRYRUN001";
 
-describe("respondent-notifier poll --once --dry-run", () => {
+describe("respondent-notifier poll --once --dry-run", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -44,7 +47,7 @@ describe("respondent-notifier poll --once --dry-run", () => {
     simulator.addMessage(conversationUid, { from: "participant", body: "Can we move to Friday?\nThursday is\tbusy" });
 
     dryRun = await runCli(["poll", "--once", "--dry-run"], env);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();
@@ -60,15 +63,22 @@ describe("respondent-notifier poll --once --dry-run", () => {
 
   it("writes nothing and posts nothing: the queue stays empty and a real poll then alerts the same reply", async () => {
     expect(slack.posts).toHaveLength(0);
-    const client = createDynamoDbClient({
+    const sqs = createSqsClient({ region: "us-east-1", endpoint: env.SQS_ENDPOINT });
+    const dynamo = createDynamoDbClient({
       tableName: env.TABLE_NAME ?? "",
       region: "us-east-1",
       endpoint: env.DYNAMODB_ENDPOINT,
     });
     try {
-      expect(await new DynamoLocalQueue(client, env.TABLE_NAME ?? "").pendingCount()).toBe(0);
+      const urls = await ensureLocalQueues(sqs, env.TABLE_NAME ?? "", LOCAL_QUEUE_SETTINGS);
+      expect(await new SqsDeliveryQueue(sqs, urls).pendingCount()).toBe(0);
+      // No conversation state either: the real poll below finds the reply as new.
+      expect(
+        (await new DynamoStateStore(dynamo, env.TABLE_NAME ?? "").getStates(simulator.conversationUids)).size,
+      ).toBe(0);
     } finally {
-      client.destroy();
+      sqs.destroy();
+      dynamo.destroy();
     }
 
     const real = await runCli(["poll", "--once"], env);

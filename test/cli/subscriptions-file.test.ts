@@ -7,7 +7,7 @@ import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-
 import { describeTableProblem } from "../../src/adapters/dynamo/table.ts";
 import { consoleLog } from "../../src/adapters/observability.ts";
 import type { Subscription } from "../../src/domain/subscriptions.ts";
-import { runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.ts";
 import { localTableEnv, runInProcess } from "./helpers.ts";
 
 const folder = mkdtempSync(join(tmpdir(), "subscriptions-file-"));
@@ -53,7 +53,7 @@ const SECOND = `subscriptions:
     thread: false
 `;
 
-describe("respondent-notifier subscriptions apply", () => {
+describe("respondent-notifier subscriptions apply", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   const env = localTableEnv("cli-apply");
   let firstApply: Awaited<ReturnType<typeof runCli>>;
   let beforeChanges: Subscription[];
@@ -61,7 +61,7 @@ describe("respondent-notifier subscriptions apply", () => {
   beforeAll(async () => {
     firstApply = await runCli(["subscriptions", "apply", "-f", file("first.yaml", FIRST), "--yes"], env);
     beforeChanges = await stored(env);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("adds what the file lists, saying that new subscriptions start now", () => {
     expect(firstApply.code, firstApply.stderr).toBe(0);
@@ -136,7 +136,7 @@ describe("respondent-notifier subscriptions apply", () => {
   });
 });
 
-describe("respondent-notifier subscriptions apply with an invalid file", () => {
+describe("respondent-notifier subscriptions apply with an invalid file", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it("names every bad entry by index and field, and writes nothing", async () => {
     const env = localTableEnv("cli-apply-invalid");
     const path = file(
@@ -201,13 +201,13 @@ describe("respondent-notifier subscriptions apply with an invalid file", () => {
   });
 });
 
-describe("respondent-notifier subscriptions export", () => {
+describe("respondent-notifier subscriptions export", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   const env = localTableEnv("cli-export");
 
   beforeAll(async () => {
     const applied = await runCli(["subscriptions", "apply", "-f", file("export-source.yaml", FIRST), "--yes"], env);
     expect(applied.code, applied.stderr).toBe(0);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("writes the current set in the apply format, and applying the export back shows no changes", async () => {
     const yamlPath = join(folder, "exported.yaml");

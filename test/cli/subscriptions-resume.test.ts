@@ -1,19 +1,19 @@
 import { beforeAll, describe, expect, inject, it } from "vitest";
 import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoSubscriptionPauses } from "../../src/adapters/dynamo/health-store.ts";
-import { runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.ts";
 
 const CHANNEL = "C0RESUME001";
 const PROJECT = "64b7f0c2e4b0a1b2c3d4e5f6";
 
-describe("respondent-notifier subscriptions resume", () => {
+describe("respondent-notifier subscriptions resume", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
     env = { DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"), TABLE_NAME: `resume-${Date.now()}` };
     const added = await runCli(["subscriptions", "add", "--project", PROJECT, "--channel", CHANNEL], env);
     expect(added.code, added.stderr).toBe(0);
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   it("shows why a subscription was paused, resumes it, and says when there was nothing to resume", async () => {
     const client = createDynamoDbClient({

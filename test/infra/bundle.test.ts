@@ -33,6 +33,7 @@ const DEPLOY_TIME_VALUES: Env = {
   RESPONDENT_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:respondent-AbC123",
   SLACK_SECRET_ARN: "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbC123",
   QUEUE_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/RespondentNotifier-Events.fifo",
+  DLQ_URL: "https://sqs.us-east-1.amazonaws.com/123456789012/RespondentNotifier-DeadLetters.fifo",
   TABLE_NAME: "RespondentNotifier-StateTable",
 };
 

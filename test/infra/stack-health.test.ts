@@ -69,7 +69,7 @@ describe("a stack with an ops channel and 15-second polling", () => {
       actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
       resource: [getAtt(id("AWS::DynamoDB::Table", "State"), "Arn")],
     });
-    expect(statements).toHaveLength(4);
+    expect(statements).toHaveLength(5);
   });
 
   it("still schedules one invocation a minute, one at a time, each ending before the next is due", () => {

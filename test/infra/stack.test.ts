@@ -269,7 +269,7 @@ describe("least privilege", () => {
     expect(statements).toHaveLength(4);
   });
 
-  it("the notifier may read its secret, use the ledger, threads and subscriptions, consume the queue and log: nothing else", () => {
+  it("the notifier may read its secret, use the ledger, threads and subscriptions, consume the queue, dead-letter and log: nothing else", () => {
     const statements = statementsOfRole(template, id("AWS::IAM::Role", "NotifierRole"));
 
     expect(statements).toEqual(
@@ -296,9 +296,11 @@ describe("least privilege", () => {
           ],
           resource: queue(),
         },
+        // A message that is no valid event goes to the dead letters at once: sending there, no reading.
+        { actions: ["sqs:SendMessage"], resource: getAtt(id("AWS::SQS::Queue", "EventsDeadLetterQueue"), "Arn") },
       ]),
     );
-    expect(statements).toHaveLength(4);
+    expect(statements).toHaveLength(5);
   });
 
   it("no role carries a managed policy", () => {

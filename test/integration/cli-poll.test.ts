@@ -1,14 +1,16 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
-import { runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.ts";
 
 const API_KEY = "cli-test-key-7f3a9c";
 const API_SECRET = "cli-test-secret-b81e44";
 const SLACK_TOKEN = "xoxb-cli-test-token-5d2e";
 const CHANNEL = "C0TESTCLI01";
 
-describe("respondent-notifier poll --once against the simulator, DynamoDB Local and a fake Slack", () => {
+describe("respondent-notifier poll --once against the simulator, DynamoDB Local and a fake Slack", {
+  timeout: CLI_TEST_TIMEOUT_MS,
+}, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
@@ -30,7 +32,7 @@ describe("respondent-notifier poll --once against the simulator, DynamoDB Local 
       DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
       TABLE_NAME: `cli-poll-${Date.now()}`,
     };
-  });
+  }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
     await simulator?.close();
@@ -99,7 +101,7 @@ describe("respondent-notifier poll --once against the simulator, DynamoDB Local 
   });
 });
 
-describe("respondent-notifier start with no accounts at all", () => {
+describe("respondent-notifier start with no accounts at all", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   it("shows simulated participant replies as Slack alerts in the terminal, each exactly once", async () => {
     const run = await runCli(
       ["start"],

@@ -16,8 +16,6 @@ import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import {
   conversationStateKey,
   deliveryKey,
-  localDedupKey,
-  localQueueMessageKey,
   SUBSCRIPTIONS_PARTITION,
   subscriptionKey,
   threadKey,
@@ -141,11 +139,11 @@ describe("a DynamoDB client given a consumed-capacity hook", () => {
           {
             Put: {
               TableName: tableName,
-              Item: localDedupKey("capacity-transaction"),
+              Item: deliveryKey("capacity-transaction", "C0CAPACITY1"),
               ConditionExpression: "attribute_not_exists(pk)",
             },
           },
-          { Put: { TableName: tableName, Item: localQueueMessageKey("capacity-transaction") } },
+          { Put: { TableName: tableName, Item: threadKey("capacity-transaction", "C0CAPACITY1") } },
         ],
       });
 
@@ -154,8 +152,8 @@ describe("a DynamoDB client given a consumed-capacity hook", () => {
 
     await expect(refused).rejects.toBeInstanceOf(TransactionCanceledException);
     expect(reports).toEqual([
-      { operation: "queue.transaction", read: 0, write: 4 },
-      { operation: "queue.transaction", read: 0, write: 1 },
+      { operation: "ledger.transaction", read: 0, write: 4 },
+      { operation: "ledger.transaction", read: 0, write: 1 },
     ]);
   });
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
-import { runCli } from "../support/cli.ts";
+import { CLI_TEST_TIMEOUT_MS, runCli } from "../support/cli.ts";
 
 const API_KEY = "health-cli-key-51c0de";
 const API_SECRET = "health-cli-secret-7a2f19";
@@ -9,14 +9,14 @@ const SLACK_TOKEN = "xoxb-health-cli-token-3b8e";
 const CHANNEL = "C0HEALTHCL1";
 const OPS = "C0OPSCLI001";
 
-describe("the CLI reports polling health to OPS_SLACK_CHANNEL", () => {
+describe("the CLI reports polling health to OPS_SLACK_CHANNEL", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: RespondentSimulator;
   let slack: FakeSlack;
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ apiKey: API_KEY, apiSecret: API_SECRET, conversations: 8 });
     slack = await startFakeSlack({ token: SLACK_TOKEN, channels: [CHANNEL, OPS] });
-  });
+  }, CLI_TEST_TIMEOUT_MS);
   afterAll(async () => {
     await simulator?.close();
     await slack?.close();

@@ -1,29 +1,20 @@
-import type { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamoHealthStore, DynamoSubscriptionPauses } from "../../src/adapters/dynamo/health-store.ts";
-import { DynamoDeliveryLedger } from "../../src/adapters/dynamo/ledger.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
-import { slackOpsChannel } from "../../src/adapters/ops-channel.ts";
-import { createSlackPoster } from "../../src/adapters/slack.ts";
+import { composeNotifier, subscriptionPauses, subscriptionStore } from "../../src/app/compose.ts";
 import type { NewReplyEvent } from "../../src/domain/events.ts";
 import { pollScopes, type Subscription, subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
-import type { Clock } from "../../src/ports.ts";
-import { DeliveryWatch, notifyAndWatch } from "../../src/usecases/delivery-watch.ts";
-import { HealthMonitor, NOTIFIER_HEALTH_POLICY } from "../../src/usecases/health.ts";
-import type { NotifyPorts } from "../../src/usecases/notify.ts";
-import { RetryDeliveryError } from "../../src/usecases/notify.ts";
-import { replyEvent } from "../support/builders.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import type { Clock, SubscriptionStore } from "../../src/ports.ts";
+import { type DeliveryDecision, decideDelivery } from "../../src/usecases/deliver.ts";
+import { queuedMessage, replyEvent } from "../support/builders.ts";
+import { interceptSends, type SentCommand } from "../support/clients.ts";
+import { isSubscriptionsQuery } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const TOKEN = "xoxb-health-notifier-test";
 const OPS = "C0OPSNOTIFY";
 const ALERTS = "C0ALERTS001";
 const GONE = "C0GONE00001";
 const OUTSIDE = "C0OUTSIDE01";
-const log = consoleLog({ level: "silent" });
 
 function event(messageUid: string, channels: string[]): NewReplyEvent {
   return replyEvent("conv-1", messageUid, channels);
@@ -31,9 +22,10 @@ function event(messageUid: string, channels: string[]): NewReplyEvent {
 
 describe("the notifier tells the ops channel what needs a person", () => {
   let slack: FakeSlack;
-  let client: DynamoDBClient;
-  let tableName: string;
-  let store: DynamoSubscriptionStore;
+  let platform: TestPlatform;
+  let store: SubscriptionStore;
+  /** Runs ahead of every DynamoDB request of the notifiers (to hold their reads for a race). */
+  let beforeDynamo: ((command: SentCommand) => Promise<void>) | undefined;
   let now: Date;
   const clock: Clock = { now: () => now };
 
@@ -41,34 +33,13 @@ describe("the notifier tells the ops channel what needs a person", () => {
   const stored = async (projectId: string, channelId: string): Promise<Subscription | undefined> =>
     (await store.list()).find((each) => each.projectId === projectId && each.channelId === channelId);
 
-  /** One notifier process: its ports and its watch, with the given subscription reader. */
-  function notifier(subscriptions: { list(): Promise<Subscription[]> } = store) {
-    const poster = createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log });
-    const ops = slackOpsChannel(OPS, poster);
-    const ports: NotifyPorts = {
-      ledger: new DynamoDeliveryLedger(client, tableName),
-      threads: new DynamoThreadStore(client, tableName),
-      slack: poster,
-      clock,
-      log,
-      metrics: new CountingMetrics(),
+  /** One notifier process: its ports (with the ops channel's watch) from compose, running the delivery policy. */
+  function notifier() {
+    const ports = composeNotifier(platform);
+    return {
+      ports,
+      deliver: (reply: NewReplyEvent): Promise<DeliveryDecision> => decideDelivery(queuedMessage(reply), ports),
     };
-    const watch = new DeliveryWatch({
-      health: new HealthMonitor({
-        component: "notifier",
-        policy: NOTIFIER_HEALTH_POLICY,
-        store: new DynamoHealthStore(client, tableName, { clock, log }),
-        ops,
-        clock,
-        log,
-      }),
-      subscriptions,
-      pauses: new DynamoSubscriptionPauses(client, tableName),
-      ops,
-      clock,
-      log,
-    });
-    return { ports, watch, deliver: (reply: NewReplyEvent) => notifyAndWatch(reply, ports, watch) };
   }
 
   beforeAll(async () => {
@@ -79,8 +50,15 @@ describe("the notifier tells the ops channel what needs a person", () => {
   });
 
   beforeEach(async () => {
-    ({ client, tableName } = await createTestTable("health-notifier"));
-    store = new DynamoSubscriptionStore(client, tableName, { log });
+    beforeDynamo = undefined;
+    platform = await createTestPlatform({
+      prefix: "health-notifier",
+      slack: { url: slack.url, token: TOKEN, timeoutMs: 1_000 },
+      opsChannelId: OPS,
+      clock,
+      wrapDynamo: (raw) => interceptSends(raw, (command) => beforeDynamo?.(command)),
+    });
+    store = subscriptionStore(platform);
     for (const [projectId, channelId] of [
       ["project-a", ALERTS],
       ["project-a", GONE],
@@ -91,16 +69,19 @@ describe("the notifier tells the ops channel what needs a person", () => {
     }
     slack.reset();
     now = new Date("2026-06-01T12:00:10.000Z");
+    return () => platform.close();
   });
 
   it("pauses every subscription of a channel Slack does not find, says so once, and still alerts the other channels", async () => {
     const { deliver } = notifier();
 
-    const result = await deliver(event("m1", [GONE, ALERTS]));
-    await deliver(event("m2", [GONE, ALERTS]));
+    const first = await deliver(event("m1", [GONE, ALERTS]));
+    const second = await deliver(event("m2", [GONE, ALERTS]));
 
-    expect(result.outcomes.map((outcome) => outcome.status)).toEqual(["failed_permanently", "posted"]);
+    // The dead channel is given up (not retried), the other one is alerted: the message is done.
+    expect([first, second]).toEqual([{ action: "acknowledge" }, { action: "acknowledge" }]);
     expect(slack.posts.filter((post) => post.channel === ALERTS)).toHaveLength(2);
+    expect(slack.posts.filter((post) => post.channel === GONE)).toEqual([]);
     expect(opsPosts()).toEqual([
       `⚠️ Alerts to <#${GONE}> are paused: Slack does not find the channel (a wrong or deleted id, or a private channel the app was not invited to) (channel_not_found). Invite the app to the channel, or subscribe another channel, then run \`respondent-notifier subscriptions resume --project project-a --channel ${GONE}\` and \`respondent-notifier subscriptions resume --project project-b --channel ${GONE}\`.`,
     ]);
@@ -141,17 +122,14 @@ describe("the notifier tells the ops channel what needs a person", () => {
     const bothListed = new Promise<void>((resolve) => {
       release = resolve;
     });
-    const racing = {
-      async list() {
-        const all = await store.list();
-        arrived += 1;
-        if (arrived === 2) release();
-        await bothListed;
-        return all;
-      },
+    beforeDynamo = async (command) => {
+      if (!isSubscriptionsQuery(command)) return;
+      arrived += 1;
+      if (arrived === 2) release();
+      await bothListed;
     };
 
-    await Promise.all([notifier(racing).deliver(event("m1", [GONE])), notifier(racing).deliver(event("m2", [GONE]))]);
+    await Promise.all([notifier().deliver(event("m1", [GONE])), notifier().deliver(event("m2", [GONE]))]);
 
     expect(opsPosts()).toHaveLength(1);
     expect(opsPosts()[0]).toContain("--project project-a");
@@ -160,7 +138,7 @@ describe("the notifier tells the ops channel what needs a person", () => {
 
   it("resumes a paused subscription, clearing its reason, and tells a resume of an active or missing one apart", async () => {
     const { deliver } = notifier();
-    const pauses = new DynamoSubscriptionPauses(client, tableName);
+    const pauses = subscriptionPauses(platform);
     await deliver(event("m1", [GONE]));
 
     expect(await pauses.resume("project-a", GONE, new Date("2026-06-01T13:00:00.000Z"))).toBe("resumed");
@@ -194,10 +172,10 @@ describe("the notifier tells the ops channel what needs a person", () => {
     const { deliver } = notifier();
     slack.failNext("chat.postMessage", 1, { error: "invalid_auth" });
     // A rejected token keeps the alert for a retry (it is not the alert's fault).
-    await expect(deliver(event("m1", [ALERTS]))).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(await deliver(event("m1", [ALERTS]))).toMatchObject({ action: "retry" });
     now = new Date("2026-06-01T12:01:10.000Z");
     slack.failNext("chat.postMessage", 1, { error: "token_revoked" });
-    await expect(deliver(event("m2", [ALERTS]))).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(await deliver(event("m2", [ALERTS]))).toMatchObject({ action: "retry" });
     now = new Date("2026-06-01T12:14:10.000Z");
 
     await deliver(event("m3", [ALERTS]));
@@ -213,7 +191,7 @@ describe("the notifier tells the ops channel what needs a person", () => {
     const { deliver } = notifier();
     // The alert and the ops message are refused alike: it is the same token.
     slack.failNext("chat.postMessage", 2, { error: "token_revoked" });
-    await expect(deliver(event("m1", [ALERTS]))).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(await deliver(event("m1", [ALERTS]))).toMatchObject({ action: "retry" });
     expect(opsPosts()).toEqual([]);
     now = new Date("2026-06-01T12:05:10.000Z");
 

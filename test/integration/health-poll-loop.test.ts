@@ -1,15 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
-import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
-import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
+import { composePoller, subscriptionStore } from "../../src/app/compose.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
-import { poll } from "../../src/usecases/poll.ts";
-import type { SeenCache } from "../../src/ports.ts";
+import { pollCycle } from "../../src/usecases/poll-cycle.ts";
 import { POLL_TIME_RESERVE_MS, pollRepeatedly } from "../../src/usecases/poll-loop.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { CapacityMeter } from "../support/dynamodb.ts";
+import { createTestPlatform } from "../support/platform.ts";
 
 /**
  * A Lambda invocation in virtual time: `remainingMs` counts down from the timeout, `sleep`
@@ -100,43 +96,33 @@ describe("the sub-minute poll loop with the real poll", () => {
   });
 
   it("makes each extra poll of the minute cheap: a warm cache reads state only for what changed", async () => {
-    const stateReads: number[] = [];
-    const { client, tableName } = await createTestTable("poll-loop", {
-      onConsumedCapacity: (operation) => {
-        if (operation === "state.read") stateReads[stateReads.length - 1] = (stateReads.at(-1) ?? 0) + 1;
+    const capacity = new CapacityMeter();
+    const platform = await createTestPlatform({
+      prefix: "poll-loop",
+      respondent: {
+        url: simulator.url,
+        apiKey: simulator.apiKey,
+        apiSecret: simulator.apiSecret,
+        settings: { maxConcurrency: 2, timeoutMs: 2_000 },
       },
+      wrapDynamo: capacity.wrapDynamo,
     });
-    const log = consoleLog({ level: "silent" });
-    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
-    await subscriptions.add(
+    await subscriptionStore(platform).add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0LOOPTEST1", createdAt: new Date().toISOString() }),
     );
-    const ports = {
-      api: new RespondentApiClient({
-        baseUrl: simulator.url,
-        pageSize: 100,
-        maxConcurrency: 2,
-        timeoutMs: 2_000,
-        maxRetries: 0,
-        credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
-        log,
-      }),
-      state: new DynamoStateStore(client, tableName),
-      queue: new DynamoLocalQueue(client, tableName),
-      subscriptions,
-      clock: { now: () => new Date() },
-      log,
-      metrics: new CountingMetrics(),
-      cache: new Map() as SeenCache,
-    };
+    // One container, as the poller Lambda builds it once and loops over its cycles.
+    const poller = composePoller(platform);
+    const stateReads: number[] = [];
     let virtualNow = 0;
     const conversation = simulator.conversationUids[0] ?? "";
 
-    const reports = await pollRepeatedly(
+    const results = await pollRepeatedly(
       async (index) => {
-        stateReads.push(0);
+        capacity.reset();
         if (index === 2) simulator.addMessage(conversation, { from: "participant", body: "a reply mid-minute" });
-        return poll(ports);
+        const result = await pollCycle(poller);
+        stateReads.push(capacity.count("state.read"));
+        return result;
       },
       {
         intervalMs: 15_000,
@@ -147,10 +133,12 @@ describe("the sub-minute poll loop with the real poll", () => {
         },
       },
     );
+    capacity.close();
+    await platform.close();
 
-    expect(reports).toHaveLength(4);
-    expect(reports.map((report) => report.failures)).toEqual([[], [], [], []]);
-    expect(reports.map((report) => report.newReplies)).toEqual([0, 0, 1, 0]);
+    expect(results).toHaveLength(4);
+    expect(results.map((result) => result.report?.failures)).toEqual([[], [], [], []]);
+    expect(results.map((result) => result.report?.newReplies)).toEqual([0, 0, 1, 0]);
     // Cold: every page is read. Warm and unchanged: nothing. One change: one read.
     expect(stateReads[0]).toBeGreaterThan(1);
     expect(stateReads.slice(1)).toEqual([0, 1, 0]);

@@ -1,81 +1,29 @@
+import { ProvisionedThroughputExceededException } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoHealthStore } from "../../src/adapters/dynamo/health-store.ts";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
-import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
 import { slackOpsChannel } from "../../src/adapters/ops-channel.ts";
-import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
-import { createSlackPoster } from "../../src/adapters/slack.ts";
-import type { TableSettings } from "../../src/config.ts";
+import { composePoller, slackPoster, subscriptionStore } from "../../src/app/compose.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
-import { StateUnavailableError } from "../../src/errors.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { Clock, HealthStore } from "../../src/ports.ts";
-import { errorObservation, HealthMonitor, POLLER_HEALTH_POLICY, pollObservation } from "../../src/usecases/health.ts";
-import { type PollPorts, type PollReport, poll } from "../../src/usecases/poll.ts";
-import type { SeenCache } from "../../src/ports.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { HealthMonitor } from "../../src/usecases/health.ts";
+import type { PollReport } from "../../src/usecases/poll.ts";
+import { pollCycle } from "../../src/usecases/poll-cycle.ts";
+import { interceptSends } from "../support/clients.ts";
+import { isSubscriptionsQuery } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const TOKEN = "xoxb-health-poller-test";
 const OPS = "C0OPSHEALTH";
-const log = consoleLog({ level: "silent" });
 const CREDENTIALS_REJECTED = { status: 401 } as const;
-
-/** One poller process: its own clients, cache and health monitor, sharing the table and the clock. */
-function startPoller(
-  table: TableSettings,
-  simulator: RespondentSimulator,
-  slack: FakeSlack,
-  clock: Clock,
-  subscriptions?: PollPorts["subscriptions"],
-) {
-  const client = createDynamoDbClient(table);
-  const ports = {
-    api: new RespondentApiClient({
-      baseUrl: simulator.url,
-      pageSize: 100,
-      maxConcurrency: 2,
-      timeoutMs: 2_000,
-      maxRetries: 0,
-      credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
-      log,
-    }),
-    state: new DynamoStateStore(client, table.tableName),
-    queue: new DynamoLocalQueue(client, table.tableName),
-    subscriptions: subscriptions ?? new DynamoSubscriptionStore(client, table.tableName, { log }),
-    clock,
-    log,
-    metrics: new CountingMetrics(),
-    cache: new Map() as SeenCache,
-  };
-  const health = new HealthMonitor({
-    component: "poller",
-    policy: POLLER_HEALTH_POLICY,
-    store: new DynamoHealthStore(client, table.tableName, { clock, log }),
-    ops: slackOpsChannel(OPS, createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log })),
-    clock,
-    log,
-  });
-  /** A poll as the poller Lambda and the CLI run it: poll, then tell the health monitor. */
-  return async (): Promise<PollReport | undefined> => {
-    try {
-      const report = await poll(ports);
-      await health.observe(pollObservation(report));
-      return report;
-    } catch (error) {
-      await health.observe(errorObservation(error));
-      return undefined;
-    }
-  };
-}
 
 describe("poller health in the ops channel", () => {
   let simulator: RespondentSimulator;
   let slack: FakeSlack;
-  let table: TableSettings;
+  let platform: TestPlatform;
+  /** While set, every read of the subscriptions fails as a throttled DynamoDB query would. */
+  let subscriptionsThrottled: boolean;
   let now: Date;
   const clock: Clock = { now: () => now };
   const minutesLater = (minutes: number) => {
@@ -93,17 +41,44 @@ describe("poller health in the ops channel", () => {
   });
 
   beforeEach(async () => {
-    ({ settings: table } = await createTestTable("health-poller"));
-    const subscriptions = new DynamoSubscriptionStore(createDynamoDbClient(table), table.tableName, { log });
-    await subscriptions.add(
+    subscriptionsThrottled = false;
+    platform = await createTestPlatform({
+      prefix: "health-poller",
+      respondent: {
+        url: simulator.url,
+        apiKey: simulator.apiKey,
+        apiSecret: simulator.apiSecret,
+        settings: { maxConcurrency: 2, timeoutMs: 2_000 },
+      },
+      slack: { url: slack.url, token: TOKEN, timeoutMs: 1_000 },
+      opsChannelId: OPS,
+      clock,
+      wrapDynamo: (raw) =>
+        interceptSends(raw, (command) => {
+          if (subscriptionsThrottled && isSubscriptionsQuery(command)) {
+            throw new ProvisionedThroughputExceededException({
+              message: "DynamoDB throttled the query",
+              $metadata: { httpStatusCode: 400 },
+            });
+          }
+        }),
+    });
+    await subscriptionStore(platform).add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0ALERTS001", createdAt: new Date().toISOString() }),
     );
     slack.reset();
     now = new Date("2026-06-01T10:02:00.000Z");
+    return () => platform.close();
   });
 
+  /** One poller process (its own cache and health monitor, from compose), polling as the Lambda and the CLI do. */
+  const startPoller = () => {
+    const poller = composePoller(platform);
+    return async (): Promise<PollReport | undefined> => (await pollCycle(poller)).report;
+  };
+
   it("posts one failing message and one recovery message across many failed polls", async () => {
-    const pollOnce = startPoller(table, simulator, slack, clock);
+    const pollOnce = startPoller();
     simulator.failNext(6, CREDENTIALS_REJECTED);
 
     const failed: Array<PollReport | undefined> = [];
@@ -130,7 +105,7 @@ describe("poller health in the ops channel", () => {
   });
 
   it("stays quiet when single failed polls alternate with successful ones", async () => {
-    const pollOnce = startPoller(table, simulator, slack, clock);
+    const pollOnce = startPoller();
 
     for (let round = 0; round < 3; round += 1) {
       simulator.failNext(1, { status: 503 });
@@ -144,8 +119,8 @@ describe("poller health in the ops channel", () => {
   });
 
   it("announces a transition once when two pollers see it at the same moment", async () => {
-    const first = startPoller(table, simulator, slack, clock);
-    const second = startPoller(table, simulator, slack, clock);
+    const first = startPoller();
+    const second = startPoller();
     simulator.failNext(1, CREDENTIALS_REJECTED);
     await first();
     minutesLater(1);
@@ -162,8 +137,7 @@ describe("poller health in the ops channel", () => {
   });
 
   it("lets only one of two monitors that read the same record store the transition, so it is posted once", async () => {
-    const client = createDynamoDbClient(table);
-    const store = new DynamoHealthStore(client, table.tableName, { clock, log });
+    const store = new DynamoHealthStore(platform.table.client, platform.tableName, { clock, log: platform.log });
     // Both monitors read before either writes: the race the conditional write has to settle.
     let arrived = 0;
     let releaseReads: () => void = () => {};
@@ -180,12 +154,16 @@ describe("poller health in the ops channel", () => {
       },
       write: (component, next, revision) => store.write(component, next, revision),
     };
-    const ops = slackOpsChannel(
-      OPS,
-      createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log }),
-    );
+    const ops = slackOpsChannel(OPS, slackPoster(platform));
     const monitor = () =>
-      new HealthMonitor({ component: "poller", policy: { failingAfter: 1 }, store: racingStore, ops, clock, log });
+      new HealthMonitor({
+        component: "poller",
+        policy: { failingAfter: 1 },
+        store: racingStore,
+        ops,
+        clock,
+        log: platform.log,
+      });
 
     await Promise.all([
       monitor().observe({ ok: false, reason: "API down" }),
@@ -196,7 +174,7 @@ describe("poller health in the ops channel", () => {
   });
 
   it("keeps polling when the ops post fails, and makes the announcement at the next poll", async () => {
-    const pollOnce = startPoller(table, simulator, slack, clock);
+    const pollOnce = startPoller();
     simulator.failNext(3, CREDENTIALS_REJECTED);
     await pollOnce();
     minutesLater(1);
@@ -218,7 +196,7 @@ describe("poller health in the ops channel", () => {
   });
 
   it("reports a recovery even when the failing message never got out", async () => {
-    const pollOnce = startPoller(table, simulator, slack, clock);
+    const pollOnce = startPoller();
     simulator.failNext(2, { status: 503 });
     await pollOnce();
     minutesLater(1);
@@ -234,19 +212,15 @@ describe("poller health in the ops channel", () => {
   });
 
   it("counts a poll that could not even start (subscriptions unreadable) as failed", async () => {
-    const unreadable = {
-      list: async () => {
-        throw new StateUnavailableError("could not read subscriptions: DynamoDB throttled the query");
-      },
-    };
-    const pollOnce = startPoller(table, simulator, slack, clock, unreadable);
+    const pollOnce = startPoller();
+    subscriptionsThrottled = true;
 
     await pollOnce();
     minutesLater(1);
     await pollOnce();
 
     expect(opsPosts()).toEqual([
-      "🔴 Respondent polling is failing since 10:02 UTC: could not read subscriptions: DynamoDB throttled the query\n_One more message will follow here when it recovers._",
+      "🔴 Respondent polling is failing since 10:02 UTC: could not read subscriptions: ProvisionedThroughputExceededException: DynamoDB throttled the query\n_One more message will follow here when it recovers._",
     ]);
   });
 });

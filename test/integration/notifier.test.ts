@@ -1,27 +1,31 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamoDeliveryLedger } from "../../src/adapters/dynamo/ledger.ts";
-import { DynamoThreadStore } from "../../src/adapters/dynamo/thread-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
-import { createSlackPoster } from "../../src/adapters/slack.ts";
+import { CountingMetrics } from "../../src/adapters/observability.ts";
+import { composeNotifier } from "../../src/app/compose.ts";
 import { POSSIBLY_REPEATED_NOTE } from "../../src/domain/alert.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import type { Clock } from "../../src/ports.ts";
-import { type NotifyPorts, notify, RetryDeliveryError } from "../../src/usecases/notify.ts";
+import { decisionFor } from "../../src/usecases/deliver.ts";
+import { type NotifyPorts, notify, type TargetOutcome } from "../../src/usecases/notify.ts";
 import { replyEvent as event } from "../support/builders.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const TOKEN = "xoxb-notifier-test-token";
 const ALERTS = "C0ALERTS001";
 const RESEARCH = "C0RESEARCH1";
 const GONE = "C0GONE00001";
 const OUTSIDE = "C0OUTSIDE01";
+const LEASE_SECONDS = 60;
+
+const statuses = (outcomes: readonly TargetOutcome[]) => outcomes.map((outcome) => outcome.status);
+const retried = (outcomes: readonly TargetOutcome[]) => outcomes.some((outcome) => outcome.status === "retry");
 
 describe("notify: every reply in the right channel, exactly once", () => {
   let slack: FakeSlack;
+  let platform: TestPlatform;
   let ports: NotifyPorts;
-  let metrics: CountingMetrics;
   let now: Date;
   const clock: Clock = { now: () => now };
+  let metrics: CountingMetrics;
 
   beforeAll(async () => {
     slack = await startFakeSlack({
@@ -34,20 +38,17 @@ describe("notify: every reply in the right channel, exactly once", () => {
   });
 
   beforeEach(async () => {
-    const { client, tableName } = await createTestTable("notifier");
     slack.reset();
     now = new Date("2026-06-01T12:00:10.000Z");
     metrics = new CountingMetrics();
-    const log = consoleLog({ level: "silent" });
-    ports = {
-      ledger: new DynamoDeliveryLedger(client, tableName),
-      threads: new DynamoThreadStore(client, tableName),
-      slack: createSlackPoster({ token: TOKEN, apiUrl: `${slack.url}/api/`, timeoutMs: 5_000, log }),
+    platform = await createTestPlatform({
+      prefix: "notifier",
+      slack: { url: slack.url, token: TOKEN, timeoutMs: 5_000 },
       clock,
-      log,
       metrics,
-      claimLeaseSeconds: 60,
-    };
+    });
+    ports = { ...composeNotifier(platform), claimLeaseSeconds: LEASE_SECONDS };
+    return () => platform.close();
   });
 
   afterEach(() => {
@@ -100,50 +101,47 @@ describe("notify: every reply in the right channel, exactly once", () => {
     const again = await notify(reply, ports);
 
     expect(slack.posts).toHaveLength(2);
-    expect(again.outcomes.map((outcome) => outcome.status)).toEqual(["already_posted", "already_posted"]);
+    expect(statuses(again)).toEqual(["already_posted", "already_posted"]);
     expect(metrics.get("AlertsSkippedDuplicate")).toBe(2);
   });
 
   it("lets only one of two racing notifiers post the same alert", async () => {
     const reply = event("conv-1", "m1", [ALERTS]);
-    const results = await Promise.allSettled([notify(reply, ports), notify(reply, { ...ports })]);
+    const results = await Promise.all([notify(reply, ports), notify(reply, composeNotifier(platform))]);
 
     expect(slack.posts).toHaveLength(1);
-    const rejected = results.filter((result) => result.status === "rejected");
     // The loser either saw the alert already posted or was told to come back (claim in progress).
-    for (const result of rejected) expect(result.reason).toBeInstanceOf(RetryDeliveryError);
+    const [loser] = results.filter((outcomes) => outcomes[0]?.status !== "posted");
+    expect(loser?.map((outcome) => outcome.status)).toEqual([expect.stringMatching(/^(already_posted|retry)$/)]);
     await notify(reply, ports);
     expect(slack.posts).toHaveLength(1);
   });
 
   it("reports a channel that cannot take alerts, names the fix, and still alerts the other channels", async () => {
-    const result = await notify(event("conv-1", "m1", [GONE, ALERTS, OUTSIDE]), ports);
+    const outcomes = await notify(event("conv-1", "m1", [GONE, ALERTS, OUTSIDE]), ports);
 
-    expect(result.outcomes.map((outcome) => outcome.status)).toEqual([
-      "failed_permanently",
-      "posted",
-      "failed_permanently",
-    ]);
-    const [gone, , outside] = result.outcomes;
-    expect(gone?.status === "failed_permanently" && gone.reason).toMatch(
+    expect(statuses(outcomes)).toEqual(["failed_permanently", "posted", "failed_permanently"]);
+    const [gone, , outside] = outcomes;
+    expect(gone?.status === "failed_permanently" && gone.error.message).toMatch(
       new RegExp(`${GONE}.*channel_not_found.*channel id`),
     );
-    expect(outside?.status === "failed_permanently" && outside.reason).toMatch(/not_in_channel.*invite/i);
+    expect(outside?.status === "failed_permanently" && outside.error.message).toMatch(/not_in_channel.*invite/i);
     expect(slack.posts.map((post) => post.channel)).toEqual([ALERTS]);
     expect(metrics.get("PermanentFailures")).toBe(2);
   });
 
   it("does not retry a permanent failure forever: the event completes", async () => {
-    await expect(notify(event("conv-1", "m1", [GONE]), ports)).resolves.toBeDefined();
+    const outcomes = await notify(event("conv-1", "m1", [GONE]), ports);
+
+    expect(decisionFor(outcomes, LEASE_SECONDS)).toEqual({ action: "acknowledge" });
   });
 
   it("gives the event back with Slack's Retry-After on a rate limit, and posts it once on the retry", async () => {
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 7 });
     const reply = event("conv-1", "m1", [ALERTS]);
 
-    const error = await notify(reply, ports).catch((caught: unknown) => caught);
-    expect(error).toBeInstanceOf(RetryDeliveryError);
-    expect((error as RetryDeliveryError).retryAfterSeconds).toBe(7);
+    const limited = await notify(reply, ports);
+    expect(decisionFor(limited, LEASE_SECONDS)).toMatchObject({ action: "retry", afterSeconds: 7 });
     expect(slack.posts).toHaveLength(0);
 
     await notify(reply, ports);
@@ -155,10 +153,10 @@ describe("notify: every reply in the right channel, exactly once", () => {
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
     const reply = event("conv-1", "m1", [ALERTS, RESEARCH]);
 
-    await expect(notify(reply, ports)).rejects.toBeInstanceOf(RetryDeliveryError);
+    expect(statuses(await notify(reply, ports))).toEqual(["retry", "posted"]);
     expect(slack.posts.map((post) => post.channel)).toEqual([RESEARCH]);
 
-    await notify(reply, ports);
+    expect(statuses(await notify(reply, ports))).toEqual(["posted", "already_posted"]);
     expect(slack.posts.map((post) => post.channel).sort()).toEqual([ALERTS, RESEARCH].sort());
   });
 
@@ -166,11 +164,16 @@ describe("notify: every reply in the right channel, exactly once", () => {
     slack.failNext("chat.postMessage", 1, { acceptThenFail: true });
     const reply = event("conv-1", "m1", [ALERTS]);
 
-    await expect(notify(reply, ports)).rejects.toBeInstanceOf(RetryDeliveryError);
+    const failed = await notify(reply, ports);
+    expect(retried(failed)).toBe(true);
+    expect(failed[0]?.status === "retry" && failed[0].error.mayHaveTakenEffect).toBe(true);
     expect(slack.posts).toHaveLength(1);
 
     // Within the claim's lease nobody re-posts: the first attempt might still be confirming.
-    await expect(notify(reply, ports)).rejects.toBeInstanceOf(RetryDeliveryError);
+    const held = await notify(reply, ports);
+    expect(retried(held)).toBe(true);
+    // ...and the retry comes back just after the lease, when the claim can be taken over.
+    expect(decisionFor(held, LEASE_SECONDS)).toMatchObject({ action: "retry", afterSeconds: LEASE_SECONDS + 5 });
     expect(slack.posts).toHaveLength(1);
 
     // After the lease the retry posts again, visibly marked: the rare duplicate is never silent.
@@ -185,21 +188,17 @@ describe("notify: every reply in the right channel, exactly once", () => {
   });
 
   it("keeps the alert for a retry on a revoked token, counted as a permanent failure, token never shown", async () => {
-    const revoked = {
-      ...ports,
-      slack: createSlackPoster({
-        token: "xoxb-revoked",
-        apiUrl: `${slack.url}/api/`,
-        timeoutMs: 5_000,
-        log: ports.log,
-      }),
-    };
+    const revoked = composeNotifier({
+      ...platform,
+      slack: platform.slack && { ...platform.slack, token: async () => "xoxb-revoked" },
+    });
     const reply = event("conv-1", "m1", [ALERTS]);
-    const error = await notify(reply, revoked).catch((caught: unknown) => caught);
+    const [outcome] = await notify(reply, revoked);
 
-    expect(error).toBeInstanceOf(RetryDeliveryError);
-    expect((error as RetryDeliveryError).message).toMatch(/SLACK_BOT_TOKEN/);
-    expect((error as RetryDeliveryError).message).not.toContain("xoxb-revoked");
+    expect(outcome?.status).toBe("retry");
+    const message = outcome?.status === "retry" ? outcome.error.message : "";
+    expect(message).toMatch(/SLACK_BOT_TOKEN/);
+    expect(message).not.toContain("xoxb-revoked");
     expect(metrics.get("PermanentFailures")).toBe(1);
     expect(slack.posts).toHaveLength(0);
 

@@ -1,28 +1,43 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
-import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
-import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
+import { composePoller, deliveryQueue, respondentClient, subscriptionStore } from "../../src/app/compose.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
-import { QueueUnavailableError, RespondentAuthError } from "../../src/errors.ts";
+import { RespondentAuthError } from "../../src/errors.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
-import type { EventQueue } from "../../src/ports.ts";
+import type { Clock, SubscriptionStore } from "../../src/ports.ts";
 import { type PollPorts, poll } from "../../src/usecases/poll.ts";
-import type { SeenCache } from "../../src/ports.ts";
-import { createTestTable } from "../support/dynamodb.ts";
+import { interceptSends } from "../support/clients.ts";
+import { CapacityMeter } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform, takeQueuedEvents } from "../support/platform.ts";
 
-const log = consoleLog({ level: "silent" });
+const CHANNEL = "C0POLLTEST1";
 
-describe("poll against the simulator and DynamoDB Local", () => {
+/** Real time, which a test can move forward instead of waiting for it to pass. */
+function skewableClock(): Clock & { skip(ms: number): void } {
+  let skew = 0;
+  return {
+    now: () => new Date(Date.now() + skew),
+    skip: (ms) => {
+      skew += ms;
+    },
+  };
+}
+
+describe("poll against the simulator, DynamoDB Local and the SQS emulator", () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let project: string;
-  let queue: DynamoLocalQueue;
-  let stateReads: number;
-  let stateWrites: number;
+  let platform: TestPlatform;
+  let capacity: CapacityMeter;
+  let sqsDown: boolean;
+  let clock: ReturnType<typeof skewableClock>;
   let ports: PollPorts;
-  let state: DynamoStateStore;
-  let subscriptionStore: DynamoSubscriptionStore;
+  let subscriptions: SubscriptionStore;
+
+  const stateRequests = () => ({
+    stateReads: capacity.count("state.read"),
+    stateWrites: capacity.count("state.write"),
+  });
+  const subscribe = (channelId: string) =>
+    subscriptions.add(subscriptionSchema.parse({ projectId: "*", channelId, createdAt: clock.now().toISOString() }));
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ conversations: 25, pageSizeCap: 6 });
@@ -33,43 +48,29 @@ describe("poll against the simulator and DynamoDB Local", () => {
   });
 
   beforeEach(async () => {
-    const { client, tableName } = await createTestTable("poll", {
-      onConsumedCapacity: (operation) => {
-        if (operation === "state.read") stateReads += 1;
-        if (operation === "state.write") stateWrites += 1;
-      },
+    capacity = new CapacityMeter();
+    sqsDown = false;
+    clock = skewableClock();
+    platform = await createTestPlatform({
+      prefix: "poll",
+      respondent: { url: simulator.url, apiKey: simulator.apiKey, apiSecret: simulator.apiSecret },
+      clock,
+      wrapDynamo: capacity.wrapDynamo,
+      // SQS refuses every send while `sqsDown`, as it would in an outage: the adapter's own retries run.
+      wrapSqs: (client) =>
+        interceptSends(client, (command) => {
+          if (sqsDown && command.name === "SendMessageBatchCommand") throw new Error("SQS unavailable (test outage)");
+        }),
     });
-    stateReads = 0;
-    stateWrites = 0;
-    state = new DynamoStateStore(client, tableName);
-    queue = new DynamoLocalQueue(client, tableName);
-    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
-    subscriptionStore = subscriptions;
-    await subscriptions.add(
-      subscriptionSchema.parse({ projectId: "*", channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
-    );
-    ports = {
-      api: new RespondentApiClient({
-        baseUrl: simulator.url,
-        pageSize: 100,
-        maxConcurrency: 3,
-        timeoutMs: 2_000,
-        maxRetries: 0,
-        credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
-        log,
-      }),
-      state,
-      queue,
-      subscriptions,
-      clock: { now: () => new Date() },
-      log,
-      metrics: new CountingMetrics(),
-      cache: new Map() as SeenCache,
+    subscriptions = subscriptionStore(platform);
+    await subscribe(CHANNEL);
+    ports = composePoller(platform).poll;
+    capacity.reset();
+    return async () => {
+      capacity.close();
+      await platform.close();
     };
   });
-
-  const queuedMessageUids = async () =>
-    (await queue.receive(100, new Date())).map((message) => JSON.parse(message.body).message.uid as string);
 
   it("queues each new participant reply once, and a re-poll of an unchanged API queues nothing", async () => {
     await poll(ports);
@@ -81,42 +82,39 @@ describe("poll against the simulator and DynamoDB Local", () => {
 
     expect(first.newReplies).toBe(2);
     expect(again.newReplies).toBe(0);
-    expect((await queuedMessageUids()).at(-1)).toBe(reply);
-    expect(await queue.pendingCount()).toBe(2);
+    expect(await deliveryQueue(platform).pendingCount()).toBe(2);
+    expect((await takeQueuedEvents(platform)).map((event) => event.message.uid).at(-1)).toBe(reply);
   });
 
   it("does not advance the state when the queue is down, so the next poll finds the same replies", async () => {
     await poll(ports);
     const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
-    const failingQueue: EventQueue = {
-      sendEvents: async () => {
-        throw new QueueUnavailableError("queue down for the test");
-      },
-    };
+    sqsDown = true;
 
-    const failed = await poll({ ...ports, queue: failingQueue });
+    const failed = await poll(ports);
     expect(failed.failures.map((failure) => failure.conversationUid)).toEqual([conversation]);
     expect(failed.failures[0]?.retryable).toBe(true);
-    expect((await state.getStates([conversation])).size).toBe(0);
+    expect((await ports.state.getStates([conversation])).size).toBe(0);
 
+    sqsDown = false;
     const recovered = await poll(ports);
     expect(recovered.eventsQueued).toBe(1);
     expect(recovered.failures).toEqual([]);
+    expect((await takeQueuedEvents(platform)).map((event) => event.conversation.uid)).toEqual([conversation]);
   });
 
   it("reads no state for unchanged conversations once warm, and reads again only what changed", async () => {
     await poll(ports);
-    stateReads = 0;
-    stateWrites = 0;
+    capacity.reset();
 
     const steady = await poll(ports);
     expect(steady.conversationsScanned).toBeGreaterThan(20);
-    expect({ stateReads, stateWrites }).toEqual({ stateReads: 0, stateWrites: 0 });
+    expect(stateRequests()).toEqual({ stateReads: 0, stateWrites: 0 });
 
     const conversation = simulator.conversationUids[3] ?? "";
     simulator.addMessage(conversation, { from: "researcher" });
     await poll(ports);
-    expect({ stateReads, stateWrites }).toEqual({ stateReads: 1, stateWrites: 1 });
+    expect(stateRequests()).toEqual({ stateReads: 1, stateWrites: 1 });
   });
 
   it("starts cold (empty cache) without re-alerting anything", async () => {
@@ -136,9 +134,11 @@ describe("poll against the simulator and DynamoDB Local", () => {
 
     expect(one.failures).toEqual([]);
     expect(two.failures).toEqual([]);
-    const queued = (await queue.receive(100, new Date())).filter(
-      (message) => JSON.parse(message.body).conversation.uid === conversation,
-    );
+    // Both may have found the reply, but only one moved the state: the other's conditional write lost.
+    const found = [...one.events, ...two.events].filter((event) => event.conversation.uid === conversation);
+    expect(one.stateConflicts + two.stateConflicts).toBe(found.length - 1);
+    // A poll queues before it advances, so a loser's copy was queued too: the queue's deduplication drops it.
+    const queued = (await takeQueuedEvents(platform)).filter((event) => event.conversation.uid === conversation);
     expect(queued).toHaveLength(1);
   });
 
@@ -156,37 +156,49 @@ describe("poll against the simulator and DynamoDB Local", () => {
   });
 
   it("polls only subscribed projects, with the API's projectId filter", async () => {
-    const { client, tableName } = await createTestTable("poll-scope");
-    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    const scoped = await createTestPlatform({
+      prefix: "poll-scope",
+      respondent: { url: simulator.url, apiKey: simulator.apiKey, apiSecret: simulator.apiSecret },
+    });
     const other = simulator.projectIds[1] ?? "";
     for (const projectId of [project, other]) {
-      await subscriptions.add(
-        subscriptionSchema.parse({ projectId, channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
+      await subscriptionStore(scoped).add(
+        subscriptionSchema.parse({ projectId, channelId: CHANNEL, createdAt: new Date().toISOString() }),
       );
     }
     simulator.clearRequests();
 
-    const report = await poll({ ...ports, subscriptions, state: new DynamoStateStore(client, tableName) });
+    const report = await poll(composePoller(scoped).poll);
 
     expect(report.scopes).toEqual([project, other].sort());
     expect(new Set(simulator.requests.map((request) => request.projectId))).toEqual(new Set([project, other]));
+    await scoped.close();
   });
 
   it("alerts a channel subscribed while a poll was running about a reply written meanwhile", async () => {
     await poll(ports);
     const conversation = simulator.addConversation({ projectId: project, firstMessage: { from: "researcher" } });
     await poll(ports);
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 5));
     const racing = {
       list: async () => {
         const seen = await ports.subscriptions.list();
-        // After this poll read its subscriptions: a new channel subscribes, then the participant writes.
-        await pause();
-        await subscriptionStore.add(
-          subscriptionSchema.parse({ projectId: "*", channelId: "C0LATECOMER", createdAt: new Date().toISOString() }),
+        // After this poll read its subscriptions: a new channel subscribes, then the participant
+        // writes, each a moment later than the poll's reading (explicit times, no waiting).
+        const readAt = Date.now();
+        await subscriptions.add(
+          subscriptionSchema.parse({
+            projectId: "*",
+            channelId: "C0LATECOMER",
+            createdAt: new Date(readAt + 5).toISOString(),
+          }),
         );
-        await pause();
-        simulator.addMessage(conversation, { from: "participant", body: "written mid-poll" });
+        simulator.addMessage(conversation, {
+          from: "participant",
+          body: "written mid-poll",
+          createdAt: new Date(readAt + 10),
+        });
+        // The next poll happens after all that.
+        clock.skip(1_000);
         return seen;
       },
     };
@@ -196,22 +208,34 @@ describe("poll against the simulator and DynamoDB Local", () => {
 
     expect(during.events).toEqual([]);
     expect(after.events.map((event) => event.targets.map((target) => target.channelId).sort())).toEqual([
-      ["C0LATECOMER", "C0POLLTEST1"],
+      ["C0LATECOMER", CHANNEL],
     ]);
   });
 
   it("writes nothing and queues nothing in a dry run", async () => {
     await poll(ports);
     simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
-    stateWrites = 0;
+    capacity.reset();
 
     const dry = await poll({ ...ports, cache: new Map() }, { dryRun: true });
     expect(dry.newReplies).toBe(1);
-    expect(stateWrites).toBe(0);
-    expect(await queue.pendingCount()).toBe(0);
+    expect(capacity.count("state.write")).toBe(0);
+    expect(await deliveryQueue(platform).pendingCount()).toBe(0);
 
     const real = await poll(ports);
     expect(real.newReplies).toBe(1);
+  });
+
+  it("refuses to queue anything in a dry-run poller, whatever poll is asked to do", async () => {
+    await poll(ports);
+    simulator.addConversation({ projectId: project, firstMessage: { from: "participant" } });
+
+    const report = await poll(composePoller(platform, { dryRun: true }).poll);
+
+    expect(report.failures.map((failure) => failure.reason)).toEqual([
+      expect.stringContaining("a dry run never queues events"),
+    ]);
+    expect(await deliveryQueue(platform).pendingCount()).toBe(0);
   });
 });
 
@@ -219,7 +243,7 @@ describe("poll of several subscribed projects at once", () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let projects: string[];
   let slowProject: string;
-  let queue: DynamoLocalQueue;
+  let platform: TestPlatform;
   let ports: PollPorts;
 
   beforeAll(async () => {
@@ -238,37 +262,24 @@ describe("poll of several subscribed projects at once", () => {
   });
 
   beforeEach(async () => {
-    const { client, tableName } = await createTestTable("poll-scopes");
-    const subscriptions = new DynamoSubscriptionStore(client, tableName, { log });
+    platform = await createTestPlatform({
+      prefix: "poll-scopes",
+      respondent: {
+        url: simulator.url,
+        apiKey: simulator.apiKey,
+        apiSecret: simulator.apiSecret,
+        settings: { maxConcurrency: 2, timeoutMs: 2_000 },
+      },
+    });
     for (const projectId of projects) {
-      await subscriptions.add(
-        subscriptionSchema.parse({ projectId, channelId: "C0POLLTEST1", createdAt: new Date().toISOString() }),
+      await subscriptionStore(platform).add(
+        subscriptionSchema.parse({ projectId, channelId: CHANNEL, createdAt: new Date().toISOString() }),
       );
     }
-    queue = new DynamoLocalQueue(client, tableName);
-    ports = {
-      api: clientWith({ maxConcurrency: 2 }),
-      state: new DynamoStateStore(client, tableName),
-      queue,
-      subscriptions,
-      clock: { now: () => new Date() },
-      log,
-      metrics: new CountingMetrics(),
-      cache: new Map() as SeenCache,
-    };
+    ports = composePoller(platform).poll;
     simulator.clearRequests();
+    return () => platform.close();
   });
-
-  const clientWith = (settings: { maxConcurrency: number; apiSecret?: string }) =>
-    new RespondentApiClient({
-      baseUrl: simulator.url,
-      pageSize: 100,
-      maxConcurrency: settings.maxConcurrency,
-      timeoutMs: 2_000,
-      maxRetries: 0,
-      credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: settings.apiSecret ?? simulator.apiSecret }),
-      log,
-    });
 
   it("starts every project at once and never has more requests in flight than the client's maxConcurrency", async () => {
     const report = await poll(ports);
@@ -304,14 +315,19 @@ describe("poll of several subscribed projects at once", () => {
     const report = await poll(ports);
 
     expect(report.events.map((event) => event.conversation.uid)).toEqual(added);
-    expect(await queue.pendingCount()).toBe(3);
+    expect(await deliveryQueue(platform).pendingCount()).toBe(3);
   });
 
   it("after rejected credentials starts no further project, and reports the ones that failed", async () => {
-    const report = await poll(
-      { ...ports, api: clientWith({ maxConcurrency: 2, apiSecret: "wrong-secret" }) },
-      { scopeConcurrency: 2 },
-    );
+    const rejected = respondentClient({
+      ...platform,
+      respondent: platform.respondent && {
+        ...platform.respondent,
+        credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: "wrong-secret" }),
+      },
+    });
+
+    const report = await poll({ ...ports, api: rejected }, { scopeConcurrency: 2 });
 
     expect(report.scopes).toEqual(projects);
     expect(report.failures.map((failure) => failure.scope)).toEqual(projects.slice(0, 2));

@@ -1,23 +1,15 @@
 import { randomBytes } from "node:crypto";
 import { type DynamoDBClient, PutItemCommand } from "@aws-sdk/client-dynamodb";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
-import type { ConsumedCapacityHook } from "../../src/adapters/dynamo/capacity.ts";
-import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
-import { DynamoLocalQueue } from "../../src/adapters/dynamo/local-queue.ts";
 import { DynamoSeenSnapshotStore } from "../../src/adapters/dynamo/seen-snapshot.ts";
-import { DynamoStateStore } from "../../src/adapters/dynamo/state-store.ts";
-import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
-import { CountingMetrics, consoleLog } from "../../src/adapters/observability.ts";
-import { RespondentApiClient } from "../../src/adapters/respondent-api.ts";
-import type { TableSettings } from "../../src/config.ts";
+import { composePoller, subscriptionStore } from "../../src/app/compose.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
-import type { Log, StateStore } from "../../src/ports.ts";
-import { type PollPorts, poll } from "../../src/usecases/poll.ts";
-import type { SeenCache } from "../../src/ports.ts";
-import { createTestTable } from "../support/dynamodb.ts";
-
-const silent = consoleLog({ level: "silent" });
+import type { Log, SeenCache } from "../../src/ports.ts";
+import { poll } from "../../src/usecases/poll.ts";
+import { pollCycle } from "../../src/usecases/poll-cycle.ts";
+import { CapacityMeter, createTestTable } from "../support/dynamodb.ts";
+import { createTestPlatform, type TestPlatform, takeQueuedEvents } from "../support/platform.ts";
 
 function recordingLog(): { log: Log; warnings: string[] } {
   const warnings: string[] = [];
@@ -120,17 +112,10 @@ describe("DynamoSeenSnapshotStore on its own", () => {
 
 describe("a cold poll that starts from the snapshot", () => {
   let simulator: RespondentSimulator;
-  let client: DynamoDBClient;
-  /** The poller's client: it counts the units of the poller's own requests. */
-  let pollerClient: DynamoDBClient;
-  let tableName: string;
-  let queue: DynamoLocalQueue;
-  let readUnits: number;
+  let platform: TestPlatform;
+  /** The capacity of the pollers' own requests (the platform's client), not the test's. */
+  let capacity: CapacityMeter;
   let statesRead: string[];
-
-  const countUnits: ConsumedCapacityHook = (_operation, units) => {
-    readUnits += units.read;
-  };
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ conversations: 1_000, projects: 2, pageSizeCap: 100 });
@@ -140,109 +125,101 @@ describe("a cold poll that starts from the snapshot", () => {
   });
 
   beforeEach(async () => {
-    let settings: TableSettings;
-    ({ client, tableName, settings } = await createTestTable("seen-snapshot-poll"));
-    pollerClient = createDynamoDbClient(settings, { onConsumedCapacity: countUnits });
-    queue = new DynamoLocalQueue(client, tableName);
-    await new DynamoSubscriptionStore(client, tableName, { log: silent }).add(
+    capacity = new CapacityMeter();
+    statesRead = [];
+    platform = await createTestPlatform({
+      prefix: "seen-snapshot-poll",
+      respondent: {
+        url: simulator.url,
+        apiKey: simulator.apiKey,
+        apiSecret: simulator.apiSecret,
+        settings: { maxConcurrency: 4 },
+      },
+      wrapDynamo: capacity.wrapDynamo,
+      decorate: {
+        state: (store) => ({
+          getStates: (uids) => {
+            statesRead.push(...uids);
+            return store.getStates(uids);
+          },
+          advanceState: (uid, expected, next) => store.advanceState(uid, expected, next),
+        }),
+      },
+    });
+    await subscriptionStore(platform).add(
       subscriptionSchema.parse({ projectId: "*", channelId: "C0SNAPSHOT1", createdAt: new Date().toISOString() }),
     );
-    readUnits = 0;
-    statesRead = [];
+    capacity.reset();
+    return async () => {
+      capacity.close();
+      await platform.close();
+    };
   });
 
-  /** A poller process of its own (its own cache), like one Lambda container. */
-  const poller = (cache: SeenCache): PollPorts => {
-    const store = new DynamoStateStore(pollerClient, tableName, { log: silent });
-    const state: StateStore = {
-      getStates: (uids) => {
-        statesRead.push(...uids);
-        return store.getStates(uids);
-      },
-      advanceState: (uid, expected, next) => store.advanceState(uid, expected, next),
-    };
-    return {
-      api: new RespondentApiClient({
-        baseUrl: simulator.url,
-        pageSize: 100,
-        maxConcurrency: 4,
-        timeoutMs: 5_000,
-        maxRetries: 0,
-        credentials: async () => ({ apiKey: simulator.apiKey, apiSecret: simulator.apiSecret }),
-        log: silent,
-      }),
-      state,
-      queue,
-      subscriptions: new DynamoSubscriptionStore(pollerClient, tableName, { log: silent }),
-      clock: { now: () => new Date() },
-      log: silent,
-      metrics: new CountingMetrics(),
-      cache,
-    };
-  };
-  const snapshots = () => new DynamoSeenSnapshotStore(pollerClient, tableName);
-  const queuedMessageUids = async () =>
-    (await queue.receive(100, new Date())).map((message) => JSON.parse(message.body).message.uid as string);
+  /** A poller process of its own (its own seen-cache), like one Lambda container. */
+  const poller = () => composePoller(platform);
+  /** Writes `cache` as the stored snapshot, as a poller that had exactly that cache would have. */
+  const saveSnapshot = (cache: SeenCache) =>
+    new DynamoSeenSnapshotStore(platform.rawDynamo, platform.tableName).save(cache);
 
   it("reads at most N/100 units when nothing changed, where a cold start without it reads N", async () => {
-    const warm: SeenCache = new Map();
-    await poll(poller(warm));
-    await snapshots().save(warm);
-    readUnits = 0;
+    // The first container polls and saves its snapshot (a first save is due at once).
+    await pollCycle(poller());
+    capacity.reset();
     statesRead = [];
 
-    const cold: SeenCache = new Map();
-    await snapshots().loadInto(cold);
-    const report = await poll(poller(cold));
+    const cold = poller();
+    const { report } = await pollCycle(cold);
 
-    expect(report.conversationsScanned).toBe(1_000);
-    expect(report.failures).toEqual([]);
+    expect(report?.conversationsScanned).toBe(1_000);
+    expect(report?.failures).toEqual([]);
     expect(statesRead).toEqual([]);
-    expect(readUnits).toBeGreaterThan(0);
-    expect(readUnits).toBeLessThanOrEqual(1_000 / 100);
+    expect(capacity.readUnits).toBeGreaterThan(0);
+    expect(capacity.readUnits).toBeLessThanOrEqual(1_000 / 100);
+    expect(capacity.count("snapshot.read")).toBeGreaterThan(0);
+    // Nothing changed, so nothing is saved.
+    expect(capacity.writeUnits).toBe(0);
 
-    readUnits = 0;
-    await poll(poller(new Map()));
-    expect(readUnits).toBeGreaterThanOrEqual(1_000);
+    capacity.reset();
+    await poll(poller().poll);
+    expect(capacity.readUnits).toBeGreaterThanOrEqual(1_000);
   });
 
   it("with a stale snapshot reads what moved since, misses no reply and repeats none", async () => {
-    const warm: SeenCache = new Map();
-    await poll(poller(warm));
-    await snapshots().save(warm);
+    const old = poller();
+    await pollCycle(old);
     const [handled, pending] = simulator.conversationUids;
     const handledReply = simulator.addMessage(handled ?? "", {
       from: "participant",
       body: "seen by the old container",
     });
-    await poll(poller(warm));
+    // The old container handles it; its next save is not due for a while, so the snapshot stays stale.
+    expect((await pollCycle(old)).report?.eventsQueued).toBe(1);
     const pendingReply = simulator.addMessage(pending ?? "", { from: "participant", body: "arrived in between" });
     statesRead = [];
 
-    const cold: SeenCache = new Map();
-    await snapshots().loadInto(cold);
-    const report = await poll(poller(cold));
+    const { report } = await pollCycle(poller());
 
     expect([...statesRead].sort()).toEqual([handled, pending].sort());
-    expect(report.events.map((event) => event.message.uid)).toEqual([pendingReply]);
-    expect(await queuedMessageUids()).toEqual([handledReply, pendingReply]);
+    expect(report?.events.map((event) => event.message.uid)).toEqual([pendingReply]);
+    const queued = (await takeQueuedEvents(platform)).map((event) => event.message.uid);
+    expect(queued.sort()).toEqual([handledReply, pendingReply].sort());
   });
 
   it("with a partial snapshot reads only the conversations it lacks, and alerts nothing", async () => {
-    const warm: SeenCache = new Map();
-    await poll(poller(warm));
-    const half = new Map([...warm].slice(0, 500));
-    await snapshots().save(half);
+    const warm = poller();
+    await pollCycle(warm);
+    const half = new Map([...(warm.poll.cache ?? [])].slice(0, 500));
+    await saveSnapshot(half);
     statesRead = [];
 
-    const cold: SeenCache = new Map();
-    await snapshots().loadInto(cold);
-    const report = await poll(poller(cold));
+    const cold = poller();
+    const { report } = await pollCycle(cold);
 
     expect(statesRead).toHaveLength(500);
     expect(statesRead.some((uid) => half.has(uid))).toBe(false);
-    expect(report.newReplies).toBe(0);
-    expect(report.failures).toEqual([]);
-    expect(cold.size).toBe(1_000);
+    expect(report?.newReplies).toBe(0);
+    expect(report?.failures).toEqual([]);
+    expect(cold.poll.cache?.size).toBe(1_000);
   });
 });

@@ -1,6 +1,7 @@
 import { eventIdFor, type NewReplyEvent } from "../../src/domain/events.ts";
 import type { Conversation, Message } from "../../src/domain/respondent.ts";
 import { type Subscription, subscriptionSchema } from "../../src/domain/subscriptions.ts";
+import type { QueuedMessage } from "../../src/ports.ts";
 
 /** Our team's API account: messages it sends are ours, never alerts. */
 export const TEAM_USER = { uid: "team-user", firstName: "Research", lastName: "T" };
@@ -74,6 +75,19 @@ export function replyEvent(
       threadPerConversation: true,
       body: "full" as const,
     })),
+    ...overrides,
+  };
+}
+
+/** A queued message carrying `body` (an event, or any text), as SQS or the Lambda's event source hands it over. */
+export function queuedMessage(body: NewReplyEvent | string, overrides: Partial<QueuedMessage> = {}): QueuedMessage {
+  const event = typeof body === "string" ? undefined : body;
+  return {
+    messageId: `message-${event?.eventId.slice(0, 12) ?? "raw"}`,
+    receiptHandle: `receipt-${event?.eventId.slice(0, 12) ?? "raw"}`,
+    groupId: event?.conversation.uid ?? "conv-raw",
+    body: typeof body === "string" ? body : JSON.stringify(body),
+    receiveCount: 1,
     ...overrides,
   };
 }

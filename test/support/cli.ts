@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { inject } from "vitest";
 
 const BIN = fileURLToPath(new URL("../../bin/respondent-notifier.mjs", import.meta.url));
 
@@ -17,6 +18,7 @@ const CLEARED = [
   "SLACK_BOT_TOKEN",
   "SLACK_API_URL",
   "DYNAMODB_ENDPOINT",
+  "SQS_ENDPOINT",
   "TABLE_NAME",
   "POLL_INTERVAL_SECONDS",
   "CONVERSATION_URL_TEMPLATE",
@@ -27,11 +29,27 @@ const CLEARED = [
   "OPS_SLACK_CHANNEL",
 ];
 
+/**
+ * The developer's shell without the variables above, pointed at the run's DynamoDB Local and SQS
+ * emulator (test/support/global-setup.ts), so that no CLI test starts emulators of its own or
+ * writes into .data/. A test that wants an embedded one says so with an empty value.
+ */
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const name of CLEARED) delete base[name];
-  return { ...base, ...env };
+  return { ...base, ...runServices(), ...env };
 }
+
+/** The run's shared DynamoDB Local and SQS emulator, as the CLI's settings. */
+export function runServices(): { DYNAMODB_ENDPOINT: string; SQS_ENDPOINT: string } {
+  return { DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"), SQS_ENDPOINT: inject("sqsEndpoint") };
+}
+
+/**
+ * The time budget of a test (or hook) that runs the CLI several times: each run starts Node and
+ * tsx and connects to the emulators, which takes seconds on a busy machine.
+ */
+export const CLI_TEST_TIMEOUT_MS = 180_000;
 
 /** Runs the real CLI (bin/respondent-notifier.mjs) as a user would, in a child process. */
 export function runCli(

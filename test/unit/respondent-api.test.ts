@@ -60,6 +60,15 @@ function clientFor(sim: RespondentSimulator, overrides: Partial<RespondentApiCli
   return { client, sleeps, lines, metrics };
 }
 
+/** Resolves once `condition` holds (checked on every turn of the event loop); fails after `timeoutMs`. */
+async function until(condition: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
 async function collect(client: RespondentApiClient, filter: ListConversationsFilter = {}) {
   const pages: ConversationPageResult[] = [];
   for await (const page of client.listConversations(filter)) pages.push(page);
@@ -182,25 +191,33 @@ describe("RespondentApiClient: page walking", () => {
   });
 
   it("keeps at most maxConcurrency pages ahead of a consumer that is slow", async () => {
-    const sim = await simulator({ conversations: 100, pageSizeCap: 5 });
+    // Each request, as the API receives it, is measured against the pages the consumer has taken.
+    let taken = 0;
+    let furthestAhead = 0;
+    const sim = await simulator({
+      conversations: 100,
+      pageSizeCap: 5,
+      latencyMs: (request) => {
+        furthestAhead = Math.max(furthestAhead, (request.page ?? 1) - taken);
+        return 0;
+      },
+    });
     const { client } = clientFor(sim, { maxConcurrency: 3 });
-    // Wait for the pages allowed ahead to be requested, then give one too many the time to show up.
-    const requested = async (count: number) => {
-      while (sim.requests.length < count) await new Promise((resolve) => setTimeout(resolve, 5));
-      await new Promise((resolve) => setTimeout(resolve, 60));
-      return sim.requests.length;
-    };
 
     const iterator = client.listConversations({})[Symbol.asyncIterator]();
     await iterator.next();
-    const requestedWhileHoldingPage1 = await requested(1 + 3);
+    taken = 1;
+    await until(() => sim.requests.length === 1 + 3);
     await iterator.next();
-    const requestedWhileHoldingPage2 = await requested(2 + 3);
+    taken = 2;
+    await until(() => sim.requests.length === 2 + 3);
     let remaining = 0;
-    while (!(await iterator.next()).done) remaining += 1;
+    while (!(await iterator.next()).done) {
+      taken += 1;
+      remaining += 1;
+    }
 
-    expect(requestedWhileHoldingPage1).toBe(1 + 3);
-    expect(requestedWhileHoldingPage2).toBe(2 + 3);
+    expect(furthestAhead).toBe(3);
     expect(remaining).toBe(18);
     expect(sim.requests).toHaveLength(20);
   });

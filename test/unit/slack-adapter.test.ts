@@ -2,9 +2,12 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { createSlackPoster } from "../../src/adapters/slack.ts";
+import { createSlackDirectory } from "../../src/adapters/slack-directory.ts";
 import { formatAlert, type SlackMessage } from "../../src/domain/alert.ts";
 import {
+  EXIT_FAILURE,
   isRetryable,
+  type NotifierError,
   SlackAuthError,
   SlackChannelUnusableError,
   SlackRateLimitedError,
@@ -158,6 +161,8 @@ describe("classifying Slack's answers", () => {
     expect(error).toBeInstanceOf(SlackChannelUnusableError);
     expect(error.message).toContain("unarchive the channel or remove the subscription");
     expect(isRetryable(error)).toBe(false);
+    // Every alert to this channel fails until someone acts there; nothing was posted.
+    expect(decisionsOf(error)).toEqual({ reach: "channel", mayHaveTakenEffect: false, retryAfterSeconds: undefined });
   });
 
   it("reports a wrong token as an auth error", async () => {
@@ -175,6 +180,8 @@ describe("classifying Slack's answers", () => {
     expect(error).toBeInstanceOf(SlackAuthError);
     expect(error.message).toContain(slackError);
     expect(isRetryable(error)).toBe(false);
+    // The token is the whole workspace's problem, not this channel's.
+    expect(decisionsOf(error)).toMatchObject({ reach: "service", mayHaveTakenEffect: false });
   });
 
   it("reports missing_scope as an auth error naming the chat:write scope", async () => {
@@ -196,6 +203,8 @@ describe("classifying Slack's answers", () => {
     expect((error as SlackRateLimitedError).retryAfterSeconds).toBe(42);
     expect(Date.now() - started).toBeLessThan(1_000);
     expect(slack.calls["chat.postMessage"]).toBe(1);
+    // A 429 is an answer: Slack did not post.
+    expect(decisionsOf(error)).toEqual({ reach: "channel", mayHaveTakenEffect: false, retryAfterSeconds: 42 });
   });
 
   it("treats a 429 without Retry-After as rate limited with a default wait", async () => {
@@ -224,6 +233,8 @@ describe("classifying Slack's answers", () => {
     expect(error.message).toContain("HTTP 500");
     expect(slack.calls["chat.postMessage"]).toBe(1);
     expect(isRetryable(error)).toBe(true);
+    // Slack may have posted before failing its answer: a retry must find out first.
+    expect(decisionsOf(error)).toEqual({ reach: "service", mayHaveTakenEffect: true, retryAfterSeconds: undefined });
   });
 
   it.each(["internal_error", "fatal_error", "service_unavailable", "request_timeout"])(
@@ -244,6 +255,9 @@ describe("classifying Slack's answers", () => {
 
     expect(error).toBeInstanceOf(SlackUnavailableError);
     expect(error.message).toContain("did not answer within 200 ms");
+    // The request went out: the post may be in the channel.
+    expect(decisionsOf(error)).toMatchObject({ mayHaveTakenEffect: true });
+    expect(isRetryable(error)).toBe(true);
   });
 
   it("reports a refused connection as unavailable", async () => {
@@ -255,6 +269,18 @@ describe("classifying Slack's answers", () => {
 
     expect(error).toBeInstanceOf(SlackUnavailableError);
     expect(error.message).toContain("ECONNREFUSED");
+    // The request never left this machine: nothing was posted, the claim can be given back.
+    expect(decisionsOf(error)).toEqual({ reach: "service", mayHaveTakenEffect: false, retryAfterSeconds: undefined });
+    expect(isRetryable(error)).toBe(true);
+  });
+
+  it("reports an unknown host as never sent, like a refused connection", async () => {
+    const error = await failureOf(
+      poster({ apiUrl: "http://no-such-host.invalid/api/", retries: 0 }).post(CHANNEL, message, undefined),
+    );
+
+    expect(error).toBeInstanceOf(SlackUnavailableError);
+    expect(decisionsOf(error)).toMatchObject({ mayHaveTakenEffect: false });
   });
 
   it("reports a post Slack accepted but answered 500 to as unavailable, never as certainly rejected", async () => {
@@ -264,6 +290,7 @@ describe("classifying Slack's answers", () => {
 
     expect(slack.posts).toHaveLength(1);
     expect(error).toBeInstanceOf(SlackUnavailableError);
+    expect(decisionsOf(error)).toMatchObject({ mayHaveTakenEffect: true });
   });
 
   it("reports blocks Slack refuses (invalid_blocks) as rejected, not retryable", async () => {
@@ -277,6 +304,7 @@ describe("classifying Slack's answers", () => {
     expect(error).toBeInstanceOf(SlackRejectedError);
     expect((error as SlackRejectedError).slackError).toBe("invalid_blocks");
     expect(isRetryable(error)).toBe(false);
+    expect(decisionsOf(error)).toMatchObject({ reach: "item", mayHaveTakenEffect: false });
     expect(logLines.some((line) => line.includes("must be less than 151 characters"))).toBe(true);
   });
 
@@ -315,6 +343,42 @@ describe("keeping the token secret", () => {
     expect(everything).not.toContain("secretTESTtoken");
   });
 });
+
+describe("the read-only calls doctor makes (createSlackDirectory)", () => {
+  const directory = (token = TOKEN) => createSlackDirectory({ token, apiUrl: `${slack.url}/api/`, timeoutMs: 2_000 });
+
+  it("tells which workspace and bot user the token belongs to", async () => {
+    expect(await directory().identity()).toMatchObject({ team: "Fake Slack workspace", user: "respondent-notifier" });
+  });
+
+  it("reports a wrong token as an auth error, ending the command with exit code 1", async () => {
+    const error = await failureOf(directory("xoxb-9999-wrong-token").identity());
+
+    expect(error).toBeInstanceOf(SlackAuthError);
+    expect((error as NotifierError).exitCode).toBe(EXIT_FAILURE);
+  });
+
+  it("tells whether a channel exists, has the app, is archived or private", async () => {
+    const client = directory();
+
+    expect(await client.channel(CHANNEL)).toMatchObject({ exists: true, isMember: true, isArchived: false });
+    expect(await client.channel(NOT_INVITED)).toMatchObject({ exists: true, isMember: false });
+    expect(await client.channel(ARCHIVED)).toMatchObject({ exists: true, isArchived: true });
+    expect(await client.channel(UNKNOWN)).toEqual({
+      exists: false,
+      name: undefined,
+      isMember: false,
+      isArchived: false,
+      isPrivate: false,
+    });
+  });
+});
+
+/** The decisions the error carries for its callers (retry policy, ledger, health). */
+function decisionsOf(error: Error): Pick<NotifierError, "reach" | "mayHaveTakenEffect" | "retryAfterSeconds"> {
+  const { reach, mayHaveTakenEffect, retryAfterSeconds } = error as NotifierError;
+  return { reach, mayHaveTakenEffect, retryAfterSeconds };
+}
 
 async function unusedPort(): Promise<number> {
   const server = createServer();
