@@ -3,8 +3,8 @@ import type { SlackDirectory } from "../ports.ts";
 import { classifySlackError } from "./slack.ts";
 
 /**
- * The read-only Slack calls `doctor` makes. Like checkSlackAuth / checkChannel in slack.ts,
- * plus what deciding "can the app post here" needs: the token's scopes (a public channel
+ * The read-only Slack calls `doctor` makes (auth.test, conversations.info), with what deciding
+ * "can the app post here" needs: the token's scopes (a public channel
  * accepts posts from a non-member app with chat:write.public) and whether a channel is private.
  */
 export function createSlackDirectory(options: { token: string; apiUrl: string; timeoutMs: number }): SlackDirectory {

@@ -13,9 +13,9 @@ import { describeEvent, describeWouldAlert, summarizePoll } from "./output.ts";
 const DELIVERY_DEADLINE_MS = 60_000;
 
 /** The local pipeline: Respondent (or the simulator), the queue, Slack (or the fake Slack printing alerts here). */
-export function pipelineRequest(context: CliContext): PlatformRequest {
+export function pipelineRequest(context: CliContext, options: { queue?: boolean } = {}): PlatformRequest {
   return {
-    needs: { respondent: true, slack: true, queue: true },
+    needs: { respondent: true, slack: true, queue: options.queue ?? true },
     onFakeSlackPost: (post) => context.out(renderPostForTerminal({ ...post, color: context.color })),
   };
 }
@@ -93,7 +93,8 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
     }
     return runDeployedDryRun(context);
   }
-  return withPlatform(context, pipelineRequest(context), async (platform) => {
+  // A dry run queues nothing: it needs no queue.
+  return withPlatform(context, pipelineRequest(context, { queue: !options.dryRun }), async (platform) => {
     await announceDemoSubscription(platform, context);
     if (platform.simulator) {
       // A fresh simulator has only history; let a few participants write so the run shows alerts.

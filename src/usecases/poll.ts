@@ -2,13 +2,7 @@ import { type ConversationState, detectNewMessages, isUnchanged } from "../domai
 import type { NewReplyEvent } from "../domain/events.ts";
 import type { Conversation } from "../domain/respondent.ts";
 import { pollScopes, type Subscription } from "../domain/subscriptions.ts";
-import {
-  describeError,
-  NotifierError,
-  RespondentAuthError,
-  RespondentUnavailableError,
-  StateConflictError,
-} from "../errors.ts";
+import { asNotifierError, describeError } from "../errors.ts";
 import type { Clock, ConversationSource, EventQueue, Log, Metrics, SeenCache, StateStore } from "../ports.ts";
 
 export interface PollPorts {
@@ -164,8 +158,9 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
       const failure = toFailure(error, label);
       output.failures.push(failure);
       ports.log.error("could not list conversations", { scope: label, reason: failure.reason });
-      // These affect every scope alike: starting the others would only repeat the failure.
-      if (error instanceof RespondentAuthError || error instanceof RespondentUnavailableError) stopped = true;
+      // A failure of the whole service (rejected credentials, an API that is down) affects every
+      // scope alike: starting the others would only repeat it.
+      if (asNotifierError(error).reach === "service") stopped = true;
     }
   });
   report.events = tasks.flatMap((task) => task.output.events);
@@ -262,7 +257,7 @@ async function processPage(
       cache?.set(conversation.uid, next.lastMessageUid);
     } catch (error) {
       cache?.delete(conversation.uid);
-      if (error instanceof StateConflictError) {
+      if (asNotifierError(error).code === "state_conflict") {
         // Another poller moved this conversation first; its events carry the same ids, so the
         // notifier's ledger posts each alert once whichever poller queued it.
         report.stateConflicts += 1;
@@ -298,7 +293,7 @@ function toFailure(error: unknown, scope: string): PollFailure {
   return {
     scope,
     reason: describeError(error),
-    retryable: error instanceof NotifierError ? error.retryable : true,
+    retryable: asNotifierError(error).retryable,
   };
 }
 

@@ -25,7 +25,7 @@ import type { Log } from "../../ports.ts";
  * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
-/** Epoch seconds; only short-lived items (local dedup markers) carry it. */
+/** Epoch seconds: an item worth keeping only for a while carries it, and DynamoDB deletes it after. */
 export const TTL_ATTRIBUTE = "expiresAt";
 
 export const SUBSCRIPTIONS_PARTITION = "SUBS";
