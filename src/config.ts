@@ -116,6 +116,12 @@ export interface RespondentClientSettings {
 export interface SlackClientSettings {
   apiUrl: string;
   timeoutMs: number;
+  /**
+   * The least time between two posts to one channel from this process (Slack allows about one
+   * message per second per channel). Default 1,000 ms; the reliability suite, which is about
+   * order and exactly-once rather than pace, sets 0.
+   */
+  postIntervalMs?: number;
 }
 
 export interface TableSettings {

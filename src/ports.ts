@@ -120,19 +120,30 @@ export interface DeadLetterMessage {
   sentAt: string | undefined;
 }
 
+/** The caller's hold on a delivery, for the ledger's later conditional writes. */
+export interface Claim {
+  claimedAt: string;
+}
+
 /**
- * `claimed`: this caller may post. `posted`: already in the channel, skip.
- * `in_progress`: another notifier holds a fresh claim. `reclaimed`: an earlier attempt
- * claimed and never confirmed (crash between Slack and the ledger): post, marked as possibly
- * repeated, so the rare duplicate is visible rather than silent.
+ * `claimed`: this caller may post. `posted`: already in the channel, skip. `in_progress`: another
+ * notifier holds a fresh claim until `leaseUntil`. `reclaimed`: an earlier attempt claimed and never
+ * confirmed (it crashed, or Slack's answer was lost): this caller may deliver, but the alert may be
+ * in the channel since `firstClaimedAt`, so it must look before it posts.
  */
-export type ClaimOutcome = "claimed" | "posted" | "in_progress" | "reclaimed";
+export type ClaimOutcome =
+  | { status: "claimed"; claim: Claim }
+  | { status: "posted" }
+  | { status: "in_progress"; leaseUntil: Date }
+  | { status: "reclaimed"; claim: Claim; firstClaimedAt: Date };
 
 export interface DeliveryLedger {
   claim(eventId: string, channelId: string, now: Date, leaseSeconds: number): Promise<ClaimOutcome>;
   markPosted(eventId: string, channelId: string, messageTs: string, now: Date): Promise<void>;
-  /** Gives a claim back after a failure that certainly did not post. */
+  /** Gives a fresh claim back after a failure that certainly did not post: the next attempt posts without looking. */
   release(eventId: string, channelId: string): Promise<void>;
+  /** Ends our claim's lease now, keeping the claim: the next attempt may take it over at once, and looks first. */
+  expireLease(eventId: string, channelId: string, claim: Claim, now: Date): Promise<void>;
 }
 
 export interface ThreadStore {
@@ -141,9 +152,24 @@ export interface ThreadStore {
   saveThread(conversationUid: string, channelId: string, threadTs: string): Promise<string>;
 }
 
+export interface AlertSearch {
+  /** The event id the alert carries in its message metadata. */
+  eventId: string;
+  /** Messages older than this are not looked at (just before the first attempt's claim). */
+  oldest: Date;
+  /** Look among this thread's replies; absent: among the channel's top-level messages. */
+  threadTs?: string | undefined;
+}
+
 export interface SlackPoster {
   /** Throws the Slack* errors of errors.ts, classified. */
   post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }>;
+  /**
+   * The alert of `search.eventId` if it is in the channel (its ts, and its thread's when it is a
+   * reply), undefined if not. Throws the Slack* errors of errors.ts: missing_scope when the app
+   * may not read the channel's history.
+   */
+  findAlert(channelId: string, search: AlertSearch): Promise<{ ts: string; threadTs: string | undefined } | undefined>;
 }
 
 export interface SlackIdentity {
@@ -229,6 +255,7 @@ export type MetricName =
   | "AlertsPosted"
   | "AlertsSkippedDuplicate"
   | "AlertsPossiblyRepeated"
+  | "AlertsFoundOnReadBack"
   | "AlertsRetried"
   | "PermanentFailures";
 

@@ -18,7 +18,7 @@ export function slackPosterWithToken(
     if (built?.token !== value) {
       built = {
         token: value,
-        poster: createSlackPoster({ token: value, apiUrl: settings.apiUrl, timeoutMs: settings.timeoutMs, log }),
+        poster: createSlackPoster({ ...settings, token: value, log }),
       };
     }
     return built.poster;
@@ -27,6 +27,9 @@ export function slackPosterWithToken(
     current,
     async post(channelId, message, threadTs) {
       return (await current()).post(channelId, message, threadTs);
+    },
+    async findAlert(channelId, search) {
+      return (await current()).findAlert(channelId, search);
     },
   };
 }

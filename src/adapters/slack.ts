@@ -8,9 +8,9 @@ import {
   WebAPIRequestError,
   WebClient,
 } from "@slack/web-api";
-import type { SlackMessage } from "../domain/alert.ts";
+import { ALERT_EVENT_TYPE, type SlackMessage } from "../domain/alert.ts";
 import {
-  type NotifierError,
+  NotifierError,
   redactSecrets,
   SlackAuthError,
   SlackChannelUnusableError,
@@ -29,7 +29,19 @@ export interface SlackPosterOptions {
   log: Log;
   /** Quick retries inside one invocation (5xx, network errors, timeouts); default 2. */
   retries?: number;
+  /** The least time between two posts to one channel (default DEFAULT_POST_INTERVAL_MS). */
+  postIntervalMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Slack's posting rate: about one message per second per channel. */
+export const DEFAULT_POST_INTERVAL_MS = 1_000;
+
+/**
+ * A post waits in place at most this long for its channel's turn (its pace, or a short
+ * Retry-After); a longer wait goes back to the queue, which redelivers the alert then.
+ */
+export const MAX_POST_WAIT_MS = 2_000;
 
 /**
  * A few quick retries only: a Lambda must finish well within its timeout, and the queue owns
@@ -40,9 +52,12 @@ export const SLACK_RETRY_CONFIG = { retries: 2, factor: 2, minTimeout: 200, maxT
 /**
  * chat.postMessage is not idempotent: after a timeout or a 5xx Slack may have posted, and a
  * quick client-side retry would post again with no trace. Posts are therefore tried once; the
- * ledger claim stays pending and the queue's retry re-posts visibly marked as possibly repeated.
+ * next attempt reads the channel back first (findAlert) and posts only if the alert is not there.
  */
 export const POST_RETRIES = 0;
+
+/** How many pages of history a read-back looks through (200 messages each) before giving up. */
+const READ_BACK_PAGES = 5;
 
 /** When Slack says "rate limited" without saying for how long. */
 export const DEFAULT_RETRY_AFTER_SECONDS = 30;
@@ -59,37 +74,93 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster {
     logger: forwardingLogger(options.log, options.token),
   });
   const attempts = (retryConfig.retries ?? 0) + 1;
+  // Reads are idempotent: they get the client's quick retries.
+  const reader = new WebClient(options.token, {
+    slackApiUrl: options.apiUrl,
+    timeout: options.timeoutMs,
+    retryConfig: SLACK_RETRY_CONFIG,
+    rejectRateLimitedCalls: true,
+    logger: forwardingLogger(options.log, options.token),
+  });
+
+  const pace = new ChannelPace(options.postIntervalMs ?? DEFAULT_POST_INTERVAL_MS, options.sleep);
+
+  const postOnce = async (channelId: string, message: SlackMessage, threadTs: string | undefined) => {
+    await pace.turn(channelId);
+    try {
+      return await client.chat.postMessage({
+        channel: channelId,
+        text: message.text,
+        blocks: message.blocks,
+        thread_ts: threadTs,
+        unfurl_links: false,
+        unfurl_media: false,
+        ...(message.metadata ? { metadata: message.metadata } : {}),
+      });
+    } catch (error) {
+      const classified = classifySlackError(error, {
+        channelId,
+        neededScope: "chat:write",
+        token: options.token,
+        timeoutMs: options.timeoutMs,
+        attempts,
+      });
+      if (classified.code === "slack_rate_limited") pace.hold(channelId, classified.retryAfterSeconds ?? 1);
+      throw classified;
+    }
+  };
 
   return {
     async post(channelId: string, message: SlackMessage, threadTs: string | undefined): Promise<{ ts: string }> {
       let ts: string | undefined;
       try {
-        const result = await client.chat.postMessage({
-          channel: channelId,
-          text: message.text,
-          blocks: message.blocks,
-          thread_ts: threadTs,
-          unfurl_links: false,
-          unfurl_media: false,
-        });
-        ts = result.ts;
+        ts = (await postOnce(channelId, message, threadTs)).ts;
       } catch (error) {
-        throw classifySlackError(error, {
-          channelId,
-          neededScope: "chat:write",
-          token: options.token,
-          timeoutMs: options.timeoutMs,
-          attempts,
-        });
+        // A 429 certainly did not post: when Slack asks for a short wait, wait here and try once more.
+        if (!(error instanceof NotifierError) || error.code !== "slack_rate_limited" || !pace.mayWait(channelId)) {
+          throw error;
+        }
+        ts = (await postOnce(channelId, message, threadTs)).ts;
       }
       // ok:true without a ts: the message may well be in the channel, so this must not look
-      // like "certainly not posted" (a retry is then marked as possibly repeated).
+      // like "certainly not posted": the next attempt reads the channel back first.
       if (!ts) {
         throw new SlackUnavailableError(`Slack accepted the alert for ${channelId} but returned no message ts`, {
           mayHavePosted: true,
         });
       }
       return { ts };
+    },
+
+    async findAlert(channelId, search) {
+      const oldest = (search.oldest.getTime() / 1000).toFixed(6);
+      try {
+        let cursor: string | undefined;
+        for (let page = 0; page < READ_BACK_PAGES; page += 1) {
+          const common = { channel: channelId, oldest, include_all_metadata: true, limit: 200, cursor };
+          const result = search.threadTs
+            ? await reader.conversations.replies({ ...common, ts: search.threadTs })
+            : await reader.conversations.history(common);
+          const found = (result.messages ?? []).find((message) => {
+            const metadata = message.metadata as
+              | { event_type?: string; event_payload?: Record<string, unknown> }
+              | undefined;
+            return metadata?.event_type === ALERT_EVENT_TYPE && metadata.event_payload?.event_id === search.eventId;
+          });
+          if (found?.ts) return { ts: found.ts, threadTs: found.thread_ts };
+          cursor = result.response_metadata?.next_cursor || undefined;
+          if (!cursor) return undefined;
+        }
+        return undefined;
+      } catch (error) {
+        throw classifySlackError(error, {
+          channelId,
+          neededScope: channelId.startsWith("G") ? "groups:history" : "channels:history",
+          token: options.token,
+          timeoutMs: options.timeoutMs,
+          attempts: SLACK_RETRY_CONFIG.retries + 1,
+        });
+      }
     },
   };
 }
@@ -236,6 +307,36 @@ function afterAttempts(context: SlackErrorContext): string {
 
 function scrub(text: string, token: string): string {
   return redactSecrets(text, [token]).slice(0, 300);
+}
+
+/**
+ * Each channel's turn, in this process: a post waits until at least `intervalMs` after the last
+ * post to its channel, or until a Retry-After Slack gave for it has passed, if that is at most
+ * MAX_POST_WAIT_MS away. A longer wait is not made here: it comes back as a rate limit, and the
+ * queue redelivers the alert then (SQS FIFO keeps the conversation's later alerts behind it).
+ */
+class ChannelPace {
+  private readonly nextTurn = new Map<string, number>();
+
+  constructor(
+    private readonly intervalMs: number,
+    private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+  ) {}
+
+  mayWait(channelId: string): boolean {
+    return (this.nextTurn.get(channelId) ?? 0) - Date.now() <= MAX_POST_WAIT_MS;
+  }
+
+  async turn(channelId: string): Promise<void> {
+    const wait = (this.nextTurn.get(channelId) ?? 0) - Date.now();
+    if (wait > MAX_POST_WAIT_MS) throw new SlackRateLimitedError(channelId, Math.ceil(wait / 1000));
+    if (wait > 0) await this.sleep(wait);
+    this.nextTurn.set(channelId, Date.now() + this.intervalMs);
+  }
+
+  hold(channelId: string, seconds: number): void {
+    this.nextTurn.set(channelId, Math.max(this.nextTurn.get(channelId) ?? 0, Date.now() + seconds * 1000));
+  }
 }
 
 /** Forwards the client's warnings and errors (never its debug output, which dumps requests). */

@@ -11,6 +11,7 @@ import {
   type CheckResult,
   type CheckStatus,
   checkDeadLetters,
+  checkHistoryScopes,
   checkRespondentCredentials,
   checkSlackChannel,
   checkSlackToken,
@@ -245,6 +246,7 @@ async function checkChannels(
     await run.check("Slack channels", () => ({ status: "skip", detail: "not checked: the Slack token is not usable" }));
     return;
   }
+  await run.check("Slack history scopes", () => checkHistoryScopes(identity, subscriptions));
   const byChannel = new Map<string, Subscription[]>();
   for (const subscription of subscriptions) {
     byChannel.set(subscription.channelId, [...(byChannel.get(subscription.channelId) ?? []), subscription]);

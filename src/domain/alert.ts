@@ -14,12 +14,32 @@ import {
 export interface SlackMessage {
   text: string;
   blocks: KnownBlock[];
+  /** Slack message metadata: lets a retry find out whether this very alert is in the channel already. */
+  metadata?: AlertMetadata | undefined;
+}
+
+/** The `event_type` of every alert's message metadata. */
+export const ALERT_EVENT_TYPE = "respondent_reply";
+
+export interface AlertMetadata {
+  event_type: typeof ALERT_EVENT_TYPE;
+  event_payload: { event_id: string; conversation_uid: string };
+}
+
+export function alertMetadata(event: NewReplyEvent): AlertMetadata {
+  return {
+    event_type: ALERT_EVENT_TYPE,
+    event_payload: { event_id: event.eventId, conversation_uid: event.conversation.uid },
+  };
 }
 
 export interface AlertContext {
   /** e.g. https://app.respondent.io/messages/{conversationUid}; no link when absent. */
   conversationUrlTemplate?: string | undefined;
-  /** An earlier attempt may have posted this alert already (see DeliveryLedger). */
+  /**
+   * An earlier attempt may have posted this alert already and the channel could not be read
+   * back to find out (see notify.ts): the alert says so.
+   */
   possiblyRepeated: boolean;
 }
 
@@ -222,5 +242,5 @@ export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: 
   }
 
   // At most 8 blocks (header, repeat warning, details, MAX_BODY_SECTIONS, footer, actions): far below 50.
-  return { text: notificationText(event, target, who, mentions), blocks };
+  return { text: notificationText(event, target, who, mentions), blocks, metadata: alertMetadata(event) };
 }

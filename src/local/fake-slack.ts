@@ -16,9 +16,19 @@ export interface RecordedPost {
   ts: string;
   unfurlLinks: boolean | undefined;
   unfurlMedia: boolean | undefined;
+  /** The message metadata (`event_type`, `event_payload`) the post carried, if any. */
+  metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
 }
 
-export type FakeSlackMethod = "chat.postMessage" | "auth.test" | "conversations.info";
+export type FakeSlackMethod =
+  | "chat.postMessage"
+  | "auth.test"
+  | "conversations.info"
+  | "conversations.history"
+  | "conversations.replies";
+
+/** The bot scopes the fake Slack's token has unless told otherwise (those of slack-app-manifest.yaml). */
+export const FAKE_SLACK_SCOPES = ["chat:write", "channels:read", "groups:read", "channels:history", "groups:history"];
 
 export type FakeSlackFault =
   /** HTTP 200 with `{ ok: false, error }`: a platform error such as channel_not_found. */
@@ -29,7 +39,9 @@ export type FakeSlackFault =
   /** Answers normally, but only after this delay (the call is still carried out: models a slow Slack). */
   | { delayMs: number }
   /** Posts (recorded as delivered), then answers HTTP 500: "Slack accepted, but we never heard". */
-  | { acceptThenFail: true };
+  | { acceptThenFail: true }
+  /** Posts (recorded as delivered), then drops the connection without answering. */
+  | { acceptThenDrop: true };
 
 export interface FakeChannel {
   id: string;
@@ -48,6 +60,15 @@ export interface FakeSlackOptions {
   /** Any channel id exists, is joined and is not archived. */
   acceptAnyChannel?: boolean;
   onPost?: (post: RecordedPost) => void;
+  /** The token's scopes (sent as x-oauth-scopes; reading history needs channels:history / groups:history). */
+  scopes?: readonly string[];
+  /**
+   * Posts one channel takes per second, as Slack allows about one: a post beyond it answers 429
+   * with Retry-After. Unset: no limit.
+   */
+  postsPerSecondPerChannel?: number;
+  /** Slack's clock: a message's ts is the time it was posted (epoch seconds, unique per message). */
+  clock?: () => Date;
 }
 
 export interface FakeSlack {
@@ -62,6 +83,10 @@ export interface FakeSlack {
   failNext(method: FakeSlackMethod, count: number, fault: FakeSlackFault): void;
   /** Forgets posts, calls and pending faults (ts values keep increasing). */
   reset(): void;
+  /** Forgets pending faults only: the channels keep their messages. */
+  clearFaults(): void;
+  /** 429 answers sent because a channel was posted to faster than `postsPerSecondPerChannel`. */
+  readonly rateLimited: number;
   /**
    * Resolves once no call is being handled: every call received so far has been answered, or
    * dropped by a client that gave up. A delayed post (the client timed out) has landed by then.
@@ -97,6 +122,7 @@ class SlackFailure extends Error {
   constructor(
     readonly error: string,
     readonly messages: string[] = [],
+    readonly fields: Record<string, unknown> = {},
   ) {
     super(error);
   }
@@ -116,9 +142,13 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   }
 
   const posts: RecordedPost[] = [];
+  const scopes = options.scopes ?? FAKE_SLACK_SCOPES;
+  /** Per channel, the times (ms) of its posts in the last second, for the rate limit. */
+  const recentPosts = new Map<string, number[]>();
+  let rateLimited = 0;
   let calls: Record<string, number> = {};
   let faults = new Map<string, FakeSlackFault[]>();
-  let postCounter = 0;
+  let lastTsMicros = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
   let callsInFlight = 0;
   const idleWaiters: Array<() => void> = [];
@@ -132,11 +162,11 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return undefined;
   }
 
+  /** The post's time in microseconds, after every earlier ts (Slack's ts are unique and ordered). */
   function nextTs(): string {
-    postCounter += 1;
-    const micros = postCounter * 100;
-    const seconds = 1_700_000_000 + Math.floor(micros / 1_000_000);
-    return `${seconds}.${String(micros % 1_000_000).padStart(6, "0")}`;
+    const now = (options.clock ?? (() => new Date()))().getTime() * 1_000;
+    lastTsMicros = Math.max(now, lastTsMicros + 100);
+    return `${Math.floor(lastTsMicros / 1_000_000)}.${String(lastTsMicros % 1_000_000).padStart(6, "0")}`;
   }
 
   function postMessage(params: Params): Answer {
@@ -160,6 +190,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       ts: nextTs(),
       unfurlLinks: booleanParam(params.unfurl_links),
       unfurlMedia: booleanParam(params.unfurl_media),
+      metadata: metadataParam(params.metadata),
     };
     posts.push(post);
     try {
@@ -185,6 +216,66 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     });
   }
 
+  /**
+   * `conversations.history` (top-level messages) and `conversations.replies` (a thread: its
+   * first message and its replies), newest first as Slack answers, with `oldest` / `latest`
+   * (exclusive unless `inclusive`), `limit` and cursor paging; message metadata only with
+   * `include_all_metadata`.
+   */
+  function readMessages(params: Params, thread: boolean): Answer {
+    const channelId = stringParam(params.channel) ?? "";
+    const channel = findChannel(channelId);
+    if (!channel) throw new SlackFailure("channel_not_found");
+    const needed = channelId.startsWith("G") ? "groups:history" : "channels:history";
+    if (!scopes.includes(needed)) throw new SlackFailure("missing_scope", [], { needed });
+    if (!channel.isMember && channelId.startsWith("G")) throw new SlackFailure("channel_not_found");
+    const threadTs = stringParam(params.ts);
+    if (thread && !threadTs) throw new SlackFailure("invalid_arguments");
+    const inclusive = booleanParam(params.inclusive) === true;
+    const oldest = Number(stringParam(params.oldest) ?? "0");
+    const latest = Number(stringParam(params.latest) ?? "Infinity");
+    const inWindow = (ts: string) =>
+      inclusive ? Number(ts) >= oldest && Number(ts) <= latest : Number(ts) > oldest && Number(ts) < latest;
+    const matching = posts.filter(
+      (post) =>
+        post.channel === channelId &&
+        inWindow(post.ts) &&
+        (thread ? post.ts === threadTs || post.threadTs === threadTs : post.threadTs === undefined),
+    );
+    // History is newest first; a thread reads from its first message on.
+    const ordered = thread ? matching : [...matching].reverse();
+    const limit = Math.max(1, Math.min(1_000, Number(stringParam(params.limit) ?? "100")));
+    const start = Number(stringParam(params.cursor) ?? "0") || 0;
+    const page = ordered.slice(start, start + limit);
+    const withMetadata = booleanParam(params.include_all_metadata) === true;
+    const more = start + limit < ordered.length;
+    return ok({
+      messages: page.map((post) => ({
+        type: "message",
+        ts: post.ts,
+        text: post.text,
+        ...(post.threadTs ? { thread_ts: post.threadTs } : {}),
+        ...(withMetadata && post.metadata ? { metadata: post.metadata } : {}),
+      })),
+      has_more: more,
+      response_metadata: { next_cursor: more ? String(start + limit) : "" },
+    });
+  }
+
+  /** Whether a post to the channel now goes beyond its rate; if so, the seconds to wait. */
+  function overRate(channelId: string): number | undefined {
+    const rate = options.postsPerSecondPerChannel;
+    if (rate === undefined) return undefined;
+    const now = Date.now();
+    const recent = (recentPosts.get(channelId) ?? []).filter((at) => now - at < 1_000);
+    recentPosts.set(channelId, recent);
+    if (recent.length < rate) {
+      recent.push(now);
+      return undefined;
+    }
+    return Math.max(1, Math.ceil((1_000 - (now - (recent[0] ?? now))) / 1_000));
+  }
+
   function authTest(): Answer {
     return ok({
       url: `${url}/`,
@@ -199,6 +290,8 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const methods: Record<string, (params: Params) => Answer> = {
     "chat.postMessage": postMessage,
     "conversations.info": conversationsInfo,
+    "conversations.history": (params) => readMessages(params, false),
+    "conversations.replies": (params) => readMessages(params, true),
     "auth.test": authTest,
   };
 
@@ -253,12 +346,28 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       send(response, platformError(new SlackFailure(fault.error)));
       return;
     }
+    if (method === "chat.postMessage" && bearerToken(request.headers.authorization) === token) {
+      const retryAfter = overRate(stringParam(params.channel) ?? "");
+      if (retryAfter !== undefined) {
+        rateLimited += 1;
+        send(response, {
+          status: 429,
+          body: { ok: false, error: "ratelimited" },
+          headers: { "retry-after": String(retryAfter) },
+        });
+        return;
+      }
+    }
     const answer = callMethod(method, params, request.headers);
     if (fault && "acceptThenFail" in fault && answer.status === 200) {
       send(response, { status: 500, body: "upstream connect error" });
       return;
     }
-    send(response, answer);
+    if (fault && "acceptThenDrop" in fault && answer.status === 200) {
+      request.socket.destroy();
+      return;
+    }
+    send(response, { ...answer, headers: { "x-oauth-scopes": scopes.join(","), ...answer.headers } });
   }
 
   function delay(ms: number): Promise<void> {
@@ -304,6 +413,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       posts.length = 0;
       calls = {};
       faults = new Map();
+      recentPosts.clear();
+      rateLimited = 0;
+    },
+    clearFaults() {
+      faults = new Map();
+    },
+    get rateLimited() {
+      return rateLimited;
     },
     idle() {
       if (callsInFlight === 0) return Promise.resolve();
@@ -326,7 +443,21 @@ function ok(fields: Record<string, unknown>): Answer {
 
 function platformError(failure: SlackFailure): Answer {
   const metadata = failure.messages.length > 0 ? { response_metadata: { messages: failure.messages } } : {};
-  return { status: 200, body: { ok: false, error: failure.error, ...metadata } };
+  return { status: 200, body: { ok: false, error: failure.error, ...failure.fields, ...metadata } };
+}
+
+/** `metadata` as chat.postMessage takes it: a JSON string in a form, an object in a JSON body. */
+function metadataParam(value: unknown): RecordedPost["metadata"] {
+  let parsed: unknown = value;
+  if (typeof value === "string") {
+    try {
+      parsed = JSON.parse(value);
+    } catch {
+      return undefined;
+    }
+  }
+  if (!isRecord(parsed) || typeof parsed.event_type !== "string" || !isRecord(parsed.event_payload)) return undefined;
+  return { event_type: parsed.event_type, event_payload: parsed.event_payload };
 }
 
 function send(response: ServerResponse, answer: Answer): void {

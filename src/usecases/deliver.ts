@@ -2,13 +2,7 @@ import { type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
 import { asNotifierError, describeError, InvalidEventError, type NotifierError } from "../errors.ts";
 import type { DeliveryQueue, DeliverySettlement, QueuedMessage } from "../ports.ts";
 import type { DeliveryWatch } from "./delivery-watch.ts";
-import {
-  CLAIM_LEASE_MARGIN_SECONDS,
-  DEFAULT_CLAIM_LEASE_SECONDS,
-  type NotifyPorts,
-  notify,
-  type TargetOutcome,
-} from "./notify.ts";
+import { type NotifyPorts, notify, type TargetOutcome } from "./notify.ts";
 
 /**
  * The notifier's delivery policy: what to do with one queued message. The notifier Lambda and
@@ -27,12 +21,20 @@ export interface DeliveryPorts extends NotifyPorts {
 
 /**
  * A message that failed this many deliveries goes to the dead-letter queue (the queues' redrive
- * policy, deployed and local): at 65 s between attempts, a Slack outage of about five minutes.
+ * policy, deployed and local). With the backoff below that is about 37 minutes of a Slack outage
+ * or a rejected token before an alert is parked (kept, alarmed, `dlq redrive` sends it again).
  */
-export const MAX_DELIVERY_ATTEMPTS = 5;
+export const MAX_DELIVERY_ATTEMPTS = 12;
 
 /** The shortest visibility change: a message retried "at once" still lets the queue breathe. */
 export const MIN_RETRY_SECONDS = 1;
+/** Retries back off from 1 s, doubling, up to this. */
+export const MAX_BACKOFF_SECONDS = 600;
+/**
+ * After an attempt that may have posted, the next one reads the channel back: it waits at least
+ * this long first, so that a post Slack was still carrying out has landed by then.
+ */
+export const READ_BACK_SETTLE_SECONDS = 5;
 /** SQS's longest visibility timeout. */
 export const MAX_RETRY_SECONDS = 43_200;
 
@@ -41,7 +43,7 @@ export async function decideDelivery(message: QueuedMessage, ports: DeliveryPort
   if (event instanceof InvalidEventError) return { action: "dead_letter", reason: event.message };
   const outcomes = await notify(event, ports);
   await ports.watch?.afterDelivery(event, outcomes);
-  return decisionFor(outcomes, ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS);
+  return decisionFor(outcomes, message.receiveCount);
 }
 
 function parseEvent(message: QueuedMessage): NewReplyEvent | InvalidEventError {
@@ -59,21 +61,24 @@ function parseEvent(message: QueuedMessage): NewReplyEvent | InvalidEventError {
 }
 
 /** Acknowledged once no channel asks for a retry; otherwise retried after the longest wait any channel needs. */
-export function decisionFor(outcomes: readonly TargetOutcome[], claimLeaseSeconds: number): DeliveryDecision {
+export function decisionFor(outcomes: readonly TargetOutcome[], receiveCount: number): DeliveryDecision {
   const retries = outcomes.flatMap((outcome) => (outcome.status === "retry" ? [outcome] : []));
   if (retries.length === 0) return { action: "acknowledge" };
-  const afterSeconds = Math.max(...retries.map((retry) => retryDelaySeconds(retry.error, claimLeaseSeconds)));
+  const afterSeconds = Math.max(...retries.map((retry) => retryDelaySeconds(retry.error, receiveCount)));
   const reason = retries.map((retry) => `${retry.channelId}: ${retry.error.message}`).join("; ");
   return { action: "retry", afterSeconds, reason };
 }
 
 /**
- * When the other side said (Slack's Retry-After, a claim's lease), then; otherwise just past the
- * claim lease, so that the retry finds an interrupted claim reclaimable instead of waiting the
- * queue's whole visibility timeout.
+ * When the other side said (Slack's Retry-After, another notifier's lease), then. Otherwise at
+ * once, backing off: 1 s after the first delivery, doubling each time, at most ten minutes; and
+ * after an attempt that may have posted, not before its post has had time to land, so that the
+ * read-back of the next attempt sees it.
  */
-export function retryDelaySeconds(error: NotifierError, claimLeaseSeconds: number): number {
-  const seconds = error.retryAfterSeconds ?? claimLeaseSeconds + CLAIM_LEASE_MARGIN_SECONDS;
+export function retryDelaySeconds(error: NotifierError, receiveCount: number): number {
+  const backoff = Math.min(MAX_BACKOFF_SECONDS, 2 ** Math.max(0, receiveCount - 1));
+  const seconds =
+    error.retryAfterSeconds ?? (error.mayHaveTakenEffect ? Math.max(READ_BACK_SETTLE_SECONDS, backoff) : backoff);
   return Math.min(MAX_RETRY_SECONDS, Math.max(MIN_RETRY_SECONDS, Math.ceil(seconds)));
 }
 
@@ -112,10 +117,7 @@ export async function deliverBatch(
         decision = await decideDelivery(message, ports);
       } catch (error) {
         // notify() returns outcomes; reaching here is a bug, and a retry can only delay the alert.
-        const afterSeconds = retryDelaySeconds(
-          asNotifierError(error),
-          ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS,
-        );
+        const afterSeconds = retryDelaySeconds(asNotifierError(error), message.receiveCount);
         decision = { action: "retry", afterSeconds, reason: describeError(error) };
       }
     }

@@ -172,6 +172,31 @@ export async function checkSlackChannel(
   };
 }
 
+/**
+ * A retried alert reads its channel back (by its message metadata) before it posts again, so an
+ * alert Slack took but whose answer was lost is never repeated. Without the history scopes the
+ * read is refused, and such an alert is posted again, marked as a possible repeat.
+ */
+export function checkHistoryScopes(identity: SlackIdentity, subscriptions: readonly Subscription[]): CheckOutcome {
+  if (!identity.scopes) {
+    return { status: "note", detail: "the token's scopes are not known (Slack did not send them); not checked" };
+  }
+  const privateChannels = subscriptions.some((subscription) => subscription.channelId.startsWith("G"));
+  const needed = ["channels:history", ...(privateChannels ? ["groups:history"] : [])];
+  const missing = needed.filter((scope) => !identity.scopes?.includes(scope));
+  if (missing.length === 0) {
+    return {
+      status: "pass",
+      detail: `${needed.join(", ")}: a retried alert reads its channel back before posting again`,
+    };
+  }
+  return {
+    status: "warn",
+    detail: `missing ${missing.join(", ")}: after a lost answer from Slack a retried alert cannot look whether it is already in the channel, and is posted again marked "may repeat"`,
+    fix: "add the scope in OAuth & Permissions (or from slack-app-manifest.yaml) and reinstall the app",
+  };
+}
+
 export function checkSubscriptions(subscriptions: readonly Subscription[]): CheckOutcome {
   if (subscriptions.length === 0) {
     return {

@@ -1,7 +1,7 @@
 import { formatAlert } from "../domain/alert.ts";
 import type { AlertTarget, NewReplyEvent } from "../domain/events.ts";
 import { asNotifierError, DeliveryInProgressError, describeError, type NotifierError } from "../errors.ts";
-import type { Clock, DeliveryLedger, Log, Metrics, SlackPoster, ThreadStore } from "../ports.ts";
+import type { Claim, ClaimOutcome, Clock, DeliveryLedger, Log, Metrics, SlackPoster, ThreadStore } from "../ports.ts";
 
 export interface NotifyPorts {
   ledger: DeliveryLedger;
@@ -18,7 +18,11 @@ export interface NotifyPorts {
    */
   claimLeaseSeconds?: number;
   onPosted?: (posted: PostedAlert) => void;
+  /** Waits between read-back looks and ledger retries; tests make it instant. */
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export interface PostedAlert {
   event: NewReplyEvent;
@@ -58,32 +62,42 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
   const { channelId } = target;
   const context = { eventId: event.eventId, conversationUid: event.conversation.uid, channelId };
   const leaseSeconds = ports.claimLeaseSeconds ?? DEFAULT_CLAIM_LEASE_SECONDS;
-  let claim: Awaited<ReturnType<DeliveryLedger["claim"]>>;
+  let claimed: ClaimOutcome;
   try {
-    claim = await ports.ledger.claim(event.eventId, channelId, ports.clock.now(), leaseSeconds);
+    claimed = await ports.ledger.claim(event.eventId, channelId, ports.clock.now(), leaseSeconds);
   } catch (error) {
     return retryOutcome(channelId, asNotifierError(error), ports, context);
   }
-  if (claim === "posted") {
+  if (claimed.status === "posted") {
     ports.metrics.count("AlertsSkippedDuplicate");
     ports.log.info("alert already posted; skipped", context);
     return { channelId, status: "already_posted" };
   }
-  if (claim === "in_progress") {
+  if (claimed.status === "in_progress") {
+    const leaseLeft = Math.max(0, (claimed.leaseUntil.getTime() - ports.clock.now().getTime()) / 1000);
     const inProgress = new DeliveryInProgressError(
       "another notifier is posting this alert",
-      leaseSeconds + CLAIM_LEASE_MARGIN_SECONDS,
+      Math.ceil(leaseLeft) + CLAIM_LEASE_MARGIN_SECONDS,
     );
     return retryOutcome(channelId, inProgress, ports, context);
   }
-  const possiblyRepeated = claim === "reclaimed";
+  const { claim } = claimed;
+  const reclaimed = claimed.status === "reclaimed";
+  const firstClaimedAt = claimed.status === "reclaimed" ? claimed.firstClaimedAt : undefined;
 
   let threadTs: string | undefined;
+  let possiblyRepeated = false;
   let posted: { ts: string };
   try {
     threadTs = target.threadPerConversation
       ? await ports.threads.getThread(event.conversation.uid, channelId)
       : undefined;
+    if (firstClaimedAt) {
+      // An earlier attempt may have posted: look before posting again.
+      const look = await readBack(event, channelId, threadTs, firstClaimedAt, ports);
+      if (look.status === "found") return await recordFound(event, target, look, threadTs, ports, context);
+      possiblyRepeated = look.status === "unreadable";
+    }
     const message = formatAlert(event, target, {
       conversationUrlTemplate: ports.conversationUrlTemplate,
       possiblyRepeated,
@@ -91,9 +105,13 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
     posted = await ports.slack.post(channelId, message, threadTs);
   } catch (thrown) {
     const error = asNotifierError(thrown);
-    // A reclaimed claim stands for an earlier attempt that may have posted: giving it back would
-    // let the next attempt post again unmarked. It is kept until its lease runs out instead.
-    if (!error.mayHaveTakenEffect && !possiblyRepeated) await releaseQuietly(event.eventId, channelId, ports);
+    if (error.mayHaveTakenEffect || reclaimed) {
+      // The alert may be in the channel now (or an earlier attempt's may be): the claim stays, so
+      // the next attempt looks first, and its lease ends now, so that attempt need not wait for it.
+      await expireLeaseQuietly(event.eventId, channelId, claim, ports);
+    } else {
+      await releaseQuietly(event.eventId, channelId, ports);
+    }
     return failureOutcome(channelId, error, ports, context);
   }
 
@@ -102,17 +120,109 @@ async function deliverToChannel(event: NewReplyEvent, target: AlertTarget, ports
   // the next alert of this conversation starts a new thread.
   if (possiblyRepeated) ports.metrics.count("AlertsPossiblyRepeated");
   if (target.threadPerConversation && threadTs === undefined) {
-    try {
-      await ports.threads.saveThread(event.conversation.uid, channelId, posted.ts);
-    } catch (error) {
-      ports.log.warn("could not remember the conversation's thread", { ...context, reason: describeError(error) });
-    }
+    await saveThreadQuietly(event.conversation.uid, channelId, posted.ts, ports, context);
   }
   await markPostedWithRetry(event.eventId, channelId, posted.ts, ports, context);
   ports.metrics.count("AlertsPosted");
   ports.log.info("alert posted", { ...context, ts: posted.ts, threadTs, possiblyRepeated });
   ports.onPosted?.({ event, target, ts: posted.ts, threadTs, possiblyRepeated });
   return { channelId, status: "posted", ts: posted.ts, possiblyRepeated };
+}
+
+/** How often a read-back looks before concluding "not there", and how long it waits in between. */
+export const READ_BACK_ATTEMPTS = 3;
+export const READ_BACK_PAUSE_MS = 700;
+/** The read-back starts this long before the first attempt's claim: Slack's clock and ours may differ. */
+const READ_BACK_SLACK_SECONDS = 60;
+
+type ReadBack =
+  | { status: "found"; ts: string; threadTs: string | undefined }
+  | { status: "absent" }
+  | { status: "unreadable"; reason: string };
+
+/**
+ * Is the alert in the channel already? Found by the event id in its message metadata, among the
+ * replies of the conversation's thread (which include the thread's first message) or, without a
+ * thread, among the channel's messages since just before the first attempt. Slack may show a
+ * message a moment after it accepted it, so "absent" is concluded only after a few looks. When the
+ * channel cannot be read (no history scope, or the reads keep failing), the answer is unknown.
+ */
+async function readBack(
+  event: NewReplyEvent,
+  channelId: string,
+  threadTs: string | undefined,
+  firstClaimedAt: Date,
+  ports: NotifyPorts,
+): Promise<ReadBack> {
+  const search = {
+    eventId: event.eventId,
+    oldest: new Date(firstClaimedAt.getTime() - READ_BACK_SLACK_SECONDS * 1000),
+    threadTs,
+  };
+  const sleep = ports.sleep ?? defaultSleep;
+  let reason = "";
+  for (let attempt = 1; attempt <= READ_BACK_ATTEMPTS; attempt += 1) {
+    if (attempt > 1) await sleep(READ_BACK_PAUSE_MS * (attempt - 1));
+    try {
+      const found = await ports.slack.findAlert(channelId, search);
+      if (found) return { status: "found", ...found };
+      reason = "";
+    } catch (thrown) {
+      const error = asNotifierError(thrown);
+      reason = error.message;
+      // No history scope (or another refusal no retry changes): looking again cannot help.
+      if (!error.retryable) break;
+    }
+  }
+  if (!reason) {
+    ports.log.info("an earlier attempt's alert is not in the channel; posting it", {
+      eventId: event.eventId,
+      channelId,
+    });
+    return { status: "absent" };
+  }
+  ports.log.warn("could not read the channel back; the alert is posted marked as a possible repeat", {
+    eventId: event.eventId,
+    channelId,
+    reason,
+  });
+  return { status: "unreadable", reason };
+}
+
+/** An earlier attempt's post is in the channel: record it as the delivery, post nothing. */
+async function recordFound(
+  event: NewReplyEvent,
+  target: AlertTarget,
+  found: { ts: string; threadTs: string | undefined },
+  storedThread: string | undefined,
+  ports: NotifyPorts,
+  context: Record<string, unknown>,
+): Promise<TargetOutcome> {
+  const { channelId } = target;
+  if (target.threadPerConversation && storedThread === undefined) {
+    await saveThreadQuietly(event.conversation.uid, channelId, found.threadTs ?? found.ts, ports, context);
+  }
+  await markPostedWithRetry(event.eventId, channelId, found.ts, ports, context);
+  ports.metrics.count("AlertsFoundOnReadBack");
+  ports.log.info("alert found in the channel from an earlier attempt; recorded, not posted again", {
+    ...context,
+    ts: found.ts,
+  });
+  return { channelId, status: "already_posted" };
+}
+
+async function saveThreadQuietly(
+  conversationUid: string,
+  channelId: string,
+  ts: string,
+  ports: NotifyPorts,
+  context: Record<string, unknown>,
+): Promise<void> {
+  try {
+    await ports.threads.saveThread(conversationUid, channelId, ts);
+  } catch (error) {
+    ports.log.warn("could not remember the conversation's thread", { ...context, reason: describeError(error) });
+  }
 }
 
 /** A retry waits this much past a claim's lease, so that it finds the lease run out. */
@@ -144,6 +254,15 @@ function failureOutcome(
   return { channelId, status: "failed_permanently", error };
 }
 
+async function expireLeaseQuietly(eventId: string, channelId: string, claim: Claim, ports: NotifyPorts): Promise<void> {
+  try {
+    await ports.ledger.expireLease(eventId, channelId, claim, ports.clock.now());
+  } catch (error) {
+    // The lease then runs out by itself; the retry waits for it.
+    ports.log.warn("could not end the delivery claim's lease", { eventId, channelId, reason: describeError(error) });
+  }
+}
+
 async function releaseQuietly(eventId: string, channelId: string, ports: NotifyPorts): Promise<void> {
   try {
     await ports.ledger.release(eventId, channelId);
@@ -168,15 +287,15 @@ async function markPostedWithRetry(
       return;
     } catch (error) {
       if (attempt === MARK_POSTED_ATTEMPTS) {
-        // The duplicate window: Slack accepted, the ledger did not hear. A redelivery after
-        // the lease re-posts with a visible "may repeat" marker (AlertsPossiblyRepeated).
-        ports.log.error("posted, but could not record it in the ledger; a retry may repeat it", {
+        // Slack has it, the ledger does not: a redelivery after the lease finds the claim
+        // unconfirmed, reads the channel back, finds this post and records it then.
+        ports.log.error("posted, but could not record it in the ledger; a retry will find it in the channel", {
           ...context,
           reason: describeError(error),
         });
         return;
       }
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      await (ports.sleep ?? defaultSleep)(100 * 2 ** attempt);
     }
   }
 }

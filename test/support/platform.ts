@@ -22,7 +22,8 @@ import { systemClock } from "../../src/ports.ts";
 export interface TestPlatformOptions {
   prefix?: string;
   respondent?: { url: string; apiKey: string; apiSecret: string; settings?: Partial<RespondentClientSettings> };
-  slack?: { url: string; token: string; timeoutMs?: number };
+  /** `postIntervalMs` defaults to 0 here: tests are about outcomes, not Slack's pace (give it to test the pace). */
+  slack?: { url: string; token: string; timeoutMs?: number; postIntervalMs?: number };
   opsChannelId?: string;
   conversationUrlTemplate?: string;
   clock?: Clock;
@@ -67,7 +68,11 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
       credentials: async () => ({ apiKey: respondent.apiKey, apiSecret: respondent.apiSecret }),
     },
     slack: slack && {
-      settings: { apiUrl: `${slack.url}/api/`, timeoutMs: slack.timeoutMs ?? 5_000 },
+      settings: {
+        apiUrl: `${slack.url}/api/`,
+        timeoutMs: slack.timeoutMs ?? 5_000,
+        postIntervalMs: slack.postIntervalMs ?? 0,
+      },
       token: async () => slack.token,
     },
     opsChannelId: options.opsChannelId,

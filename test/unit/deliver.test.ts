@@ -14,14 +14,17 @@ import {
   type DeliveryPorts,
   decisionFor,
   deliverBatch,
+  MAX_BACKOFF_SECONDS,
   MAX_RETRY_SECONDS,
   MIN_RETRY_SECONDS,
+  READ_BACK_SETTLE_SECONDS,
 } from "../../src/usecases/deliver.ts";
-import { CLAIM_LEASE_MARGIN_SECONDS, type TargetOutcome } from "../../src/usecases/notify.ts";
+import type { TargetOutcome } from "../../src/usecases/notify.ts";
 import { queuedMessage, replyEvent } from "../support/builders.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
-const LEASE = 60;
+/** The message's receive count: its first delivery. */
+const FIRST = 1;
 const ALERTS = "C0ALERTS001";
 const RESEARCH = "C0RESEARCH1";
 
@@ -47,23 +50,31 @@ describe("decisionFor: what a message's outcomes mean for the queue", () => {
       },
     ];
 
-    expect(decisionFor(outcomes, LEASE)).toEqual({ action: "acknowledge" });
-    expect(decisionFor([], LEASE)).toEqual({ action: "acknowledge" });
+    expect(decisionFor(outcomes, FIRST)).toEqual({ action: "acknowledge" });
+    expect(decisionFor([], FIRST)).toEqual({ action: "acknowledge" });
   });
 
   it("retries after Slack's Retry-After when Slack said when", () => {
-    expect(decisionFor([rateLimited(ALERTS, 7)], LEASE)).toMatchObject({ action: "retry", afterSeconds: 7 });
+    expect(decisionFor([rateLimited(ALERTS, 7)], FIRST)).toMatchObject({ action: "retry", afterSeconds: 7 });
   });
 
-  it("retries just past the claim lease otherwise, so the retry finds an interrupted claim reclaimable", () => {
-    const decision = decisionFor([unavailable(ALERTS)], LEASE);
+  it("retries a definite failure at once, backing off from a second, doubling up to ten minutes", () => {
+    const rejected = retry(ALERTS, new SlackAuthError("invalid_auth"));
 
-    expect(decision).toMatchObject({ action: "retry", afterSeconds: LEASE + CLAIM_LEASE_MARGIN_SECONDS });
-    expect(LEASE + CLAIM_LEASE_MARGIN_SECONDS).toBe(65);
-    // A rejected token says no time: the same wait (the queue's redrive policy bounds the attempts).
-    expect(decisionFor([retry(ALERTS, new SlackAuthError("invalid_auth"))], LEASE)).toMatchObject({
-      afterSeconds: 65,
+    expect([1, 2, 3, 4, 5, 10, 11, 12].map((receives) => decisionFor([rejected], receives))).toMatchObject(
+      [1, 2, 4, 8, 16, 512, MAX_BACKOFF_SECONDS, MAX_BACKOFF_SECONDS].map((afterSeconds) => ({ afterSeconds })),
+    );
+    expect(MAX_BACKOFF_SECONDS).toBe(600);
+  });
+
+  it("retries an attempt that may have posted after its post has had time to land, for the read-back to see it", () => {
+    expect(decisionFor([unavailable(ALERTS)], FIRST)).toMatchObject({
+      action: "retry",
+      afterSeconds: READ_BACK_SETTLE_SECONDS,
     });
+    expect(READ_BACK_SETTLE_SECONDS).toBe(5);
+    // Later on the backoff is longer anyway.
+    expect(decisionFor([unavailable(ALERTS)], 6)).toMatchObject({ afterSeconds: 32 });
   });
 
   it("waits as long as the channel that needs the longest, and names every channel that retries", () => {
@@ -74,7 +85,7 @@ describe("decisionFor: what a message's outcomes mean for the queue", () => {
         unavailable(RESEARCH),
         rateLimited("C0SLOW00001", 120),
       ],
-      LEASE,
+      FIRST,
     );
 
     expect(decision).toMatchObject({ action: "retry", afterSeconds: 120 });
@@ -84,17 +95,17 @@ describe("decisionFor: what a message's outcomes mean for the queue", () => {
   });
 
   it("waits at least a second and whole seconds, and never longer than SQS allows", () => {
-    expect(decisionFor([rateLimited(ALERTS, 0)], LEASE)).toMatchObject({ afterSeconds: MIN_RETRY_SECONDS });
-    expect(decisionFor([rateLimited(ALERTS, 0.2)], LEASE)).toMatchObject({ afterSeconds: 1 });
-    expect(decisionFor([rateLimited(ALERTS, 7.2)], LEASE)).toMatchObject({ afterSeconds: 8 });
-    expect(decisionFor([rateLimited(ALERTS, 100_000)], LEASE)).toMatchObject({ afterSeconds: MAX_RETRY_SECONDS });
+    expect(decisionFor([rateLimited(ALERTS, 0)], FIRST)).toMatchObject({ afterSeconds: MIN_RETRY_SECONDS });
+    expect(decisionFor([rateLimited(ALERTS, 0.2)], FIRST)).toMatchObject({ afterSeconds: 1 });
+    expect(decisionFor([rateLimited(ALERTS, 7.2)], FIRST)).toMatchObject({ afterSeconds: 8 });
+    expect(decisionFor([rateLimited(ALERTS, 100_000)], FIRST)).toMatchObject({ afterSeconds: MAX_RETRY_SECONDS });
     expect(MIN_RETRY_SECONDS).toBe(1);
   });
 
   it("retries a claim held by another notifier after that claim's lease", () => {
     const held = retry(ALERTS, new DeliveryInProgressError("another notifier is posting this alert", 65));
 
-    expect(decisionFor([held], 600)).toMatchObject({ action: "retry", afterSeconds: 65 });
+    expect(decisionFor([held], FIRST)).toMatchObject({ action: "retry", afterSeconds: 65 });
   });
 });
 
@@ -133,8 +144,8 @@ describe("deliverBatch: a batch decided and settled in queue order", () => {
     return () => platform.close();
   });
 
-  const message = (conversationUid: string, messageUid: string, id: string) =>
-    queuedMessage(replyEvent(conversationUid, messageUid, [ALERTS]), { messageId: id });
+  const message = (conversationUid: string, messageUid: string, id: string, channel = ALERTS) =>
+    queuedMessage(replyEvent(conversationUid, messageUid, [channel]), { messageId: id });
 
   it("dead-letters a message that is not JSON, or not a valid event, and delivers the rest", async () => {
     const { settled, settlement } = recordingSettlement();
@@ -157,7 +168,12 @@ describe("deliverBatch: a batch decided and settled in queue order", () => {
   it("holds the later messages of a retried conversation in the batch, and carries on with the others", async () => {
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 7 });
     const { settled, settlement } = recordingSettlement();
-    const batch = [message("conv-a", "a1", "a1"), message("conv-b", "b1", "b1"), message("conv-a", "a2", "a2")];
+    // b1 goes to another channel: Slack's 429 holds the whole channel it was for.
+    const batch = [
+      message("conv-a", "a1", "a1"),
+      message("conv-b", "b1", "b1", RESEARCH),
+      message("conv-a", "a2", "a2"),
+    ];
 
     const result = await deliverBatch(batch, ports, settlement);
 
@@ -199,10 +215,7 @@ describe("deliverBatch: a batch decided and settled in queue order", () => {
       lambdaSettlement,
     );
 
-    expect(settled).toEqual([
-      `retryLater a1 ${LEASE + CLAIM_LEASE_MARGIN_SECONDS}`,
-      expect.stringMatching(/^deadLetter bad /),
-    ]);
+    expect(settled).toEqual([`retryLater a1 ${READ_BACK_SETTLE_SECONDS}`, expect.stringMatching(/^deadLetter bad /)]);
     expect(result.unsettled.map((each) => each.message.messageId)).toEqual(["a1"]);
     expect(result).toMatchObject({ delivered: 1, retried: 1, deadLettered: 1 });
   });

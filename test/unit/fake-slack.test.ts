@@ -196,4 +196,100 @@ describe("fake Slack", () => {
     expect(slack.calls).toEqual({});
     expect((await call("chat.postMessage", { channel: CHANNEL, text: "x" })).body.ok).toBe(true);
   });
+
+  it("serves conversations.history and conversations.replies with oldest/latest windows, paging, and metadata only when asked", async () => {
+    const metadata = { event_type: "respondent_reply", event_payload: { event_id: "e1" } };
+    const first = await call("chat.postMessage", { channel: CHANNEL, text: "one", metadata }, { encoding: "form" });
+    const parent = String(first.body.ts);
+    await call("chat.postMessage", { channel: CHANNEL, text: "two", thread_ts: parent }, { encoding: "form" });
+    const third = await call("chat.postMessage", { channel: CHANNEL, text: "three" });
+
+    const history = await call("conversations.history", { channel: CHANNEL, include_all_metadata: true });
+    expect(history.body.messages).toMatchObject([{ text: "three" }, { text: "one", metadata }]);
+
+    const withoutMetadata = await call("conversations.history", { channel: CHANNEL });
+    expect(JSON.stringify(withoutMetadata.body.messages)).not.toContain("event_payload");
+
+    const newer = await call("conversations.history", { channel: CHANNEL, oldest: parent });
+    expect(newer.body.messages).toMatchObject([{ text: "three", ts: third.body.ts }]);
+
+    const paged = await call("conversations.history", { channel: CHANNEL, limit: 1 });
+    expect(paged.body).toMatchObject({ messages: [{ text: "three" }], has_more: true });
+    const cursor = (paged.body.response_metadata as { next_cursor: string }).next_cursor;
+    const next = await call("conversations.history", { channel: CHANNEL, limit: 1, cursor });
+    expect(next.body).toMatchObject({ messages: [{ text: "one" }], has_more: false });
+
+    const thread = await call("conversations.replies", { channel: CHANNEL, ts: parent, include_all_metadata: true });
+    expect(thread.body.messages).toMatchObject([
+      { text: "one", metadata },
+      { text: "two", thread_ts: parent },
+    ]);
+  });
+
+  it("refuses history reads with missing_scope when the token lacks the history scopes", async () => {
+    const blind = await startFakeSlack({ token: TOKEN, channels: [CHANNEL, "G0PRIVATE01"], scopes: ["chat:write"] });
+    try {
+      const answer = await fetch(`${blind.url}/api/conversations.history`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+        body: JSON.stringify({ channel: "G0PRIVATE01" }),
+      });
+      expect(await answer.json()).toMatchObject({ ok: false, error: "missing_scope", needed: "groups:history" });
+      expect(answer.headers.get("x-oauth-scopes")).toBe("chat:write");
+    } finally {
+      await blind.close();
+    }
+  });
+
+  it("records a post and then drops the connection when told to accept then drop", async () => {
+    slack.failNext("chat.postMessage", 1, { acceptThenDrop: true });
+
+    await expect(call("chat.postMessage", { channel: CHANNEL, text: "lost answer" })).rejects.toThrow();
+
+    expect(slack.posts.map((post) => post.text)).toEqual(["lost answer"]);
+  });
+
+  it("answers 429 with Retry-After to posts beyond its per-channel rate, and counts them", async () => {
+    const paced = await startFakeSlack({ token: TOKEN, acceptAnyChannel: true, postsPerSecondPerChannel: 1 });
+    try {
+      const post = (channel: string) =>
+        fetch(`${paced.url}/api/chat.postMessage`, {
+          method: "POST",
+          headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+          body: JSON.stringify({ channel, text: "hi" }),
+        });
+      expect((await post("C0RATE00001")).status).toBe(200);
+      const limited = await post("C0RATE00001");
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get("retry-after")).toBe("1");
+      // Another channel has its own rate.
+      expect((await post("C0RATE00002")).status).toBe(200);
+      expect(paced.rateLimited).toBe(1);
+      expect(paced.posts).toHaveLength(2);
+    } finally {
+      await paced.close();
+    }
+  });
+
+  it("gives a message the ts of its clock's time, still unique and increasing", async () => {
+    const at = new Date("2026-12-01T09:00:00.000Z");
+    const clocked = await startFakeSlack({ token: TOKEN, acceptAnyChannel: true, clock: () => at });
+    try {
+      const post = async () =>
+        (
+          (await (
+            await fetch(`${clocked.url}/api/chat.postMessage`, {
+              method: "POST",
+              headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" },
+              body: JSON.stringify({ channel: "C0CLOCK0001", text: "hi" }),
+            })
+          ).json()) as { ts: string }
+        ).ts;
+      const [first, second] = [await post(), await post()];
+      expect(first).toBe(`${at.getTime() / 1000}.000000`);
+      expect(Number(second)).toBeGreaterThan(Number(first));
+    } finally {
+      await clocked.close();
+    }
+  });
 });

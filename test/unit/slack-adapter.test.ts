@@ -38,12 +38,15 @@ const log: Log = {
   error: (line) => logLines.push(`error ${line}`),
 };
 
-function poster(overrides: { token?: string; timeoutMs?: number; retries?: number; apiUrl?: string } = {}) {
+function poster(
+  overrides: { token?: string; timeoutMs?: number; retries?: number; apiUrl?: string; postIntervalMs?: number } = {},
+) {
   return createSlackPoster({
     token: overrides.token ?? TOKEN,
     apiUrl: overrides.apiUrl ?? `${slack.url}/api/`,
     timeoutMs: overrides.timeoutMs ?? 2_000,
     log,
+    postIntervalMs: overrides.postIntervalMs ?? 0,
     ...(overrides.retries === undefined ? {} : { retries: overrides.retries }),
   });
 }
@@ -136,6 +139,95 @@ describe("posting an alert", () => {
     await poster().post(CHANNEL, alert, undefined);
 
     expect(slack.posts).toHaveLength(1);
+  });
+});
+
+describe("finding an alert again (read-back)", () => {
+  const withMetadata = (eventId: string): SlackMessage => ({
+    ...message,
+    metadata: { event_type: "respondent_reply", event_payload: { event_id: eventId, conversation_uid: "conv-1" } },
+  });
+
+  it("sends the alert's metadata with the post, and finds the alert by its event id among the channel's messages", async () => {
+    const since = new Date(Date.now() - 60_000);
+    const client = poster();
+    const { ts } = await client.post(CHANNEL, withMetadata("event-1"), undefined);
+    await client.post(CHANNEL, withMetadata("event-2"), undefined);
+
+    expect(slack.posts[0]?.metadata).toEqual(withMetadata("event-1").metadata);
+    expect(await client.findAlert(CHANNEL, { eventId: "event-1", oldest: since })).toEqual({ ts, threadTs: undefined });
+    expect(await client.findAlert(CHANNEL, { eventId: "event-3", oldest: since })).toBeUndefined();
+    // Nothing older than `oldest` is looked at.
+    expect(
+      await client.findAlert(CHANNEL, { eventId: "event-1", oldest: new Date(Date.now() + 60_000) }),
+    ).toBeUndefined();
+  });
+
+  it("finds a reply among its thread's messages, and the thread's first message too", async () => {
+    const since = new Date(Date.now() - 60_000);
+    const client = poster();
+    const { ts: parent } = await client.post(CHANNEL, withMetadata("parent"), undefined);
+    const { ts: reply } = await client.post(CHANNEL, withMetadata("reply"), parent);
+
+    expect(await client.findAlert(CHANNEL, { eventId: "reply", oldest: since, threadTs: parent })).toEqual({
+      ts: reply,
+      threadTs: parent,
+    });
+    expect(await client.findAlert(CHANNEL, { eventId: "parent", oldest: since, threadTs: parent })).toMatchObject({
+      ts: parent,
+    });
+    // A reply is not among the channel's own (top-level) messages.
+    expect(await client.findAlert(CHANNEL, { eventId: "reply", oldest: since })).toBeUndefined();
+  });
+
+  it("reports a token without the history scope as an auth error that no retry changes, naming the scope", async () => {
+    const blind = await startFakeSlack({ token: TOKEN, channels: [CHANNEL], scopes: ["chat:write"] });
+    try {
+      const error = await failureOf(
+        poster({ apiUrl: `${blind.url}/api/` }).findAlert(CHANNEL, { eventId: "e", oldest: new Date(0) }),
+      );
+      expect(error).toBeInstanceOf(SlackAuthError);
+      expect((error as NotifierError).retryable).toBe(false);
+      expect(error.message).toContain("channels:history");
+    } finally {
+      await blind.close();
+    }
+  });
+});
+
+describe("keeping to Slack's pace", () => {
+  it("spaces posts to one channel by the post interval, but not posts to different channels", async () => {
+    const client = poster({ postIntervalMs: 300 });
+    const started = Date.now();
+    await client.post(CHANNEL, message, undefined);
+    await client.post(CHANNEL, message, undefined);
+    const sameChannel = Date.now() - started;
+
+    expect(sameChannel).toBeGreaterThanOrEqual(300);
+    expect(slack.posts).toHaveLength(2);
+  });
+
+  it("waits out a short Retry-After in place and posts, since a 429 certainly did not post", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+
+    const posted = await poster().post(CHANNEL, message, undefined);
+
+    expect(posted.ts).toBe(slack.posts[0]?.ts);
+    expect(slack.calls["chat.postMessage"]).toBe(2);
+  });
+
+  it("gives a long Retry-After back to the queue, and holds the channel's next post without calling Slack", async () => {
+    const client = poster();
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 30 });
+
+    const first = await failureOf(client.post(CHANNEL, message, undefined));
+    const second = await failureOf(client.post(CHANNEL, message, undefined));
+
+    expect(first).toBeInstanceOf(SlackRateLimitedError);
+    expect((first as NotifierError).retryAfterSeconds).toBe(30);
+    expect(second).toBeInstanceOf(SlackRateLimitedError);
+    expect((second as NotifierError).retryAfterSeconds).toBeGreaterThan(25);
+    expect(slack.calls["chat.postMessage"]).toBe(1);
   });
 });
 
@@ -320,7 +412,7 @@ describe("keeping the token secret", () => {
   it("never puts the token in error messages or log lines, even when Slack echoes it", async () => {
     slack.failNext("chat.postMessage", 1, { error: TOKEN });
     slack.failNext("chat.postMessage", 1, { status: 500 });
-    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 30 });
     const client = poster();
     const errors: Error[] = [];
 

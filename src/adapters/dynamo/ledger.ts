@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { describeError, StateUnavailableError } from "../../errors.ts";
-import type { ClaimOutcome, DeliveryLedger } from "../../ports.ts";
+import type { Claim, ClaimOutcome, DeliveryLedger } from "../../ports.ts";
 import { deliveryKey, type Item, stringAttribute } from "./table.ts";
 
 /** A claim can vanish (released) between our write and our read of it: start over a few times. */
@@ -15,8 +15,9 @@ const CLAIM_ROUNDS = 3;
 
 /**
  * The permanent "already posted" record, one item per (event, channel). A claim is a lease:
- * `pending` until `leaseUntil`, then anyone may take it over. Posted items never expire, so an
- * event redelivered days later is still recognised.
+ * `pending` until `leaseUntil`, then anyone may take it over; `firstClaimedAt` stays from the
+ * first attempt on, so a takeover knows since when the alert may be in the channel. Posted items
+ * never expire, so an event redelivered days later is still recognised.
  */
 export class DynamoDeliveryLedger implements DeliveryLedger {
   constructor(
@@ -28,17 +29,19 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
     try {
       for (let round = 1; round <= CLAIM_ROUNDS; round += 1) {
-        const existing = await this.createClaim(eventId, channelId, now.toISOString(), leaseUntil);
-        if (!existing) return "claimed";
+        const claim: Claim = { claimedAt: now.toISOString() };
+        const existing = await this.createClaim(eventId, channelId, claim.claimedAt, leaseUntil);
+        if (!existing) return { status: "claimed", claim };
         if (existing === "vanished") continue;
-        if (stringAttribute(existing, "status") === "posted") return "posted";
+        if (stringAttribute(existing, "status") === "posted") return { status: "posted" };
         const currentLease = Date.parse(stringAttribute(existing, "leaseUntil") ?? "");
-        if (currentLease > now.getTime()) return "in_progress";
-        return await this.takeOver(eventId, channelId, stringAttribute(existing, "claimedAt"), now, leaseUntil);
+        if (currentLease > now.getTime()) return { status: "in_progress", leaseUntil: new Date(currentLease) };
+        return await this.takeOver(eventId, channelId, existing, now, leaseUntil);
       }
     } catch (error) {
       throw new StateUnavailableError(
         `could not claim the delivery of event ${eventId} to ${channelId}: ${describeError(error)}`,
+        { cause: error },
       );
     }
     throw new StateUnavailableError(
@@ -61,6 +64,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
             ...deliveryKey(eventId, channelId),
             status: { S: "pending" },
             claimedAt: { S: claimedAt },
+            firstClaimedAt: { S: claimedAt },
             leaseUntil: { S: leaseUntil },
           },
           ConditionExpression: "attribute_not_exists(pk)",
@@ -78,16 +82,20 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
   private async takeOver(
     eventId: string,
     channelId: string,
-    previousClaimedAt: string | undefined,
+    existing: Item,
     now: Date,
     leaseUntil: string,
   ): Promise<ClaimOutcome> {
+    const previousClaimedAt = stringAttribute(existing, "claimedAt");
+    // Claims written before firstClaimedAt existed started at their claimedAt at the latest.
+    const firstClaimedAt = stringAttribute(existing, "firstClaimedAt") ?? previousClaimedAt ?? now.toISOString();
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: deliveryKey(eventId, channelId),
-          UpdateExpression: "SET claimedAt = :now, leaseUntil = :leaseUntil, reclaimedAt = :now",
+          UpdateExpression:
+            "SET claimedAt = :now, leaseUntil = :leaseUntil, reclaimedAt = :now, firstClaimedAt = if_not_exists(firstClaimedAt, :first)",
           ConditionExpression:
             previousClaimedAt === undefined
               ? "#status = :pending AND attribute_not_exists(claimedAt)"
@@ -97,15 +105,44 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
             ":now": { S: now.toISOString() },
             ":leaseUntil": { S: leaseUntil },
             ":pending": { S: "pending" },
+            ":first": { S: firstClaimedAt },
             ...(previousClaimedAt === undefined ? {} : { ":previous": { S: previousClaimedAt } }),
           },
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
-      return "reclaimed";
+      return { status: "reclaimed", claim: { claimedAt: now.toISOString() }, firstClaimedAt: new Date(firstClaimedAt) };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      return stringAttribute(error.Item, "status") === "posted" ? "posted" : "in_progress";
+      if (stringAttribute(error.Item, "status") === "posted") return { status: "posted" };
+      const lease = Date.parse(stringAttribute(error.Item, "leaseUntil") ?? "");
+      return { status: "in_progress", leaseUntil: new Date(Number.isNaN(lease) ? now.getTime() : lease) };
+    }
+  }
+
+  async expireLease(eventId: string, channelId: string, claim: Claim, now: Date): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(eventId, channelId),
+          UpdateExpression: "SET leaseUntil = :now",
+          // Only our own claim: a slow attempt must not cut short the lease of one that took over.
+          ConditionExpression: "#status = :pending AND claimedAt = :ours",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":now": { S: now.toISOString() },
+            ":pending": { S: "pending" },
+            ":ours": { S: claim.claimedAt },
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new StateUnavailableError(
+        `could not hand back the claim of event ${eventId} to ${channelId}: ${describeError(error)}`,
+        { cause: error },
+      );
     }
   }
 
@@ -138,6 +175,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     } catch (error) {
       throw new StateUnavailableError(
         `could not record that event ${eventId} was posted to ${channelId} (message ${messageTs}): ${describeError(error)}`,
+        { cause: error },
       );
     }
   }
@@ -160,6 +198,7 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
       }
       throw new StateUnavailableError(
         `could not release the claim of event ${eventId} to ${channelId}: ${describeError(error)}`,
+        { cause: error },
       );
     }
   }

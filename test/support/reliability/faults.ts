@@ -240,6 +240,7 @@ export function crashableSlack(poster: SlackPoster, domain: () => CrashDomain): 
   return {
     post: (channelId, message, threadTs) =>
       domain().effect("slack.post", () => poster.post(channelId, message, threadTs)),
+    findAlert: (channelId, search) => domain().effect("slack.read", () => poster.findAlert(channelId, search)),
   };
 }
 

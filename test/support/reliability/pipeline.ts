@@ -13,6 +13,7 @@ import type { Platform } from "../../../src/app/platform.ts";
 import type { ConversationState } from "../../../src/domain/detection.ts";
 import { describeError } from "../../../src/errors.ts";
 import {
+  FAKE_SLACK_SCOPES,
   type FakeSlack,
   type FakeSlackFault,
   type RecordedPost,
@@ -66,6 +67,11 @@ export interface PipelineOptions {
    * and a poll of an API that did not change since the previous complete poll queues nothing.
    */
   strict?: boolean;
+  /**
+   * The app cannot read channel history (no channels:history / groups:history scope): a retry
+   * after a lost answer cannot look whether its alert is in the channel already.
+   */
+  withoutHistoryScope?: boolean;
 }
 
 /**
@@ -159,10 +165,16 @@ export class Pipeline {
     });
     const world = new World(history);
     const posts: RecordedPost[] = [];
+    let clock: Clock = { now: () => new Date() };
     const slack = await startFakeSlack({
       token: SLACK_TOKEN,
       acceptAnyChannel: true,
       onPost: (post) => posts.push(post),
+      // Slack's clock is the histories' virtual clock, as ours is: a read-back "since the claim" finds what it should.
+      clock: () => clock.now(),
+      ...(options.withoutHistoryScope
+        ? { scopes: FAKE_SLACK_SCOPES.filter((scope) => !scope.endsWith(":history")) }
+        : {}),
     });
     const server = await startSnapshotServer({
       apiKey: API_KEY,
@@ -171,7 +183,20 @@ export class Pipeline {
       onFault: (fault) => options.stats.fault(apiFaultLabel(fault)),
     });
     options.stats.histories += 1;
-    return new Pipeline(world, raw, rawSqs, tableName, queueUrls, server, slack, posts, options, history.seed);
+    const pipeline = new Pipeline(
+      world,
+      raw,
+      rawSqs,
+      tableName,
+      queueUrls,
+      server,
+      slack,
+      posts,
+      options,
+      history.seed,
+    );
+    clock = pipeline.clock;
+    return pipeline;
   }
 
   async close(): Promise<void> {
@@ -376,7 +401,7 @@ export class Pipeline {
    */
   private slackSettings(timeoutMs: number): NonNullable<Platform["slack"]> {
     return {
-      settings: { apiUrl: `${this.slack.url}/api/`, timeoutMs },
+      settings: { apiUrl: `${this.slack.url}/api/`, timeoutMs, postIntervalMs: 0 },
       token: async () => SLACK_TOKEN,
     };
   }
@@ -424,6 +449,7 @@ export class Pipeline {
         if (fault) this.options.stats.fault(fault);
         return (fault === "slack.timeout" ? timingOut : poster).post(channelId, message, threadTs);
       },
+      findAlert: (channelId, search) => poster.findAlert(channelId, search),
     };
   }
 
@@ -505,7 +531,8 @@ export class Pipeline {
   async quiesce(): Promise<number> {
     this.plan.active = false;
     this.server.clearFaults();
-    this.slack.reset();
+    // The channels keep their messages: a retry reads them back.
+    this.slack.clearFaults();
     this.slackFaultsPending = [];
     // The API client of a process made while faults were on gives up after 300 ms: the quiet
     // rounds run on fresh ones, which carry their warm seen-caches over.
@@ -598,6 +625,7 @@ export const SLACK_FAULT_TIMEOUT_MS = 300;
 const API_FAULT_TIMEOUT_MS = 300;
 
 const OBSERVED_METRICS = [
+  "AlertsFoundOnReadBack",
   "StateConflicts",
   "DuplicateConversations",
   "AlertsSkippedDuplicate",
@@ -630,6 +658,7 @@ const SLACK_FAULTS: Array<{ label: string; fault: (random: () => number) => Fake
   { label: "slack.503", fault: () => ({ status: 503 }) },
   { label: "slack.timeout", fault: () => ({ delayMs: SLACK_FAULT_DELAY_MS }) },
   { label: "slack.accepted-then-500", fault: () => ({ acceptThenFail: true }) },
+  { label: "slack.accepted-then-drop", fault: () => ({ acceptThenDrop: true }) },
 ];
 
 function apiFaultLabel(fault: ApiFault): string {

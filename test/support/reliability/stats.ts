@@ -72,7 +72,8 @@ export class ReliabilityStats {
       .join(" ");
     console.log(
       `[reliability] ${this.name}: ${this.histories} histories, ${this.cycles} cycles, ${this.alertsDue} alerts due, ` +
-        `${this.posts} posts, ${this.duplicates} duplicates (${this.duplicatesMarked} marked), ` +
+        `${this.posts} posts, ${this.duplicatesMarked} marked repeats, ${this.duplicates - this.duplicatesMarked} unmarked duplicates, ` +
+        `${this.markedSingles} marked first posts, ` +
         `${this.faultTotal} faults${faults ? ` [${faults}]` : ""}, ${this.crashTotal} crashes` +
         `${observed ? `; observed ${observed}` : ""}`,
     );
