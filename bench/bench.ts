@@ -12,6 +12,7 @@ import { startDynamoDbLocal } from "../src/local/dynamodb-local.ts";
 import { type FakeSlack, startFakeSlack } from "../src/local/fake-slack.ts";
 import { startLocalSqs } from "../src/local/sqs-local.ts";
 import { type BundleFigures, measureBundles } from "./bundles.ts";
+import { type BurstFigures, measureBurst } from "./burst.ts";
 import { cliRunner, measureCliPoll } from "./cli-poll.ts";
 import { monthlyCost } from "./cost.ts";
 import { type DynamoMeterProxy, startDynamoMeterProxy } from "./dynamo-meter.ts";
@@ -28,7 +29,7 @@ import {
   TARGETS,
   type Verdict,
 } from "./model.ts";
-import { type BenchOptions, parseOptions, USAGE } from "./options.ts";
+import { type BenchOptions, BURST_CHANNELS, parseOptions, USAGE } from "./options.ts";
 import type {
   DeliveryFigures,
   PollerInit,
@@ -454,6 +455,7 @@ async function main(): Promise<number> {
     const dynamo = await startDynamoDbLocal({ log: (line) => progress(line) });
     const stops: Array<() => Promise<void>> = [() => dynamo.stop()];
     const sizes: SizeResult[] = [];
+    let burst: BurstFigures | undefined;
     try {
       const sqs = await startLocalSqs();
       stops.push(() => sqs.stop());
@@ -476,12 +478,24 @@ async function main(): Promise<number> {
         progress(`N=${conversations.toLocaleString("en-US")} conversations over ${options.projects} projects`);
         sizes.push(await runSize(conversations, options, workers, shared, runId));
       }
+      if (options.burst > 0) {
+        progress(
+          `a burst of ${options.burst} replies to ${BURST_CHANNELS} channels, delivered at Slack's pace (about ${Math.ceil(options.burst / BURST_CHANNELS)} s)`,
+        );
+        burst = await measureBurst({
+          replies: options.burst,
+          channels: BURST_CHANNELS,
+          dynamoEndpoint: dynamo.endpoint,
+          sqsEndpoint: sqs.endpoint,
+          tableName: `bench-burst-${runId}`,
+        });
+      }
     } finally {
       for (const stop of stops.reverse()) await stop();
     }
 
     const results: BenchResults = {
-      schema: "respondent-notifier-bench/3",
+      schema: "respondent-notifier-bench/4",
       startedAt: startedAt.toISOString(),
       finishedAt: new Date().toISOString(),
       machine: {
@@ -496,6 +510,7 @@ async function main(): Promise<number> {
       targets: { ...TARGETS },
       bundles,
       sizes,
+      burst,
     };
     console.log(renderReport(results));
     const out = resolve(options.out);

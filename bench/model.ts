@@ -1,4 +1,5 @@
 import type { BundleFigures } from "./bundles.ts";
+import type { BurstFigures } from "./burst.ts";
 import type { CliRun } from "./cli-poll.ts";
 import type { MonthlyCost } from "./cost.ts";
 import type { BenchOptions } from "./options.ts";
@@ -106,7 +107,7 @@ export interface SizeResult {
 }
 
 export interface BenchResults {
-  schema: "respondent-notifier-bench/3";
+  schema: "respondent-notifier-bench/4";
   startedAt: string;
   finishedAt: string;
   machine: { node: string; platform: string; cpus: number; cpuModel: string; totalMemoryMb: number };
@@ -120,6 +121,8 @@ export interface BenchResults {
   };
   bundles: BundleFigures[];
   sizes: SizeResult[];
+  /** The Slack burst: delivered at Slack's pace, exactly once, nothing dead-lettered. */
+  burst: BurstFigures | undefined;
 }
 
 export const TARGETS = {

@@ -25,7 +25,12 @@ export interface BenchOptions {
   skipBundles: boolean;
   /** `respondent-notifier poll --once` itself runs at every N up to this (0: never). */
   cliUpTo: number;
+  /** Replies of the Slack burst (spread over BURST_CHANNELS channels); 0: no burst. */
+  burst: number;
 }
+
+/** The burst's replies are spread over this many channels (one project each). */
+export const BURST_CHANNELS = 10;
 
 const DEFAULT_SIZES = "1000,5000,10000,50000";
 
@@ -45,6 +50,7 @@ export const USAGE = `usage: npm run bench -- [options]
   --cold-starts-per-day <n>  assumed poller cold starts a day, for the blended cost (default 12)
   --skip-bundles             do not build and time the Lambda bundles
   --cli-up-to <n>            run \`respondent-notifier poll --once\` itself at every N up to this; 0: never (default 10000)
+  --burst <n>                replies found by one poll and delivered to 10 channels at Slack's pace; 0: none (default 1000; 200 with --quick)
   --out <file>               where the JSON goes (default bench/results/<timestamp>.json)
   --help                     this text`;
 
@@ -112,6 +118,7 @@ export function parseOptions(argv: readonly string[], now = new Date()): BenchOp
     quick: values.quick ?? false,
     skipBundles: values["skip-bundles"] ?? false,
     cliUpTo: integer("cli-up-to", values["cli-up-to"], 10_000, 0, 1_000_000),
+    burst: integer("burst", values.burst, values.quick ? 200 : 1_000, 0, 100_000),
   };
 }
 
@@ -123,6 +130,7 @@ function parse(argv: readonly string[]) {
     options: {
       sizes: { type: "string" },
       quick: { type: "boolean" },
+      burst: { type: "string" },
       projects: { type: "string" },
       "latency-ms": { type: "string" },
       "page-size-cap": { type: "string" },

@@ -406,5 +406,49 @@ export function renderReport(results: BenchResults): string {
       "",
     );
   }
+  const burst = results.burst;
+  if (burst) {
+    const verdict =
+      burst.duplicates === 0 &&
+      burst.distinctAlerts === burst.eventsQueued &&
+      burst.deadLettered === 0 &&
+      burst.stillQueued === 0
+        ? "PASS"
+        : "MISS";
+    out.push(
+      `Slack burst (${verdict}): ${int(burst.replies)} replies found by one poll, to ${burst.channels} channels; the fake Slack takes one post per second per channel (429 with Retry-After beyond it)`,
+      "",
+      table(
+        [
+          "events queued",
+          "posts",
+          "distinct alerts",
+          "duplicates",
+          "429s",
+          "dead-lettered",
+          "left queued",
+          "drain s",
+          "LB s",
+          "x LB",
+        ],
+        [
+          [
+            int(burst.eventsQueued),
+            int(burst.posts),
+            int(burst.distinctAlerts),
+            int(burst.duplicates),
+            int(burst.rateLimitedAnswers),
+            int(burst.deadLettered),
+            int(burst.stillQueued),
+            num(burst.drainSeconds),
+            int(burst.lowerBoundSeconds),
+            burst.lowerBoundSeconds > 0 ? num(burst.drainSeconds / burst.lowerBoundSeconds, 2) : "-",
+          ],
+        ],
+      ),
+      "(LB: the busiest channel's alerts at one a second; the notifier keeps each channel's pace itself and delivers other channels meanwhile)",
+      "",
+    );
+  }
   return out.join("\n");
 }

@@ -86,7 +86,7 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster {
   const pace = new ChannelPace(options.postIntervalMs ?? DEFAULT_POST_INTERVAL_MS, options.sleep);
 
   const postOnce = async (channelId: string, message: SlackMessage, threadTs: string | undefined) => {
-    await pace.turn(channelId);
+    await pace.turn(channelId, message.metadata?.event_payload.event_id);
     try {
       return await client.chat.postMessage({
         channel: channelId,
@@ -117,7 +117,11 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster {
         ts = (await postOnce(channelId, message, threadTs)).ts;
       } catch (error) {
         // A 429 certainly did not post: when Slack asks for a short wait, wait here and try once more.
-        if (!(error instanceof NotifierError) || error.code !== "slack_rate_limited" || !pace.mayWait(channelId)) {
+        if (
+          !(error instanceof NotifierError) ||
+          error.code !== "slack_rate_limited" ||
+          pace.waitFor(channelId) > MAX_POST_WAIT_MS
+        ) {
           throw error;
         }
         ts = (await postOnce(channelId, message, threadTs)).ts;
@@ -310,32 +314,58 @@ function scrub(text: string, token: string): string {
 }
 
 /**
- * Each channel's turn, in this process: a post waits until at least `intervalMs` after the last
- * post to its channel, or until a Retry-After Slack gave for it has passed, if that is at most
- * MAX_POST_WAIT_MS away. A longer wait is not made here: it comes back as a rate limit, and the
- * queue redelivers the alert then (SQS FIFO keeps the conversation's later alerts behind it).
+ * Each channel's turn, in this process. A post takes the next free slot of its channel, at least
+ * `intervalMs` after the one before and not before a Retry-After Slack gave for it; the slot is
+ * reserved at once, so concurrent posts to one channel never race. A slot at most
+ * MAX_POST_WAIT_MS away is waited for here. A later one is kept for the alert and handed back as
+ * a rate limit: the queue redelivers the alert at its slot, when it finds the slot waiting for it
+ * (in this process), so a burst to one channel does not hold up the others, and each alert of the
+ * burst comes back once rather than meeting the limit again and again.
  */
 class ChannelPace {
-  private readonly nextTurn = new Map<string, number>();
+  private readonly nextFree = new Map<string, number>();
+  /** Slots kept for alerts that were sent back to wait for them, by channel and alert. */
+  private readonly kept = new Map<string, number>();
 
   constructor(
     private readonly intervalMs: number,
     private readonly sleep: (ms: number) => Promise<void> = (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
   ) {}
 
-  mayWait(channelId: string): boolean {
-    return (this.nextTurn.get(channelId) ?? 0) - Date.now() <= MAX_POST_WAIT_MS;
-  }
-
-  async turn(channelId: string): Promise<void> {
-    const wait = (this.nextTurn.get(channelId) ?? 0) - Date.now();
-    if (wait > MAX_POST_WAIT_MS) throw new SlackRateLimitedError(channelId, Math.ceil(wait / 1000));
+  /** Resolves at the post's slot; throws SlackRateLimitedError (with the slot kept) when it is too far away. */
+  async turn(channelId: string, alertKey: string | undefined): Promise<void> {
+    const now = Date.now();
+    this.forgetStale(now);
+    const keyed = alertKey === undefined ? undefined : `${channelId} ${alertKey}`;
+    let slot = keyed === undefined ? undefined : this.kept.get(keyed);
+    if (slot !== undefined && keyed !== undefined) {
+      this.kept.delete(keyed);
+    } else {
+      slot = Math.max(now, this.nextFree.get(channelId) ?? 0);
+      this.nextFree.set(channelId, slot + this.intervalMs);
+    }
+    const wait = slot - now;
+    if (wait > MAX_POST_WAIT_MS) {
+      if (keyed !== undefined) this.kept.set(keyed, slot);
+      throw new SlackRateLimitedError(channelId, Math.ceil(wait / 1000));
+    }
     if (wait > 0) await this.sleep(wait);
-    this.nextTurn.set(channelId, Date.now() + this.intervalMs);
   }
 
+  /** Slack answered 429 for the channel: nothing is posted there before `seconds` from now. */
   hold(channelId: string, seconds: number): void {
-    this.nextTurn.set(channelId, Math.max(this.nextTurn.get(channelId) ?? 0, Date.now() + seconds * 1000));
+    this.nextFree.set(channelId, Math.max(this.nextFree.get(channelId) ?? 0, Date.now() + seconds * 1000));
+  }
+
+  /** The wait a new post to the channel would have now. */
+  waitFor(channelId: string): number {
+    return Math.max(0, (this.nextFree.get(channelId) ?? 0) - Date.now());
+  }
+
+  /** A kept slot whose alert never came back (another process took it) is given up a minute on. */
+  private forgetStale(now: number): void {
+    if (this.kept.size < 1_000) return;
+    for (const [key, slot] of this.kept) if (slot < now - 60_000) this.kept.delete(key);
   }
 }
 

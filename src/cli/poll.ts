@@ -145,7 +145,7 @@ function exitCodeOf(
   }
   if (deadLettered > 0) {
     context.note(
-      `respondent-notifier: ${deadLettered} alert${deadLettered === 1 ? "" : "s"} failed delivery too often and went to the dead letters: see \`respondent-notifier dlq list\`, re-send with \`dlq redrive\``,
+      `respondent-notifier: ${deadLettered} alert${deadLettered === 1 ? "" : "s"} could not be delivered and went to the dead letters: see \`respondent-notifier dlq list\`, re-send with \`dlq redrive\``,
     );
     return EXIT_FAILURE;
   }

@@ -94,43 +94,47 @@ export interface DeliveryBatchResult {
 }
 
 /**
- * Decides and settles a batch in queue order. Like SQS FIFO, once a message of a conversation
- * (message group) is retried, its later messages in the batch wait with it, so a conversation's
- * alerts keep their order; other conversations carry on. A settlement that fails leaves the
- * message to the queue's own visibility timeout: nothing is lost.
+ * Decides and settles a batch. Each conversation (message group) is taken in queue order: once a
+ * message of it is retried, its later messages in the batch wait with it, as SQS FIFO would keep
+ * them, so a conversation's alerts keep their order. Different conversations are delivered at
+ * the same time: they are independent, and a busy channel (waiting for Slack's pace) does not hold
+ * up the others. A settlement that fails leaves the message to the queue's own visibility
+ * timeout: nothing is lost.
  */
 export async function deliverBatch(
   messages: readonly QueuedMessage[],
   ports: DeliveryPorts,
   settlement: DeliverySettlement,
 ): Promise<DeliveryBatchResult> {
-  const result: DeliveryBatchResult = { delivered: 0, retried: 0, deadLettered: 0, unsettled: [] };
-  const heldGroups = new Map<string, number>();
+  const groups = new Map<string, QueuedMessage[]>();
   for (const message of messages) {
-    const context = { messageId: message.messageId, receiveCount: message.receiveCount };
-    const heldFor = message.groupId === undefined ? undefined : heldGroups.get(message.groupId);
-    let decision: DeliveryDecision;
-    if (heldFor !== undefined) {
-      decision = { action: "retry", afterSeconds: heldFor, reason: "an earlier alert of its conversation is retried" };
-    } else {
-      try {
-        decision = await decideDelivery(message, ports);
-      } catch (error) {
-        // notify() returns outcomes; reaching here is a bug, and a retry can only delay the alert.
-        const afterSeconds = retryDelaySeconds(asNotifierError(error), message.receiveCount);
-        decision = { action: "retry", afterSeconds, reason: describeError(error) };
+    const key = message.groupId ?? `message ${message.messageId}`;
+    groups.set(key, [...(groups.get(key) ?? []), message]);
+  }
+  const settled = new Map<string, { decision: DeliveryDecision; settledOk: boolean }>();
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      let heldFor: number | undefined;
+      for (const message of group) {
+        const decision: DeliveryDecision =
+          heldFor === undefined
+            ? await decide(message, ports)
+            : { action: "retry", afterSeconds: heldFor, reason: "an earlier alert of its conversation is retried" };
+        if (decision.action === "retry") heldFor = decision.afterSeconds;
+        settled.set(message.messageId, {
+          decision,
+          settledOk: await settleQuietly(message, decision, settlement, ports),
+        });
       }
-    }
-    if (decision.action === "retry" && message.groupId !== undefined) {
-      heldGroups.set(message.groupId, decision.afterSeconds);
-    }
-    try {
-      await settle(message, decision, settlement, ports, context);
-    } catch (error) {
-      ports.log.warn("could not settle the message; the queue's visibility timeout brings it back", {
-        ...context,
-        reason: describeError(error),
-      });
+    }),
+  );
+
+  const result: DeliveryBatchResult = { delivered: 0, retried: 0, deadLettered: 0, unsettled: [] };
+  for (const message of messages) {
+    const outcome = settled.get(message.messageId);
+    if (!outcome) continue;
+    const { decision, settledOk } = outcome;
+    if (!settledOk) {
       result.unsettled.push({ message, retryAfterSeconds: undefined });
       continue;
     }
@@ -142,6 +146,36 @@ export async function deliverBatch(
     }
   }
   return result;
+}
+
+async function decide(message: QueuedMessage, ports: DeliveryPorts): Promise<DeliveryDecision> {
+  try {
+    return await decideDelivery(message, ports);
+  } catch (error) {
+    // notify() returns outcomes; reaching here is a bug, and a retry can only delay the alert.
+    const afterSeconds = retryDelaySeconds(asNotifierError(error), message.receiveCount);
+    return { action: "retry", afterSeconds, reason: describeError(error) };
+  }
+}
+
+/** True when settled; false when the settlement failed and the queue's visibility timeout will bring the message back. */
+async function settleQuietly(
+  message: QueuedMessage,
+  decision: DeliveryDecision,
+  settlement: DeliverySettlement,
+  ports: DeliveryPorts,
+): Promise<boolean> {
+  const context = { messageId: message.messageId, receiveCount: message.receiveCount };
+  try {
+    await settle(message, decision, settlement, ports, context);
+    return true;
+  } catch (error) {
+    ports.log.warn("could not settle the message; the queue's visibility timeout brings it back", {
+      ...context,
+      reason: describeError(error),
+    });
+    return false;
+  }
 }
 
 async function settle(

@@ -110,9 +110,10 @@ describe("the CLI against the deployed stack", () => {
       `✔ Slack token: accepted at ${slack.url}/api/: workspace "Fake Slack workspace", app user @respondent-notifier`,
       `✔ Table: "${env.TABLE_NAME}" at ${env.DYNAMODB_ENDPOINT}: reachable, key schema pk/sk as expected`,
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
+      "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       `✔ Slack channel ${CHANNEL} (#research): the app is a member (subscribed to *)`,
       `✔ Dead letters: none in the dead-letter queue ${DLQ_URL}`,
-      "doctor: 8 passed, 0 failed",
+      "doctor: 9 passed, 0 failed",
     ]);
     for (const secret of [API_KEY, API_SECRET, SLACK_TOKEN]) expect(run.stdout + run.stderr).not.toContain(secret);
   });

@@ -7,24 +7,32 @@ import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import { ensureLocalQueues } from "../../src/local/sqs-local.ts";
 import { CLI_TEST_TIMEOUT_MS, type CliRun, runCli } from "../support/cli.ts";
-import { localTableEnv } from "./helpers.ts";
+import { localTableEnv, replyEvent } from "./helpers.ts";
 
 const API_KEY = "dlq-test-key-31aa";
 const API_SECRET = "dlq-test-secret-58bc";
 const SLACK_TOKEN = "xoxb-dlq-test-token-0f";
 const CHANNEL = "C0DLQTEST01";
 
-/** Puts `event` into the local dead-letter queue (the CLI's table's), as SQS does after failed deliveries. */
-async function deadLetter(env: Record<string, string>, event: NewReplyEvent): Promise<void> {
+/**
+ * Puts a message into one of the CLI's table's local queues: the dead-letter queue, as SQS does after
+ * a message's receives are spent, or the notifier's queue.
+ */
+async function enqueue(
+  env: Record<string, string>,
+  queue: "deadLetterQueueUrl" | "queueUrl",
+  body: string,
+  groupId: string,
+): Promise<void> {
   const client = createSqsClient({ region: "us-east-1", endpoint: env.SQS_ENDPOINT });
   try {
-    const { deadLetterQueueUrl } = await ensureLocalQueues(client, env.TABLE_NAME ?? "", LOCAL_QUEUE_SETTINGS);
+    const urls = await ensureLocalQueues(client, env.TABLE_NAME ?? "", LOCAL_QUEUE_SETTINGS);
     await client.send(
       new SendMessageCommand({
-        QueueUrl: deadLetterQueueUrl,
-        MessageBody: serializeEvent(event),
-        MessageGroupId: event.conversation.uid,
-        MessageDeduplicationId: `${event.eventId.slice(0, 32)}-again`,
+        QueueUrl: urls[queue],
+        MessageBody: body,
+        MessageGroupId: groupId,
+        MessageDeduplicationId: `${groupId}-${Date.now()}`,
       }),
     );
   } finally {
@@ -32,11 +40,14 @@ async function deadLetter(env: Record<string, string>, event: NewReplyEvent): Pr
   }
 }
 
+const deadLetter = (env: Record<string, string>, event: NewReplyEvent) =>
+  enqueue(env, "deadLetterQueueUrl", serializeEvent(event), event.conversation.uid);
+
 describe("respondent-notifier dlq against the local queue", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   let simulator: Awaited<ReturnType<typeof startRespondentSimulator>>;
   let slack: Awaited<ReturnType<typeof startFakeSlack>>;
   let env: Record<string, string>;
-  let outage: CliRun;
+  let undeliverable: CliRun;
 
   beforeAll(async () => {
     simulator = await startRespondentSimulator({ apiKey: API_KEY, apiSecret: API_SECRET, conversations: 5 });
@@ -51,16 +62,24 @@ describe("respondent-notifier dlq against the local queue", { timeout: CLI_TEST_
     };
     const added = await runCli(["subscriptions", "add", "--project", "*", "--channel", CHANNEL], env);
     expect(added.code, added.stderr).toBe(0);
-    const conversationUid = simulator.addConversation({
-      name: "Diary study",
-      participant: { firstName: "Grace", lastName: "Hopper" },
-      firstMessage: { from: "researcher", body: "How did day 3 go?" },
-    });
-    simulator.addMessage(conversationUid, { from: "participant", body: "Day 3 entry is in <!here>" });
-    // Slack rate-limits every attempt: the queue's redrive policy gives up after its 5 receives.
-    slack.failNext("chat.postMessage", 5, { status: 429, retryAfter: 1 });
+    // An alert whose receives SQS spent (Slack refused it for half an hour, say) waits in the dead letters.
+    await deadLetter(
+      env,
+      replyEvent({
+        conversationUid: "conv-dlq-1",
+        messageUid: "msg-dlq-1",
+        channelId: CHANNEL,
+        name: "Diary study",
+        body: "Day 3 entry is in <!here>",
+        projectId: simulator.projectIds[0] ?? "p1",
+      }),
+    );
 
-    outage = await runCli(["poll", "--once"], env);
+    // A message that can never be delivered (not an event) goes to the dead letters at once: in
+    // a table of its own, so that the dead letters above stay the only ones.
+    const brokenEnv = { ...env, ...localTableEnv("cli-dlq-broken") };
+    await enqueue(brokenEnv, "queueUrl", "{ not an event", "conv-broken");
+    undeliverable = await runCli(["poll", "--once"], brokenEnv);
   }, CLI_TEST_TIMEOUT_MS);
 
   afterAll(async () => {
@@ -68,11 +87,10 @@ describe("respondent-notifier dlq against the local queue", { timeout: CLI_TEST_
     await slack?.close();
   });
 
-  it("poll --once exits 1 and points to dlq when an alert it found went to the dead letters", () => {
-    expect(outage.code).toBe(1);
-    expect(outage.stdout).toContain("1 new reply, 0 alerts posted");
-    expect(outage.stderr).toContain(
-      "respondent-notifier: 1 alert failed delivery too often and went to the dead letters: see `respondent-notifier dlq list`, re-send with `dlq redrive`",
+  it("poll --once exits 1 and points to dlq when a queued alert went to the dead letters", () => {
+    expect(undeliverable.code).toBe(1);
+    expect(undeliverable.stderr).toContain(
+      "respondent-notifier: 1 alert could not be delivered and went to the dead letters: see `respondent-notifier dlq list`, re-send with `dlq redrive`",
     );
     expect(slack.posts).toHaveLength(0);
   });

@@ -70,9 +70,10 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       `✔ Slack token: accepted at ${slack.url}/api/: workspace "Fake Slack workspace", app user @respondent-notifier`,
       `✔ Table: "${env.TABLE_NAME}" at ${env.DYNAMODB_ENDPOINT}: reachable, key schema pk/sk as expected`,
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
+      "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       "✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)",
       "✔ Dead letters: none in the local dead letters",
-      "doctor: 6 passed, 0 failed",
+      "doctor: 7 passed, 0 failed",
     ]);
   });
 
@@ -110,9 +111,30 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✘ Slack channel C0DOCMISSING: not found (subscribed to p-doctor) — check the channel id (channel details > About > Channel ID); a private channel also answers this until the app is invited: /invite @respondent-notifier in it",
     );
     expect(lines).toContain("✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)");
-    expect(lines.at(-1)).toBe("doctor: 5 passed, 4 failed");
+    expect(lines.at(-1)).toBe("doctor: 6 passed, 4 failed");
     for (const secret of [API_KEY, "stale-secret-value-1", SLACK_TOKEN]) {
       expect(run.stdout + run.stderr).not.toContain(secret);
+    }
+  });
+
+  it("warns, without failing, when the token cannot read channel history, saying what that costs and how to fix it", async () => {
+    const blind = await startFakeSlack({
+      token: SLACK_TOKEN,
+      channels: [{ id: "G0DOCPRIVAT", name: "private-study" }],
+      scopes: ["chat:write", "channels:read", "groups:read", "channels:history"],
+    });
+    try {
+      const env = { ...localTableEnv("cli-doctor-scopes"), ...services, SLACK_API_URL: `${blind.url}/api/` };
+      await storeSubscriptions(env, ["G0DOCPRIVAT"]);
+
+      const run = await runCli(["doctor"], env);
+
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      expect(checkLines(run)).toContain(
+        '! Slack history scopes: missing groups:history: after a lost answer from Slack a retried alert cannot look whether it is already in the channel, and is posted again marked "may repeat" — add the scope in OAuth & Permissions (or from slack-app-manifest.yaml) and reinstall the app',
+      );
+    } finally {
+      await blind.close();
     }
   });
 

@@ -158,12 +158,12 @@ describe("the event queue", () => {
     expect(resource(template, "AWS::SQS::Queue", "EventsQueue").Properties.VisibilityTimeout).toBe(6 * 30);
   });
 
-  it("moves a message to the FIFO dead-letter queue after 5 failed receives", () => {
+  it("moves a message to the FIFO dead-letter queue after 12 failed receives (about 37 minutes of retries)", () => {
     const dlq = resource(template, "AWS::SQS::Queue", "EventsDeadLetterQueue");
 
     expect(resource(template, "AWS::SQS::Queue", "EventsQueue").Properties.RedrivePolicy).toEqual({
       deadLetterTargetArn: getAtt(dlq.id, "Arn"),
-      maxReceiveCount: 5,
+      maxReceiveCount: 12,
     });
     expect(dlq.Properties).toMatchObject({ FifoQueue: true, MessageRetentionPeriod: 14 * 24 * 3600 });
   });

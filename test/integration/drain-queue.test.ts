@@ -51,7 +51,7 @@ describe("drainQueue", () => {
   });
 
   it("without a deadline returns at once, leaving a retried alert queued for a later drain", async () => {
-    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 30 });
     await queue([event("conv-a", "a1")]);
 
     const first = await drainQueue(deliveryQueue(platform), composeNotifier(platform));
@@ -61,7 +61,8 @@ describe("drainQueue", () => {
   });
 
   it("with a deadline waits for Slack's Retry-After and delivers, telling what it waits for", async () => {
-    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+    // Longer than a post waits in place: the alert goes back to the queue and comes back then.
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 3 });
     await queue([event("conv-a", "a1"), event("conv-a", "a2")]);
     const waiting: number[] = [];
 
@@ -89,7 +90,8 @@ describe("drainQueue", () => {
   });
 
   it("ends with an alert Slack keeps refusing in the dead letters once the queue's receives are spent", async () => {
-    slack.failNext("chat.postMessage", 3, { status: 429, retryAfter: 1 });
+    // A rejected token keeps the alert for a retry (1 s after the first delivery): the queue gives up on it.
+    slack.failNext("chat.postMessage", 3, { error: "invalid_auth" });
     await queue([event("conv-a", "a1"), event("conv-b", "b1")]);
 
     const result = await drainQueue(deliveryQueue(platform), composeNotifier(platform), {

@@ -31,6 +31,8 @@ describe("notify: every reply in the right channel, exactly once", () => {
     slack = await startFakeSlack({
       token: TOKEN,
       channels: [ALERTS, RESEARCH, { id: OUTSIDE, isMember: false }],
+      // Slack's clock is the test's: a read-back "since the claim" sees what was posted.
+      clock: () => now,
     });
   });
   afterAll(async () => {
@@ -136,31 +138,44 @@ describe("notify: every reply in the right channel, exactly once", () => {
     expect(decisionFor(outcomes, LEASE_SECONDS)).toEqual({ action: "acknowledge" });
   });
 
-  it("gives the event back with Slack's Retry-After on a rate limit, and posts it once on the retry", async () => {
+  it("gives the event back with Slack's Retry-After on a long rate limit, holds the channel meanwhile, and posts it once on the retry", async () => {
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 7 });
     const reply = event("conv-1", "m1", [ALERTS]);
 
     const limited = await notify(reply, ports);
-    expect(decisionFor(limited, LEASE_SECONDS)).toMatchObject({ action: "retry", afterSeconds: 7 });
+    expect(decisionFor(limited, 1)).toMatchObject({ action: "retry", afterSeconds: 7 });
     expect(slack.posts).toHaveLength(0);
+    // Within those 7 s this process does not even ask Slack again for that channel.
+    const calls = slack.calls["chat.postMessage"];
+    expect(statuses(await notify(reply, ports))).toEqual(["retry"]);
+    expect(slack.calls["chat.postMessage"]).toBe(calls);
 
-    await notify(reply, ports);
+    // The redelivery (here in a fresh process, as after the wait) posts it once.
+    await notify(reply, { ...composeNotifier(platform), claimLeaseSeconds: LEASE_SECONDS });
     expect(slack.posts).toHaveLength(1);
     expect(slack.posts[0]?.text).not.toContain(POSSIBLY_REPEATED_NOTE);
   });
 
-  it("retries only the channel that failed when another channel of the event already got its alert", async () => {
+  it("waits out a short Retry-After in place and posts, since a rate-limited post certainly did not post", async () => {
     slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 1 });
+
+    expect(statuses(await notify(event("conv-1", "m1", [ALERTS]), ports))).toEqual(["posted"]);
+    expect(slack.posts).toHaveLength(1);
+  });
+
+  it("retries only the channel that failed when another channel of the event already got its alert", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 429, retryAfter: 30 });
     const reply = event("conv-1", "m1", [ALERTS, RESEARCH]);
 
     expect(statuses(await notify(reply, ports))).toEqual(["retry", "posted"]);
     expect(slack.posts.map((post) => post.channel)).toEqual([RESEARCH]);
 
-    expect(statuses(await notify(reply, ports))).toEqual(["posted", "already_posted"]);
+    const redelivered = { ...composeNotifier(platform), claimLeaseSeconds: LEASE_SECONDS };
+    expect(statuses(await notify(reply, redelivered))).toEqual(["posted", "already_posted"]);
     expect(slack.posts.map((post) => post.channel).sort()).toEqual([ALERTS, RESEARCH].sort());
   });
 
-  it("retries a Slack 5xx and a timeout, and marks the retry as possibly repeated only when Slack may have posted", async () => {
+  it("after Slack took a post but its answer was lost, finds it on the next attempt and posts nothing more, unmarked", async () => {
     slack.failNext("chat.postMessage", 1, { acceptThenFail: true });
     const reply = event("conv-1", "m1", [ALERTS]);
 
@@ -168,23 +183,60 @@ describe("notify: every reply in the right channel, exactly once", () => {
     expect(retried(failed)).toBe(true);
     expect(failed[0]?.status === "retry" && failed[0].error.mayHaveTakenEffect).toBe(true);
     expect(slack.posts).toHaveLength(1);
+    // The retry comes back once a post Slack was still carrying out has landed, not after the lease.
+    expect(decisionFor(failed, 1)).toMatchObject({ action: "retry", afterSeconds: 5 });
 
-    // Within the claim's lease nobody re-posts: the first attempt might still be confirming.
-    const held = await notify(reply, ports);
-    expect(retried(held)).toBe(true);
-    // ...and the retry comes back just after the lease, when the claim can be taken over.
-    expect(decisionFor(held, LEASE_SECONDS)).toMatchObject({ action: "retry", afterSeconds: LEASE_SECONDS + 5 });
+    now = new Date(now.getTime() + 5_000);
+    expect(statuses(await notify(reply, ports))).toEqual(["already_posted"]);
     expect(slack.posts).toHaveLength(1);
+    expect(metrics.get("AlertsFoundOnReadBack")).toBe(1);
+    expect(metrics.get("AlertsPossiblyRepeated")).toBe(0);
+    // The found post is now in the ledger: later redeliveries skip it without reading Slack.
+    const reads = slack.calls["conversations.history"];
+    expect(statuses(await notify(reply, ports))).toEqual(["already_posted"]);
+    expect(slack.calls["conversations.history"]).toBe(reads);
+    // ...and the conversation's next alert goes into the thread the found post started.
+    await notify(event("conv-1", "m2", [ALERTS]), ports);
+    expect(slack.posts[1]?.threadTs).toBe(slack.posts[0]?.ts);
+  });
 
-    // After the lease the retry posts again, visibly marked: the rare duplicate is never silent.
-    now = new Date(now.getTime() + 61_000);
-    await notify(reply, ports);
-    expect(slack.posts).toHaveLength(2);
-    expect(JSON.stringify(slack.posts[1]?.blocks)).toContain(POSSIBLY_REPEATED_NOTE);
-    expect(metrics.get("AlertsPossiblyRepeated")).toBe(1);
+  it("after a timeout or a 500 that did not post, posts the alert once, unmarked, on the next attempt", async () => {
+    slack.failNext("chat.postMessage", 1, { status: 500 });
+    const reply = event("conv-1", "m1", [ALERTS]);
 
-    await notify(reply, ports);
-    expect(slack.posts).toHaveLength(2);
+    expect(statuses(await notify(reply, ports))).toEqual(["retry"]);
+    expect(slack.posts).toHaveLength(0);
+
+    now = new Date(now.getTime() + 5_000);
+    expect(statuses(await notify(reply, ports))).toEqual(["posted"]);
+    expect(slack.posts).toHaveLength(1);
+    expect(JSON.stringify(slack.posts[0]?.blocks)).not.toContain(POSSIBLY_REPEATED_NOTE);
+  });
+
+  it("posts a retry marked 'may repeat' only when the channel cannot be read back (no history scope)", async () => {
+    const blind = await startFakeSlack({ token: TOKEN, channels: [ALERTS], scopes: ["chat:write"], clock: () => now });
+    try {
+      const blindPlatform = {
+        ...platform,
+        slack: {
+          settings: { apiUrl: `${blind.url}/api/`, timeoutMs: 5_000, postIntervalMs: 0 },
+          token: async () => TOKEN,
+        },
+      };
+      const blindPorts = { ...composeNotifier(blindPlatform), claimLeaseSeconds: LEASE_SECONDS };
+      blind.failNext("chat.postMessage", 1, { acceptThenFail: true });
+      const reply = event("conv-1", "m1", [ALERTS]);
+
+      expect(statuses(await notify(reply, blindPorts))).toEqual(["retry"]);
+      now = new Date(now.getTime() + 5_000);
+      expect(statuses(await notify(reply, blindPorts))).toEqual(["posted"]);
+
+      expect(blind.posts).toHaveLength(2);
+      expect(JSON.stringify(blind.posts[1]?.blocks)).toContain(POSSIBLY_REPEATED_NOTE);
+      expect(metrics.get("AlertsPossiblyRepeated")).toBe(1);
+    } finally {
+      await blind.close();
+    }
   });
 
   it("keeps the alert for a retry on a revoked token, counted as a permanent failure, token never shown", async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from "node:crypto";
 import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
-import { ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
+import { type Message, ReceiveMessageCommand, SendMessageCommand } from "@aws-sdk/client-sqs";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from "vitest";
@@ -275,7 +275,7 @@ describe("secrets through the Lambda handlers' logs", () => {
         ],
       };
       const messageId = `${conversation}-${message}`;
-      await platform.rawSqs.send(
+      const sent = await platform.rawSqs.send(
         new SendMessageCommand({
           QueueUrl: platform.queueUrls.queueUrl,
           MessageBody: body ?? serializeEvent(event),
@@ -283,14 +283,18 @@ describe("secrets through the Lambda handlers' logs", () => {
           MessageDeduplicationId: messageId,
         }),
       );
-      const received = await platform.rawSqs.send(
-        new ReceiveMessageCommand({
-          QueueUrl: platform.queueUrls.queueUrl,
-          MaxNumberOfMessages: 1,
-          VisibilityTimeout: 180,
-        }),
-      );
-      const [queued] = received.Messages ?? [];
+      // Receive that very message (an earlier one may be visible again after its retry delay).
+      let queued: Message | undefined;
+      while (!queued) {
+        const received = await platform.rawSqs.send(
+          new ReceiveMessageCommand({
+            QueueUrl: platform.queueUrls.queueUrl,
+            MaxNumberOfMessages: 10,
+            VisibilityTimeout: 180,
+          }),
+        );
+        queued = received.Messages?.find((candidate) => candidate.MessageId === sent.MessageId);
+      }
       return {
         messageId,
         receiptHandle: queued?.ReceiptHandle ?? "",
@@ -326,9 +330,11 @@ describe("secrets through the Lambda handlers' logs", () => {
     output.restore();
 
     expect(posted.batchItemFailures).toEqual([]);
-    expect(unavailable.batchItemFailures).toEqual([{ itemIdentifier: "conv-2-m1" }]);
+    // Both conversations are delivered at once: whichever met the 503 stays queued.
+    expect(unavailable.batchItemFailures).toHaveLength(1);
     // The record that is not an event goes to the dead letters at once; the one whose post met the rejected token stays.
-    expect(rejected.batchItemFailures).toEqual([{ itemIdentifier: "conv-3-m1" }]);
+    expect(rejected.batchItemFailures).toHaveLength(1);
+    expect(rejected.batchItemFailures).not.toContainEqual({ itemIdentifier: "conv-4-m1" });
     const deadLetters = await platform.rawSqs.send(
       new ReceiveMessageCommand({ QueueUrl: platform.queueUrls.deadLetterQueueUrl, MaxNumberOfMessages: 10 }),
     );
