@@ -34,8 +34,8 @@ export interface SlackPosterOptions {
   sleep?: (ms: number) => Promise<void>;
 }
 
-/** Slack's posting rate: about one message per second per channel. */
-export const DEFAULT_POST_INTERVAL_MS = 1_000;
+/** Slack allows about one message per second per channel: a little slower than that, so that no post lands inside the second of the one before. */
+export const DEFAULT_POST_INTERVAL_MS = 1_100;
 
 /**
  * A post waits in place at most this long for its channel's turn (its pace, or a short
@@ -324,6 +324,8 @@ function scrub(text: string, token: string): string {
  */
 class ChannelPace {
   private readonly nextFree = new Map<string, number>();
+  /** When each channel was last posted to: an alert back late for its kept slot still keeps the interval. */
+  private readonly lastPost = new Map<string, number>();
   /** Slots kept for alerts that were sent back to wait for them, by channel and alert. */
   private readonly kept = new Map<string, number>();
 
@@ -350,6 +352,13 @@ class ChannelPace {
       throw new SlackRateLimitedError(channelId, Math.ceil(wait / 1000));
     }
     if (wait > 0) await this.sleep(wait);
+    // Never closer to the channel's last post than the interval, whoever's slot this is.
+    for (;;) {
+      const sinceLast = Date.now() - (this.lastPost.get(channelId) ?? 0);
+      if (sinceLast >= this.intervalMs) break;
+      await this.sleep(this.intervalMs - sinceLast);
+    }
+    this.lastPost.set(channelId, Date.now());
   }
 
   /** Slack answered 429 for the channel: nothing is posted there before `seconds` from now. */
