@@ -6,6 +6,9 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 
+import { assertSupportedNode } from "../bin/node-version.mjs";
+
+assertSupportedNode("npm test");
 const extraArgs = process.argv.slice(2);
 
 function run(label, command, args) {
@@ -18,6 +21,8 @@ function run(label, command, args) {
 }
 
 const bin = (name) => join("node_modules", ".bin", name);
+/** vitest runs on this very Node (the project's Node 24), whatever `node` the PATH finds. */
+const VITEST = join("node_modules", "vitest", "vitest.mjs");
 
 if (extraArgs.length === 0) {
   if (run("lint and format (biome)", bin("biome"), ["ci", "."]) !== 0) process.exit(1);
@@ -25,7 +30,8 @@ if (extraArgs.length === 0) {
 }
 
 const reportFile = join(mkdtempSync(join(tmpdir(), "vitest-")), "report.json");
-const status = run("tests (vitest)", bin("vitest"), [
+const status = run("tests (vitest)", process.execPath, [
+  VITEST,
   "run",
   "--reporter=default",
   "--reporter=json",

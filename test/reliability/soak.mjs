@@ -1,21 +1,24 @@
 #!/usr/bin/env node
 // The reliability suite with many more generated histories than the default run, and the totals
-// docs/RELIABILITY.md quotes: `node test/reliability/soak.mjs [runs]` (default 500 histories per
+// docs/RELIABILITY.md quotes: `npm run test:soak -- [runs]` (default 500 histories per
 // property; RELIABILITY_SEED=<n> replays one). Each test file writes its numbers as JSON into a
 // temporary folder (RELIABILITY_REPORT_DIR); this script adds them up and prints them.
 import { spawnSync } from "node:child_process";
 import { mkdtempSync, readdirSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { assertSupportedNode } from "../../bin/node-version.mjs";
 
+assertSupportedNode("the reliability soak");
 const runs = process.argv[2] ?? "500";
 if (!/^\d+$/.test(runs) || Number(runs) < 1) {
-  console.error("usage: node test/reliability/soak.mjs [histories per property, default 500]");
+  console.error("usage: npm run test:soak -- [histories per property, default 500]");
   process.exit(2);
 }
 const reportDir = mkdtempSync(join(tmpdir(), "reliability-soak-"));
 const started = Date.now();
-const result = spawnSync(join("node_modules", ".bin", "vitest"), ["run", "test/reliability"], {
+// vitest runs on this very Node (the project's Node 24), whatever `node` the PATH finds.
+const result = spawnSync(process.execPath, [join("node_modules", "vitest", "vitest.mjs"), "run", "test/reliability"], {
   stdio: "inherit",
   env: {
     ...process.env,
