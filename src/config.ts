@@ -118,7 +118,7 @@ export interface SlackClientSettings {
   timeoutMs: number;
   /**
    * The least time between two posts to one channel from this process (Slack allows about one
-   * message per second per channel). Default 1,000 ms; the reliability suite, which is about
+   * message per second per channel). Default 1,100 ms (DEFAULT_POST_INTERVAL_MS); the reliability suite, which is about
    * order and exactly-once rather than pace, sets 0.
    */
   postIntervalMs?: number;
