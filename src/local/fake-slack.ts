@@ -79,8 +79,17 @@ export interface FakeSlack {
   readonly posts: RecordedPost[];
   /** Requests received per method, faulted ones included. */
   readonly calls: Readonly<Record<string, number>>;
-  /** The next `count` calls of `method` fail with `fault` (queued after earlier faults; applied before the token check). */
-  failNext(method: FakeSlackMethod, count: number, fault: FakeSlackFault): void;
+  /**
+   * The next `count` calls of `method` fail with `fault` (queued after earlier faults; applied before
+   * the token check). With `whenTextIncludes`, only calls whose `text` contains it take the fault, so
+   * a test can aim it at one alert whichever order concurrent posts arrive in.
+   */
+  failNext(
+    method: FakeSlackMethod,
+    count: number,
+    fault: FakeSlackFault,
+    options?: { whenTextIncludes?: string },
+  ): void;
   /** Forgets posts, calls and pending faults (ts values keep increasing). */
   reset(): void;
   /** Forgets pending faults only: the channels keep their messages. */
@@ -147,7 +156,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const recentPosts = new Map<string, number[]>();
   let rateLimited = 0;
   let calls: Record<string, number> = {};
-  let faults = new Map<string, FakeSlackFault[]>();
+  let faults = new Map<string, Array<{ fault: FakeSlackFault; whenTextIncludes?: string }>>();
   let lastTsMicros = 0;
   const pendingTimers = new Set<NodeJS.Timeout>();
   let callsInFlight = 0;
@@ -309,6 +318,16 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     }
   }
 
+  function takeFault(method: string, params: Params): FakeSlackFault | undefined {
+    const queue = faults.get(method) ?? [];
+    const text = stringParam(params.text) ?? "";
+    const index = queue.findIndex(
+      (queued) => queued.whenTextIncludes === undefined || text.includes(queued.whenTextIncludes),
+    );
+    if (index < 0) return undefined;
+    return queue.splice(index, 1)[0]?.fault;
+  }
+
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
     const match = /^\/api\/([A-Za-z.]+)$/.exec(path);
@@ -330,7 +349,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       return;
     }
 
-    const fault = faults.get(method)?.shift();
+    const fault = takeFault(method, params);
     if (fault && "delayMs" in fault) await delay(fault.delayMs);
     if (fault && "status" in fault) {
       const headers: Record<string, string> =
@@ -404,9 +423,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     get calls() {
       return { ...calls };
     },
-    failNext(method, count, fault) {
+    failNext(method, count, fault, options = {}) {
       const queue = faults.get(method) ?? [];
-      for (let index = 0; index < count; index += 1) queue.push(fault);
+      for (let index = 0; index < count; index += 1) queue.push({ fault, ...options });
       faults.set(method, queue);
     },
     reset() {

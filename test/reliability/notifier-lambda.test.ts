@@ -161,7 +161,8 @@ describe("the notifier Lambda handler over the SQS emulator", () => {
   };
 
   it("dead-letters a bad record at once, holds a conversation behind its retried alert while others post, and never posts twice or marked", async () => {
-    slack.failNext("chat.postMessage", 1, { status: 503 });
+    // Aimed at a1: the handler posts conversations concurrently, so "the next post" could be b1's.
+    slack.failNext("chat.postMessage", 1, { status: 503 }, { whenTextIncludes: "ref ma1:" });
     await sendEvent("a1", "conv-a", "ma1");
     await sendEvent("a2", "conv-a", "ma2");
     await send("bad", "conv-bad", "{not json");
