@@ -75,6 +75,38 @@ describe("respondent-notifier poll --once against the simulator, DynamoDB Local 
     expect(slack.posts).toHaveLength(1);
   });
 
+  it("after two Slack 500s, the same poll --once still posts the alert exactly once, unmarked, and the next run posts nothing", async () => {
+    const project = simulator.projectIds[0] ?? "";
+    const body = "Two 500s before this one lands";
+    simulator.addConversation({ projectId: project, firstMessage: { from: "participant", body } });
+    slack.failNext("chat.postMessage", 2, { status: 500 }, { whenTextIncludes: body });
+    const postsOf = () => slack.posts.filter((post) => post.text.includes(body));
+
+    const run = await runCli(["poll", "--once"], env);
+    expect(run.code, run.stderr).toBe(0);
+    expect(postsOf()).toHaveLength(1);
+    expect(postsOf()[0]?.text).not.toContain("may repeat");
+
+    const next = await runCli(["poll", "--once"], env);
+    expect(next.code, next.stderr).toBe(0);
+    expect(postsOf()).toHaveLength(1);
+  });
+
+  it("after Slack accepted a post but answered 500, there is exactly one message and no 'may repeat'", async () => {
+    const project = simulator.projectIds[0] ?? "";
+    const body = "Accepted, then the answer was a 500";
+    simulator.addConversation({ projectId: project, firstMessage: { from: "participant", body } });
+    slack.failNext("chat.postMessage", 1, { acceptThenFail: true }, { whenTextIncludes: body });
+    const postsOf = () => slack.posts.filter((post) => post.text.includes(body));
+
+    const run = await runCli(["poll", "--once"], env);
+    expect(run.code, run.stderr).toBe(0);
+    const again = await runCli(["poll", "--once"], env);
+    expect(again.code, again.stderr).toBe(0);
+    expect(postsOf()).toHaveLength(1);
+    expect(postsOf()[0]?.text).not.toContain("may repeat");
+  });
+
   it("exits non-zero with a one-line reason naming the credentials, without printing them", async () => {
     const run = await runCli(["poll", "--once"], { ...env, RESPONDENT_API_SECRET: "wrong-secret-value-123" });
     expect(run.code).toBe(1);
