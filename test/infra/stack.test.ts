@@ -234,7 +234,7 @@ describe("the state table", () => {
 describe("the secrets", () => {
   it.each([
     ["RespondentSecret", { apiKey: "", apiSecret: "" }],
-    ["SlackSecret", { botToken: "" }],
+    ["SlackSecret", { botToken: "", signingSecret: "" }],
   ])("%s is created empty (no generated value) and kept when the stack is deleted", (name, emptyValue) => {
     const secret = resource(template, "AWS::SecretsManager::Secret", name);
 
@@ -437,7 +437,7 @@ describe("outputs", () => {
 
   it.each([
     ["FillRespondentSecretCommand", "RespondentSecret", `'{"apiKey":"YOUR_API_KEY","apiSecret":"YOUR_API_SECRET"}'`],
-    ["FillSlackSecretCommand", "SlackSecret", `'{"botToken":"xoxb-YOUR-BOT-TOKEN"}'`],
+    ["FillSlackSecretCommand", "SlackSecret", `'{"botToken":"xoxb-YOUR-BOT-TOKEN","signingSecret":"YOURSIGNINGSECRET"}'`],
   ])("%s is the put-secret-value command for that secret", (output, secret, json) => {
     const value = template.findOutputs(output)[output]?.Value as { "Fn::Join": [string, unknown[]] };
     const parts = value["Fn::Join"][1];
