@@ -139,7 +139,7 @@ export async function openLocalPlatform(config: LocalConfig, options: LocalPlatf
         fakeSlack = started;
         closers.push(() => started.close());
         embedded.push(
-          `fake Slack at ${started.url}: alerts are printed here (set SLACK_BOT_TOKEN to post to your workspace)`,
+          `fake Slack at ${started.url}: alerts are printed here and shown, with working buttons, at ${started.pageUrl} (set SLACK_BOT_TOKEN to post to your workspace)`,
         );
         registerSecret(started.signingSecret);
         slack = {

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeSlackPage } from "./fake-slack-page.ts";
 
 /**
  * A stand-in for the Slack Web API methods the notifier calls, over real HTTP on 127.0.0.1,
@@ -30,6 +31,10 @@ export interface RecordedView {
   /** The channel and user of the interaction whose trigger opened it. */
   channel: string | undefined;
   user: string | undefined;
+  /** Submitted and closed by the app's empty answer, or cancelled. */
+  closed: boolean;
+  /** The app's `response_action: errors` to the last submission (the modal stays open). */
+  errors: Record<string, string> | undefined;
 }
 
 /** A `chat.update` the app made; the message in `posts` is updated in place too. */
@@ -130,6 +135,8 @@ export interface FakeSlack {
   /** `http://127.0.0.1:<port>`; the API lives under `${url}/api/`. */
   url: string;
   token: string;
+  /** The web page of its channels: `${url}/` (see src/local/fake-slack-page.ts). */
+  readonly pageUrl: string;
   /** Every accepted post, in order (a `chat.update` changes the post's text and blocks in place). */
   readonly posts: RecordedPost[];
   readonly views: RecordedView[];
@@ -416,7 +423,15 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     const problems = validateBlocks(Array.isArray(view.blocks) ? view.blocks : [], ["input"]);
     if (problems.length > 0) throw new SlackFailure("invalid_arguments", problems);
     const viewId = nextId("V");
-    views.push({ triggerId, view, viewId, channel: trigger.channel, user: trigger.user });
+    views.push({
+      triggerId,
+      view,
+      viewId,
+      channel: trigger.channel,
+      user: trigger.user,
+      closed: false,
+      errors: undefined,
+    });
     return ok({ view: { id: viewId, hash: `${viewId}.h1`, ...view } });
   }
 
@@ -482,6 +497,26 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
+    if (path === "/" && request.method === "GET") {
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      response.end(fakeSlackPage());
+      return;
+    }
+    if (path === "/ui/state" && request.method === "GET") {
+      send(response, { status: 200, body: pageState() });
+      return;
+    }
+    if (path.startsWith("/ui/") && request.method === "POST") {
+      let input: Record<string, unknown>;
+      try {
+        const parsed: unknown = JSON.parse(await readBody(request));
+        input = isRecord(parsed) ? parsed : {};
+      } catch {
+        input = {};
+      }
+      send(response, { status: 200, body: await pageAction(path, input) });
+      return;
+    }
     const hook = /^\/hooks\/commands\/([A-Za-z0-9]+)$/.exec(path);
     if (hook?.[1] && request.method === "POST") {
       let body: unknown;
@@ -584,6 +619,81 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
+  /** What the page shows: each channel's messages (updates applied) and the ephemerals, the open modals. */
+  function pageState(): Record<string, unknown> {
+    const ids = [...new Set([...posts.map((post) => post.channel), ...ephemerals.map((note) => note.channel)])];
+    const updated = new Set(updates.map((update) => `${update.channel}/${update.ts}`));
+    return {
+      channels: ids.map((id) => ({
+        id,
+        messages: posts
+          .filter((post) => post.channel === id)
+          .map((post) => ({
+            ts: post.ts,
+            threadTs: post.threadTs,
+            text: post.text,
+            blocks: post.blocks,
+            edited: updated.has(`${post.channel}/${post.ts}`),
+          })),
+        ephemerals: ephemerals.flatMap((note, index) =>
+          note.channel === id
+            ? [
+                {
+                  index,
+                  ephemeral: true,
+                  user: note.user,
+                  threadTs: note.threadTs,
+                  text: note.text,
+                  blocks: note.blocks,
+                },
+              ]
+            : [],
+        ),
+      })),
+      views: views.map((view) => ({
+        viewId: view.viewId,
+        user: view.user,
+        view: view.view,
+        closed: view.closed,
+        errors: view.errors,
+      })),
+    };
+  }
+
+  /** A click or a modal's Send on the page becomes the signed interaction Slack would send. */
+  async function pageAction(path: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const user = typeof input.user === "string" ? input.user : "U0DEMOUSER1";
+    try {
+      if (path === "/ui/click" && typeof input.actionId === "string") {
+        let post: RecordedPost | undefined;
+        if (typeof input.ephemeral === "number") {
+          const note = ephemerals[input.ephemeral];
+          if (note) post = { ...pseudoPost(note), ts: `${note.threadTs ?? "0"}.e${input.ephemeral}`.slice(0, 40) };
+        } else {
+          post = posts.find((candidate) => candidate.channel === input.channel && candidate.ts === input.ts);
+        }
+        if (!post) return { ok: false, error: "message_not_found" };
+        const answer = await fake.clickButton(post, input.actionId, user);
+        return { ok: answer.status === 200, status: answer.status };
+      }
+      if (path === "/ui/submit") {
+        const view = views.find((candidate) => candidate.viewId === input.viewId);
+        if (!view || view.closed) return { ok: false, error: "view_not_found" };
+        const values = isRecord(input.values) ? (input.values as Record<string, Record<string, string>>) : {};
+        const answer = await fake.submitView(view, values, user);
+        return { ok: answer.status === 200, status: answer.status };
+      }
+      if (path === "/ui/close") {
+        const view = views.find((candidate) => candidate.viewId === input.viewId);
+        if (view) view.closed = true;
+        return { ok: true };
+      }
+      return { ok: false, error: "unknown_action" };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : "failed" };
+    }
+  }
+
   async function sendSigned(body: string, contentType: string, sign: SignOverride = {}): Promise<InteractionAnswer> {
     if (!requestUrl) throw new Error("fake Slack: no Request URL set (setRequestUrl)");
     const timestamp = sign.timestamp ?? Math.floor(Date.now() / 1000);
@@ -614,8 +724,9 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     return sendSigned(body, "application/x-www-form-urlencoded", sign);
   }
 
-  return {
+  const fake: FakeSlack = {
     url,
+    pageUrl: `${url}/`,
     token,
     posts,
     views,
@@ -685,14 +796,14 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         ],
       });
     },
-    submitView(view, values, user) {
+    async submitView(view, values, user) {
       const state: Record<string, Record<string, { type: string; value: string }>> = {};
       for (const [blockId, actions] of Object.entries(values)) {
         state[blockId] = Object.fromEntries(
           Object.entries(actions).map(([actionId, value]) => [actionId, { type: "plain_text_input", value }]),
         );
       }
-      return sendInteraction({
+      const answer = await sendInteraction({
         type: "view_submission",
         user: { id: user, username: user.toLowerCase(), team_id: "T0FAKE00001" },
         api_app_id: "A0FAKEAPP01",
@@ -706,6 +817,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
           state: { values: state },
         },
       });
+      // As Slack does: an empty 200 closes the modal; `response_action: errors` keeps it open, saying why.
+      if (answer.status === 200) {
+        let errors: Record<string, string> | undefined;
+        try {
+          const parsed = answer.body ? (JSON.parse(answer.body) as { response_action?: string; errors?: unknown }) : {};
+          if (parsed.response_action === "errors" && isRecord(parsed.errors)) {
+            errors = parsed.errors as Record<string, string>;
+          }
+        } catch {
+          errors = undefined;
+        }
+        view.errors = errors;
+        view.closed = errors === undefined;
+      }
+      return answer;
     },
     get calls() {
       return { ...calls };
@@ -744,6 +870,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         server.closeAllConnections();
       });
     },
+  };
+  return fake;
+}
+
+/** An ephemeral message as a post a button can be clicked on (Slack sends such clicks too). */
+function pseudoPost(note: RecordedEphemeral): RecordedPost {
+  return {
+    channel: note.channel,
+    text: note.text,
+    blocks: note.blocks,
+    threadTs: note.threadTs,
+    ts: "0",
+    unfurlLinks: undefined,
+    unfurlMedia: undefined,
+    metadata: undefined,
   };
 }
 
