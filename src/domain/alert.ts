@@ -86,6 +86,8 @@ export function parseAlertButtonValue(value: string | undefined): AlertButtonVal
 
 function alertActionButtons(event: NewReplyEvent): Button[] {
   const value = alertButtonValue(event);
+  // Uids the API sends are short; one past Slack's limit would make Slack refuse the whole alert.
+  if (value.length > SLACK_LIMITS.buttonValue) return [];
   return [
     {
       type: "button",
@@ -108,6 +110,7 @@ export const SLACK_LIMITS = {
   headerText: 150,
   sectionText: 3_000,
   buttonUrl: 3_000,
+  buttonValue: 2_000,
 } as const;
 
 /** Our cap on `text`: it is the phone notification, which shows only the start anyway. */

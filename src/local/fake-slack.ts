@@ -214,6 +214,7 @@ export const FAKE_SLACK_LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonUrl: 3_000,
+  buttonValue: 2_000,
   blockId: 255,
   actionId: 255,
 } as const;
@@ -1044,6 +1045,7 @@ function validateActionElement(element: unknown, where: string, problem: Problem
   if (element.type !== "button") return;
   checkTextObject(element.text, FAKE_SLACK_LIMITS.buttonText, `${where}/text`, problem, ["plain_text"]);
   if (element.url !== undefined) checkText(element.url, FAKE_SLACK_LIMITS.buttonUrl, `${where}/url`, problem);
+  if (element.value !== undefined) checkText(element.value, FAKE_SLACK_LIMITS.buttonValue, `${where}/value`, problem);
   if (element.action_id !== undefined) {
     checkText(element.action_id, FAKE_SLACK_LIMITS.actionId, `${where}/action_id`, problem);
   }

@@ -412,6 +412,12 @@ describe("Reply and Mark as read buttons", () => {
     ]);
   });
 
+  it("leaves them out, rather than have Slack refuse the alert, for a conversation uid too long for a button value", () => {
+    const message = format({ conversation: { uid: "c".repeat(2_100) } });
+
+    expect(buttons(message)).toEqual([]);
+  });
+
   it("shows neither with actions off (--no-actions), and keeps the link button", () => {
     const message = format({}, { actions: false }, { conversationUrlTemplate: linkTemplate, possiblyRepeated: false });
 
