@@ -12,8 +12,6 @@ export const HTTP_SERVICE_NAME = "http";
 /** Slack's answer goes out at once; the slow work after it (Respondent, Slack) has retries and timeouts well inside this. */
 export const HTTP_TIMEOUT = Duration.seconds(30);
 export const HTTP_MEMORY_MB = 256;
-/** A burst of clicks cannot take over the account's concurrency; Slack's requests are few. */
-export const HTTP_RESERVED_CONCURRENCY = 10;
 
 export interface SlackEndpointProps {
   entry: string;
@@ -48,7 +46,6 @@ export class SlackEndpoint extends Construct {
       serviceName: HTTP_SERVICE_NAME,
       metricsNamespace: props.metricsNamespace,
       logRetentionDays: props.logRetentionDays,
-      reservedConcurrentExecutions: HTTP_RESERVED_CONCURRENCY,
       environment: {
         SLACK_SECRET_ARN: props.slackSecret.secret.secretArn,
         SLACK_API_URL: DEFAULT_SLACK_API_URL,
