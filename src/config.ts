@@ -38,9 +38,14 @@ const slackToken = z
   );
 
 /** Slack's signing secret (Basic Information > App Credentials > Signing Secret): hex, 32 characters today. */
+const SIGNING_SECRET_PLACEHOLDER = "YOURSIGNINGSECRET";
 const slackSigningSecret = z
   .string()
-  .regex(/^[A-Za-z0-9]{16,128}$/, "must be the app's Signing Secret (Basic Information > App Credentials)");
+  .regex(/^[A-Za-z0-9]{16,128}$/, "must be the app's Signing Secret (Basic Information > App Credentials)")
+  .refine(
+    (value) => value !== SIGNING_SECRET_PLACEHOLDER,
+    "is still the placeholder: paste the app's Signing Secret (Basic Information > App Credentials)",
+  );
 
 /** `U0123456789,U0987654321`: who may change subscriptions from Slack. */
 const slackUserList = z
@@ -380,7 +385,7 @@ export const slackSecretSchema = z.object({
 
 /** Each secret field with the placeholder its fill command shows (stack outputs, doctor, error messages). */
 export const RESPONDENT_SECRET_PLACEHOLDERS = { apiKey: "YOUR_API_KEY", apiSecret: "YOUR_API_SECRET" };
-export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN", signingSecret: "YOURSIGNINGSECRET" };
+export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN", signingSecret: SIGNING_SECRET_PLACEHOLDER };
 
 /**
  * Operator commands (doctor, subscriptions, dlq, poll --dry-run) can also work on the deployed
