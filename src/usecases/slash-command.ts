@@ -1,8 +1,28 @@
-import { SLASH_HELP, type SlashRequest } from "../cli/slash-command.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { escapeMrkdwn } from "../domain/untrusted-text.ts";
 import { asNotifierError, describeError } from "../errors.ts";
 import type { Log, SlackNote, SlackResponder, SubscriptionStore } from "../ports.ts";
+
+/**
+ * `/respondent …` as Slack sends its text: the same words and flags as the CLI's
+ * `subscriptions add/remove/list`, for the channel the command is typed in.
+ */
+export type SlashRequest =
+  | { kind: "help" }
+  | { kind: "list" }
+  | { kind: "subscribe"; subscription: Subscription }
+  | { kind: "unsubscribe"; projectId: string }
+  | { kind: "invalid"; problem: string };
+
+export const SLASH_HELP = [
+  "*`/respondent` manages this channel's Respondent alerts*",
+  "• `/respondent subscribe <projectId|*> [options]`: alert this channel about a project (`*`: every project), from now on",
+  "    options: `--researcher <externalResearcherId>` · `--mention <@user|@group|here|channel>…` · `--no-thread` · `--body full|preview|hidden` · `--no-actions` · `--paused`",
+  "• `/respondent unsubscribe <projectId|*>`: stop alerting this channel about a project",
+  "• `/respondent list`: this channel's subscriptions",
+  "• `/respondent help`: this text",
+  "Subscribing and unsubscribing are for the admins in `SLACK_ADMIN_USERS`.",
+].join("\n");
 
 export interface SlashCommandPorts {
   subscriptions: SubscriptionStore;
