@@ -140,6 +140,28 @@ describe("the http Lambda handler behind its Function URL", () => {
     expect(answer.body).toBe("unverified request\n");
   });
 
+  it("answers 404 for a path no route serves, as the local server does", async () => {
+    streamed = { metadata: undefined, body: "", responsesWhenEnded: undefined };
+    const chunks: Buffer[] = [];
+    const stream = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        chunks.push(Buffer.from(chunk));
+        done();
+      },
+    });
+    const event = {
+      rawPath: "/nothing/here",
+      headers: {},
+      requestContext: { http: { method: "POST", path: "/nothing/here" } },
+      isBase64Encoded: false,
+    } as unknown as LambdaFunctionURLEvent;
+
+    await handler(event, stream, context);
+
+    expect(streamed.metadata?.statusCode).toBe(404);
+    expect(Buffer.concat(chunks).toString("utf8")).toBe("no route for POST /nothing/here\n");
+  });
+
   it("ends the stream (Slack's answer) before the slow work, which runs in the same invocation", async () => {
     slack.reset();
     const answer = await invoke("list");
