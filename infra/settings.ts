@@ -100,6 +100,17 @@ const fieldSchemas = {
   conversationUrlTemplate: optional(z.string()),
   existingRespondentSecret: optional(existingSecret),
   existingSlackSecret: optional(existingSecret),
+  /** Who may change subscriptions from Slack (/respondent subscribe): Slack user ids, comma-separated. */
+  slackAdminUsers: z.preprocess(
+    (value) => {
+      const parts = Array.isArray(value) ? value : typeof value === "string" ? value.split(",") : value;
+      if (parts === undefined || parts === null) return [];
+      return Array.isArray(parts) ? parts.map(fromText).filter((part) => part !== "") : parts;
+    },
+    z.array(z.string().regex(/^[UW][A-Z0-9]{8,}$/, "must be Slack user ids (U...) separated by commas"), {
+      error: "must be Slack user ids (U...) separated by commas",
+    }),
+  ),
 } as const;
 
 export type SettingName = keyof typeof fieldSchemas;

@@ -6,17 +6,20 @@ import { Monitoring } from "./constructs/monitoring.ts";
 import { NOTIFIER_TIMEOUT, Notifier } from "./constructs/notifier.ts";
 import { Poller } from "./constructs/poller.ts";
 import { ServiceSecret } from "./constructs/service-secret.ts";
+import { SlackEndpoint } from "./constructs/slack-endpoint.ts";
 import { StateTable } from "./constructs/state-table.ts";
 import type { Settings } from "./settings.ts";
 
 export const DEFAULT_POLLER_ENTRY = "lambdas/poller/handler.ts";
 export const DEFAULT_NOTIFIER_ENTRY = "lambdas/notifier/handler.ts";
+export const DEFAULT_HTTP_ENTRY = "lambdas/http/handler.ts";
 
 export interface NotifierStackProps extends StackProps {
   settings: Settings;
   /** Entry files (exporting `handler`), relative to the repository root. */
   pollerEntry?: string;
   notifierEntry?: string;
+  httpEntry?: string;
 }
 
 /** The whole service: schedule -> poller -> FIFO queue -> notifier -> Slack, with state in DynamoDB. */
@@ -36,7 +39,7 @@ export class NotifierStack extends Stack {
       existing: settings.existingRespondentSecret,
     });
     const slackSecret = new ServiceSecret(this, "SlackSecret", {
-      description: 'Slack bot token, JSON {"botToken": "xoxb-..."}',
+      description: 'Slack bot token and signing secret, JSON {"botToken": "xoxb-...", "signingSecret": "..."}',
       fields: SLACK_SECRET_PLACEHOLDERS,
       existing: settings.existingSlackSecret,
     });
@@ -65,10 +68,22 @@ export class NotifierStack extends Stack {
       slackSecret,
     });
 
+    const slackEndpoint = new SlackEndpoint(this, "SlackEndpoint", {
+      entry: props.httpEntry ?? DEFAULT_HTTP_ENTRY,
+      respondentApiUrl: settings.respondentApiUrl,
+      slackAdminUsers: settings.slackAdminUsers,
+      logRetentionDays: settings.logRetentionDays,
+      metricsNamespace,
+      table: state,
+      respondentSecret,
+      slackSecret,
+    });
+
     const monitoring = new Monitoring(this, "Monitoring", {
       metricsNamespace,
       poller: poller.function,
       notifier: notifier.function,
+      slackEndpoint: slackEndpoint.function,
       deadLetterQueue: events.deadLetterQueue,
       noPollAlarmMinutes: settings.noPollAlarmMinutes,
       alarmEmail: settings.alarmEmail,
@@ -84,9 +99,13 @@ export class NotifierStack extends Stack {
       value: respondentSecret.fillCommand,
     });
     new CfnOutput(this, "FillSlackSecretCommand", {
-      description: "Stores the Slack bot token (replace the placeholder)",
+      description: "Stores the Slack bot token and signing secret (replace the placeholders)",
       value: slackSecret.fillCommand,
     });
     new CfnOutput(this, "AlarmTopicArn", { value: monitoring.topic.topicArn });
+    new CfnOutput(this, "SlackRequestUrl", {
+      description: "Slack's Request URL for Interactivity and the /respondent slash command (slack-app-manifest.yaml)",
+      value: `${slackEndpoint.url.url}slack/events`,
+    });
   }
 }

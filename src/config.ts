@@ -37,6 +37,28 @@ const slackToken = z
     "must be a Slack bot token starting with xoxb- (OAuth & Permissions > Bot User OAuth Token)",
   );
 
+/** Slack's signing secret (Basic Information > App Credentials > Signing Secret): hex, 32 characters today. */
+const SIGNING_SECRET_PLACEHOLDER = "YOURSIGNINGSECRET";
+const slackSigningSecret = z
+  .string()
+  .regex(/^[A-Za-z0-9]{16,128}$/, "must be the app's Signing Secret (Basic Information > App Credentials)")
+  .refine(
+    (value) => value !== SIGNING_SECRET_PLACEHOLDER,
+    "is still the placeholder: paste the app's Signing Secret (Basic Information > App Credentials)",
+  );
+
+/** `U0123456789,U0987654321`: who may change subscriptions from Slack. */
+const slackUserList = z
+  .string()
+  .transform((value) =>
+    value
+      .split(",")
+      .map((part) => part.trim())
+      .filter((part) => part !== ""),
+  )
+  .pipe(z.array(z.string().regex(/^[UW][A-Z0-9]{8,}$/, "must be Slack user ids (U...) separated by commas")))
+  .optional();
+
 /** `{conversationUid}` and `{projectId}` are replaced; the result must be an https link. */
 const urlTemplate = z
   .string()
@@ -80,6 +102,9 @@ const fields = {
   OPS_SLACK_CHANNEL: optionalText.pipe(channelIdSchema.optional()),
   NOTIFIER_TARGET: z.enum(["local", "aws"], { error: "must be local or aws" }).default("local"),
   DLQ_URL: z.url({ error: "must be the SQS dead-letter queue URL (stack output DeadLetterQueueUrl)" }),
+  SLACK_SIGNING_SECRET: optionalText.pipe(slackSigningSecret.optional()),
+  SLACK_ADMIN_USERS: optionalText.pipe(slackUserList),
+  HTTP_PORT: integer(0, 65_535).default(3000),
 } as const;
 
 type Fields = typeof fields;
@@ -273,6 +298,12 @@ export interface LocalConfig {
   conversationUrlTemplate: string | undefined;
   /** Health transitions and paused channels are posted here (to the fake Slack too). */
   opsChannelId: string | undefined;
+  /** Where `start` serves Slack's requests (POST /slack/events) on 127.0.0.1; 0 picks a free port. */
+  httpPort: number;
+  /** Verifies Slack's requests; absent with the fake Slack, which then signs with one made up at start. */
+  slackSigningSecret: string | undefined;
+  /** Who may change subscriptions from Slack (`/respondent subscribe`); empty: nobody. */
+  slackAdminUsers: string[];
 }
 
 export function loadLocalConfig(env: Env): LocalConfig {
@@ -284,6 +315,9 @@ export function loadLocalConfig(env: Env): LocalConfig {
     "CONVERSATION_URL_TEMPLATE",
     "OPS_SLACK_CHANNEL",
     "SQS_ENDPOINT",
+    "HTTP_PORT",
+    "SLACK_SIGNING_SECRET",
+    "SLACK_ADMIN_USERS",
   ]);
   const { RESPONDENT_API_KEY: apiKey, RESPONDENT_API_SECRET: apiSecret } = values;
   if (apiKey && !apiSecret)
@@ -300,6 +334,32 @@ export function loadLocalConfig(env: Env): LocalConfig {
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
     opsChannelId: values.OPS_SLACK_CHANNEL,
+    httpPort: values.HTTP_PORT,
+    slackSigningSecret: values.SLACK_SIGNING_SECRET,
+    slackAdminUsers: values.SLACK_ADMIN_USERS ?? [],
+  };
+}
+
+/** The http Lambda: Slack's requests (buttons, the modal, the slash command) behind the Function URL. */
+export interface HttpLambdaConfig {
+  slack: SlackClientSettings;
+  /** The Slack secret carries the bot token and the signing secret. */
+  slackSecretArn: string;
+  respondent: RespondentClientSettings;
+  respondentSecretArn: string;
+  table: TableSettings;
+  slackAdminUsers: string[];
+}
+
+export function loadHttpLambdaConfig(env: Env): HttpLambdaConfig {
+  const values = parse(env, ["SLACK_SECRET_ARN", "RESPONDENT_SECRET_ARN", "SLACK_ADMIN_USERS"]);
+  return {
+    slack: slackSettings(env),
+    slackSecretArn: values.SLACK_SECRET_ARN,
+    respondent: respondentSettings(env),
+    respondentSecretArn: values.RESPONDENT_SECRET_ARN,
+    table: tableSettings(env, "aws"),
+    slackAdminUsers: values.SLACK_ADMIN_USERS ?? [],
   };
 }
 
@@ -309,12 +369,23 @@ export const respondentSecretSchema = z.object({
   apiSecret: z.string().min(1, "apiSecret is empty"),
 });
 
-/** Shape of the Slack secret in Secrets Manager. */
-export const slackSecretSchema = z.object({ botToken: slackToken });
+/**
+ * Shape of the Slack secret in Secrets Manager. `signingSecret` verifies Slack's requests to the
+ * http function; the poller and notifier need only the token, so a secret without it still works
+ * for them (the http function refuses every request and `doctor` says what to add).
+ */
+export const slackSecretSchema = z.object({
+  botToken: slackToken,
+  signingSecret: z
+    .string()
+    .transform((value) => (value.trim() === "" ? undefined : value.trim()))
+    .pipe(slackSigningSecret.optional())
+    .optional(),
+});
 
 /** Each secret field with the placeholder its fill command shows (stack outputs, doctor, error messages). */
 export const RESPONDENT_SECRET_PLACEHOLDERS = { apiKey: "YOUR_API_KEY", apiSecret: "YOUR_API_SECRET" };
-export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN" };
+export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN", signingSecret: SIGNING_SECRET_PLACEHOLDER };
 
 /**
  * Operator commands (doctor, subscriptions, dlq, poll --dry-run) can also work on the deployed

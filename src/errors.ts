@@ -31,6 +31,7 @@ export type ErrorCode =
   | "slack_auth"
   | "slack_rejected"
   | "delivery_in_progress"
+  | "slack_request_unverified"
   | "unexpected";
 
 /**
@@ -145,6 +146,14 @@ export class RespondentUnavailableError extends NotifierError {
   }
 }
 
+/**
+ * A write to Respondent (sending a message) failed in a way that may have carried it out: a
+ * timeout, a 5xx, a dropped connection. Never repeated blindly: the message may have been sent.
+ */
+export class RespondentWriteUncertainError extends RespondentUnavailableError {
+  override readonly mayHaveTakenEffect = true;
+}
+
 /** The body of a page is not what the contract says (not JSON, missing `results`, ...). */
 export class RespondentBadResponseError extends NotifierError {
   readonly code = "respondent_bad_response";
@@ -257,6 +266,12 @@ export class DeliveryInProgressError extends NotifierError {
     super(message);
     this.retryAfterSeconds = retryAfterSeconds;
   }
+}
+
+/** A request claiming to come from Slack failed its signature check (or came too late): refused with 401. */
+export class SlackRequestUnverifiedError extends NotifierError {
+  readonly code = "slack_request_unverified";
+  readonly retryable = false;
 }
 
 /**

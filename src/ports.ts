@@ -257,7 +257,11 @@ export type MetricName =
   | "AlertsPossiblyRepeated"
   | "AlertsFoundOnReadBack"
   | "AlertsRetried"
-  | "PermanentFailures";
+  | "PermanentFailures"
+  | "RepliesSent"
+  | "RepliesFailed"
+  | "ConversationsMarkedRead"
+  | "SlackRequestsRefused";
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;
@@ -297,4 +301,109 @@ export interface SeenSnapshotStore {
   loadInto(cache: Map<string, string>): Promise<SeenSnapshotLoad>;
   /** Replaces the stored snapshot with `cache`; throws StateUnavailableError. */
   save(cache: ReadonlyMap<string, string>): Promise<SeenSnapshotSave>;
+}
+
+// ---- Slack actions (the Reply and Mark as read buttons, the modal, /respondent) ----------------
+
+/** The Respondent calls the Slack actions make for a conversation. */
+export interface ConversationActions {
+  /**
+   * `POST /v1/messaging/conversations/{uid}/messages`, tried once (it is not idempotent). Throws the
+   * Respondent* errors of errors.ts; `mayHaveTakenEffect` after a timeout, a 5xx or a dropped
+   * connection, false when the request certainly did not send a message.
+   */
+  sendMessage(conversationUid: string, body: string): Promise<{ messageUid: string | undefined }>;
+  /** `PATCH /v1/messaging/conversations/{uid}/read` (idempotent: retried). Throws the Respondent* errors. */
+  markRead(conversationUid: string): Promise<void>;
+}
+
+/** A Block Kit modal, as `views.open` takes it. */
+export interface SlackModal {
+  type: "modal";
+  callback_id: string;
+  title: { type: "plain_text"; text: string };
+  submit?: { type: "plain_text"; text: string };
+  close?: { type: "plain_text"; text: string };
+  private_metadata?: string;
+  blocks: unknown[];
+}
+
+/** A message for one person (ephemeral) or for a slash command's `response_url`. */
+export interface SlackNote {
+  text: string;
+  blocks?: unknown[];
+}
+
+/** The Slack calls that answer a person: the modal, an alert's update, messages only they see. */
+export interface SlackResponder {
+  /** `views.open` with the interaction's trigger (valid for 3 seconds). Throws the Slack* errors. */
+  openModal(triggerId: string, view: SlackModal): Promise<void>;
+  /** `chat.update` of one of our messages. Throws the Slack* errors. */
+  updateMessage(channelId: string, ts: string, message: SlackMessage): Promise<void>;
+  /** `chat.postEphemeral`: only `userId` sees it. Throws the Slack* errors. */
+  postEphemeral(channelId: string, userId: string, note: SlackNote, threadTs?: string | undefined): Promise<void>;
+  /** Answers a slash command through its `response_url` (ephemeral). Throws the Slack* errors. */
+  respond(responseUrl: string, note: SlackNote): Promise<void>;
+}
+
+/** What the notifier recorded of its alerts (the delivery ledger), as the Slack endpoint checks it. */
+export interface AlertRecords {
+  /** The ts of the alert of `eventId` in `channelId` once it is recorded as posted; undefined otherwise. */
+  postedAlertTs(eventId: string, channelId: string): Promise<string | undefined>;
+}
+
+/** One Reply submission: what is sent, to which conversation, for whom, and where it is told. */
+export interface ReplySubmission {
+  conversationUid: string;
+  channelId: string;
+  /** The alert the Reply button was on, and the thread the "replied" note goes to. */
+  alertTs: string;
+  threadTs: string;
+  userId: string;
+  text: string;
+}
+
+/**
+ * `sending`: a send is under way (or crashed: after `leaseUntil` it counts as `uncertain`).
+ * `sent`: Respondent took it. `failed`: it certainly did not reach Respondent; a retry may send.
+ * `uncertain`: it may have reached Respondent; it is never sent again automatically.
+ */
+export type ReplyStatus = "sending" | "sent" | "failed" | "uncertain";
+
+export interface StoredReply {
+  key: string;
+  submission: ReplySubmission;
+  status: ReplyStatus;
+  /** Why the last attempt failed (for `failed` and `uncertain`). */
+  reason: string | undefined;
+  leaseUntil: Date | undefined;
+}
+
+export type ReplyClaimOutcome = { status: "claimed" } | { status: "taken"; stored: StoredReply };
+
+/**
+ * Exactly-once sends of Reply submissions, keyed by the submission (a redelivered submission has
+ * the same key). A conditional write in the table claims the send; only a `failed` one may be
+ * claimed again, by the submitter's retry.
+ */
+export interface ReplyLedger {
+  claim(key: string, submission: ReplySubmission, now: Date, leaseSeconds: number): Promise<ReplyClaimOutcome>;
+  /** Claims a `failed` submission again for a retry; `taken` when it is not `failed` (any more). */
+  reclaimFailed(key: string, now: Date, leaseSeconds: number): Promise<ReplyClaimOutcome>;
+  get(key: string): Promise<StoredReply | undefined>;
+  markSent(key: string, messageUid: string | undefined, now: Date): Promise<void>;
+  markFailed(key: string, outcome: "failed" | "uncertain", reason: string, now: Date): Promise<void>;
+}
+
+/** Who marked an alert read, once per alert: the read endpoint is called by the first click only. */
+export interface ReadMarks {
+  /** `claimed`: this click marks it; `taken`: someone did (or is doing) it already. */
+  claim(
+    channelId: string,
+    alertTs: string,
+    userId: string,
+    now: Date,
+  ): Promise<{ status: "claimed" } | { status: "taken"; by: string }>;
+  /** Gives the mark back after a failed read call, so the next click tries again. */
+  release(channelId: string, alertTs: string): Promise<void>;
 }

@@ -23,6 +23,8 @@ export interface MonitoringProps {
   metricsNamespace: string;
   poller: IFunction;
   notifier: IFunction;
+  /** The http function (Slack's Request URL). */
+  slackEndpoint?: IFunction | undefined;
   deadLetterQueue: IQueue;
   noPollAlarmMinutes: number;
   alarmEmail: string | undefined;
@@ -107,6 +109,17 @@ export class Monitoring extends Construct {
       description:
         "The notifier failed a whole invocation (crash or timeout, not a single event), so its batch will be retried. Check the notifier's log group.",
     });
+
+    if (props.slackEndpoint) {
+      this.addAlarm("SlackEndpointErrors", {
+        metric: props.slackEndpoint.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
+        threshold: 1,
+        evaluationPeriods: 1,
+        treatMissingData: TreatMissingData.NOT_BREACHING,
+        description:
+          "The http function (Slack's buttons, the Reply modal, /respondent) failed an invocation: a click or a command may have done nothing and its user may not have been told. Check the http function's log group.",
+      });
+    }
 
     this.addAlarm("AlertsFailedPermanently", {
       metric: serviceMetric(NOTIFIER_SERVICE_NAME, "PermanentFailures", FIVE_MINUTES),

@@ -22,6 +22,18 @@ export const NOTIFIER_TABLE_ACTIONS = [
   "dynamodb:Query",
 ] as const;
 
+/**
+ * What the http function does with the table: reads the delivery ledger (is this our alert?),
+ * claims and settles Reply submissions and read marks, and manages subscriptions (/respondent).
+ */
+export const SLACK_ENDPOINT_TABLE_ACTIONS = [
+  "dynamodb:GetItem",
+  "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
+  "dynamodb:DeleteItem",
+  "dynamodb:Query",
+] as const;
+
 /** The single DynamoDB table holding state, subscriptions, threads and the delivery ledger. */
 export class StateTable extends Construct {
   readonly table: Table;
@@ -47,5 +59,9 @@ export class StateTable extends Construct {
 
   grantNotifierAccess(grantee: IGrantable): void {
     this.table.grant(grantee, ...NOTIFIER_TABLE_ACTIONS);
+  }
+
+  grantSlackEndpointAccess(grantee: IGrantable): void {
+    this.table.grant(grantee, ...SLACK_ENDPOINT_TABLE_ACTIONS);
   }
 }

@@ -36,6 +36,7 @@ export interface AwsPlatformConfig {
   slack?: SlackSource | undefined;
   opsChannelId?: string | undefined;
   conversationUrlTemplate?: string | undefined;
+  slackAdminUsers?: readonly string[] | undefined;
 }
 
 export type RespondentSource = { settings: RespondentClientSettings } & (
@@ -43,7 +44,10 @@ export type RespondentSource = { settings: RespondentClientSettings } & (
   | { credentials: RespondentCredentials }
 );
 
-export type SlackSource = { settings: SlackClientSettings } & ({ secretArn: string } | { token: string });
+export type SlackSource = { settings: SlackClientSettings } & (
+  | { secretArn: string }
+  | { token: string; signingSecret?: string | undefined }
+);
 
 export function awsPlatform(
   config: AwsPlatformConfig,
@@ -73,7 +77,12 @@ export function awsPlatform(
         "secretArn" in config.slack
           ? slackSecretTokenGetter(config.slack.secretArn, region)
           : constant(config.slack.token),
+      signingSecret:
+        "secretArn" in config.slack
+          ? slackSecretSigningGetter(config.slack.secretArn, region)
+          : constant(config.slack.signingSecret),
     },
+    slackAdminUsers: config.slackAdminUsers,
     opsChannelId: config.opsChannelId,
     conversationUrlTemplate: config.conversationUrlTemplate,
     clock: observability.clock ?? systemClock,
@@ -101,6 +110,17 @@ export function slackSecretTokenGetter(arn: string, region: string | undefined):
     fillSecretCommand(arn, SLACK_SECRET_PLACEHOLDERS),
   );
   return async () => (await read()).botToken;
+}
+
+/** The Slack app's signing secret from the Slack secret (its optional `signingSecret` field). */
+export function slackSecretSigningGetter(arn: string, region: string | undefined): () => Promise<string | undefined> {
+  const read = secretGetter(
+    secretsFor(arn, region),
+    arn,
+    slackSecretSchema,
+    fillSecretCommand(arn, SLACK_SECRET_PLACEHOLDERS),
+  );
+  return async () => (await read()).signingSecret;
 }
 
 function registered(credentials: RespondentCredentials): RespondentCredentials {

@@ -1,24 +1,31 @@
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
+import { DynamoAlertRecords, DynamoReadMarks, DynamoReplyLedger } from "../adapters/dynamo/slack-action-stores.ts";
 import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
 import { DynamoThreadStore } from "../adapters/dynamo/thread-store.ts";
 import { slackOpsChannel, slackPosterWithToken } from "../adapters/ops-channel.ts";
 import { RespondentApiClient, type RespondentApiClientOptions } from "../adapters/respondent-api.ts";
+import { createRespondentMessaging } from "../adapters/respondent-messaging.ts";
 import { createSlackDirectory } from "../adapters/slack-directory.ts";
+import { createSlackResponder } from "../adapters/slack-responder.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
 import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
 import type { HealthComponent } from "../domain/health.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { ConfigError } from "../errors.ts";
+import type { Route } from "../http/route.ts";
+import { slackEventsRoute } from "../http/slack-events.ts";
 import type {
+  ConversationActions,
   ConversationSource,
   DeliveryQueue,
   EventQueue,
   OpsChannel,
   SlackDirectory,
   SlackPoster,
+  SlackResponder,
   SubscriptionPauses,
   SubscriptionStore,
 } from "../ports.ts";
@@ -27,6 +34,8 @@ import { DeliveryWatch } from "../usecases/delivery-watch.ts";
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
 import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
 import { SeenCacheSnapshots, TrackedSeenCache } from "../usecases/seen-snapshot.ts";
+import type { SlackActionPorts } from "../usecases/slack-actions.ts";
+import type { SlashCommandPorts } from "../usecases/slash-command.ts";
 import type { Platform } from "./platform.ts";
 
 /**
@@ -134,6 +143,70 @@ export async function slackDirectory(platform: Pick<Platform, "slack">): Promise
   const slack = platform.slack;
   if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
   return createSlackDirectory({ ...slack.settings, token: await slack.token() });
+}
+
+/** The Respondent calls the alert's buttons make (send a message, mark read). */
+export function conversationActions(platform: Pick<Platform, "respondent" | "log">): ConversationActions {
+  const respondent = platform.respondent;
+  if (!respondent) throw missing("RESPONDENT_API_KEY", "the Respondent API credentials");
+  return createRespondentMessaging({
+    ...respondent.settings,
+    credentials: respondent.credentials,
+    log: platform.log,
+    ...(respondent.retryTiming?.sleep ? { sleep: respondent.retryTiming.sleep } : {}),
+  });
+}
+
+/** Slack's answers to a person: the modal, an alert's update, ephemeral messages, a command's response_url. */
+export function slackResponder(platform: Pick<Platform, "slack" | "log">): SlackResponder {
+  const slack = platform.slack;
+  if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
+  return createSlackResponder({ ...slack.settings, token: slack.token, log: platform.log });
+}
+
+/** What the alert's buttons and the Reply modal need (src/usecases/slack-actions.ts). */
+export function composeSlackActions(platform: Platform): SlackActionPorts {
+  const { table, clock, log, metrics } = platform;
+  return {
+    alerts: new DynamoAlertRecords(table.client, table.name),
+    replies: new DynamoReplyLedger(table.client, table.name),
+    readMarks: new DynamoReadMarks(table.client, table.name),
+    respondent: conversationActions(platform),
+    slack: slackResponder(platform),
+    poster: (platform.decorate?.slack ?? same)(slackPoster(platform)),
+    clock,
+    log,
+    metrics,
+  };
+}
+
+/** What `/respondent` needs (src/usecases/slash-command.ts). */
+export function composeSlashCommands(platform: Platform): SlashCommandPorts {
+  return {
+    subscriptions: subscriptionStore(platform),
+    slack: slackResponder(platform),
+    adminUsers: platform.slackAdminUsers ?? [],
+    log: platform.log,
+  };
+}
+
+/**
+ * Every inbound HTTP route, whatever serves them: `respondent-notifier start` on HTTP_PORT and the
+ * http Lambda behind its Function URL. Today: Slack's Request URL, `POST /slack/events`.
+ */
+export function composeHttpRoutes(platform: Platform): Route[] {
+  const slack = platform.slack;
+  if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
+  return [
+    slackEventsRoute({
+      signingSecret: slack.signingSecret ?? (async () => undefined),
+      actions: composeSlackActions(platform),
+      slashCommands: composeSlashCommands(platform),
+      clock: platform.clock,
+      log: platform.log,
+      metrics: platform.metrics,
+    }),
+  ];
 }
 
 function eventQueue(platform: Platform): EventQueue {

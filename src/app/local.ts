@@ -13,7 +13,7 @@ import { type RespondentSimulator, startRespondentSimulator } from "../local/sim
 import { ensureLocalQueues, startLocalSqs } from "../local/sqs-local.ts";
 import { type Clock, type Log, type Metrics, type RespondentCredentials, systemClock } from "../ports.ts";
 import { MAX_DELIVERY_ATTEMPTS } from "../usecases/deliver.ts";
-import { respondentSecretGetter, slackSecretTokenGetter } from "./aws.ts";
+import { respondentSecretGetter, slackSecretSigningGetter, slackSecretTokenGetter } from "./aws.ts";
 import type { Platform, PortDecorators } from "./platform.ts";
 
 /**
@@ -91,7 +91,8 @@ export async function openLocalPlatform(config: LocalConfig, options: LocalPlatf
       } else if (options.respondentSecretArn) {
         credentials = respondentSecretGetter(options.respondentSecretArn, config.table.region);
       } else {
-        const started = await startRespondentSimulator({ now: () => clock.now() });
+        // Someone who is answered from Slack writes back a few seconds later, as in the demo's loop.
+        const started = await startRespondentSimulator({ now: () => clock.now(), participantAnswersAfterMs: 4_000 });
         simulator = started;
         closers.push(() => started.close());
         embedded.push(
@@ -108,24 +109,44 @@ export async function openLocalPlatform(config: LocalConfig, options: LocalPlatf
     let slack: Platform["slack"];
     let fallbackSubscriptions: Subscription[] | undefined;
     if (options.needs.slack) {
+      const configuredSigningSecret = config.slackSigningSecret;
+      if (configuredSigningSecret) registerSecret(configuredSigningSecret);
       if (config.slackBotToken) {
         const token = config.slackBotToken;
         registerSecret(token);
-        slack = { settings: config.slack, token: async () => token };
+        slack = {
+          settings: config.slack,
+          token: async () => token,
+          signingSecret: async () => configuredSigningSecret,
+        };
       } else if (options.slackSecretArn) {
-        slack = { settings: config.slack, token: slackSecretTokenGetter(options.slackSecretArn, config.table.region) };
+        const arn = options.slackSecretArn;
+        slack = {
+          settings: config.slack,
+          token: slackSecretTokenGetter(arn, config.table.region),
+          signingSecret: configuredSigningSecret
+            ? async () => configuredSigningSecret
+            : slackSecretSigningGetter(arn, config.table.region),
+        };
       } else {
         const started = await startFakeSlack({
           token: FAKE_SLACK_TOKEN,
           acceptAnyChannel: true,
+          // The fake Slack signs its interactions as Slack would, with SLACK_SIGNING_SECRET or one made up now.
+          ...(configuredSigningSecret ? { signingSecret: configuredSigningSecret } : {}),
           ...(options.onFakeSlackPost ? { onPost: options.onFakeSlackPost } : {}),
         });
         fakeSlack = started;
         closers.push(() => started.close());
         embedded.push(
-          `fake Slack at ${started.url}: alerts are printed here (set SLACK_BOT_TOKEN to post to your workspace)`,
+          `fake Slack at ${started.url}: alerts are printed here and shown, with working buttons, at ${started.pageUrl} (set SLACK_BOT_TOKEN to post to your workspace)`,
         );
-        slack = { settings: { ...config.slack, apiUrl: `${started.url}/api/` }, token: async () => FAKE_SLACK_TOKEN };
+        registerSecret(started.signingSecret);
+        slack = {
+          settings: { ...config.slack, apiUrl: `${started.url}/api/` },
+          token: async () => FAKE_SLACK_TOKEN,
+          signingSecret: async () => started.signingSecret,
+        };
         // With no workspace, a newcomer with no subscription would see nothing: every project
         // alerts the fake Slack's demo channel, never stored, so it cannot outlive the demo.
         fallbackSubscriptions = [demoSubscription(clock.now())];
@@ -139,6 +160,7 @@ export async function openLocalPlatform(config: LocalConfig, options: LocalPlatf
       slack,
       opsChannelId: config.opsChannelId,
       conversationUrlTemplate: config.conversationUrlTemplate,
+      slackAdminUsers: config.slackAdminUsers,
       fallbackSubscriptions,
       clock,
       log: options.log,

@@ -31,7 +31,16 @@ export interface Platform {
         retryTiming?: { sleep?: (ms: number) => Promise<void>; random?: () => number };
       }
     | undefined;
-  slack: { settings: SlackClientSettings; token: () => Promise<string> } | undefined;
+  slack:
+    | {
+        settings: SlackClientSettings;
+        token: () => Promise<string>;
+        /** Verifies Slack's requests to POST /slack/events; undefined: not configured (they are all refused). */
+        signingSecret?: (() => Promise<string | undefined>) | undefined;
+      }
+    | undefined;
+  /** Who may change subscriptions from Slack (SLACK_ADMIN_USERS); absent or empty: nobody. */
+  slackAdminUsers?: readonly string[] | undefined;
   opsChannelId: string | undefined;
   conversationUrlTemplate: string | undefined;
   /** Used by the poller while the table holds no subscription at all (the local demo's `*` subscription). */

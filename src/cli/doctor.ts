@@ -1,9 +1,10 @@
 import type { Command } from "commander";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
+import { fillSecretCommand } from "../adapters/secret-values.ts";
 import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
 import { deadLetterQueue, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
 import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
-import { DEFAULT_SLACK_API_URL, type LocalConfig } from "../config.ts";
+import { DEFAULT_SLACK_API_URL, type LocalConfig, SLACK_SECRET_PLACEHOLDERS } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { EXIT_FAILURE, EXIT_OK, registerSecret } from "../errors.ts";
 import type { SlackDirectory, SlackIdentity } from "../ports.ts";
@@ -13,6 +14,7 @@ import {
   checkDeadLetters,
   checkHistoryScopes,
   checkRespondentCredentials,
+  checkSigningSecret,
   checkSlackChannel,
   checkSlackToken,
   checkSubscriptions,
@@ -44,6 +46,7 @@ export function renderCheck(result: CheckResult, color: boolean): string {
 
 async function runDoctor(ctx: CliContext): Promise<number> {
   const config = ctx.config();
+  slackSecretRead = undefined;
   const run = new DoctorRun({
     // Off a terminal each check's own line is the progress; a throttled "checking" line would lag behind it.
     onStart: (check) => {
@@ -58,6 +61,7 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     try {
       const subscriptions = table ? await checkStoredSubscriptions(run, table) : undefined;
       await checkChannels(run, slack, subscriptions);
+      await run.check("Slack signing secret", () => signingSecretCheck(ctx, config, slack, subscriptions));
       await checkDeadLetterQueue(ctx, run, table);
     } finally {
       await table?.close();
@@ -130,6 +134,35 @@ interface SlackAccess {
   identity: SlackIdentity | undefined;
 }
 
+/** What doctor read of the Slack secret (checkSlack): whether it was usable, and its signingSecret. */
+let slackSecretRead: { usable: boolean; signingSecret: string | undefined } | undefined;
+
+function signingSecretCheck(
+  ctx: CliContext,
+  config: LocalConfig,
+  slack: SlackAccess | undefined,
+  subscriptions: Subscription[] | undefined,
+) {
+  const arn = ctx.operator().slackSecretArn;
+  if (!config.slackSigningSecret && arn && slackSecretRead?.usable === false) {
+    return { status: "skip" as const, detail: "not checked: the Slack secret is not usable" };
+  }
+  const from = config.slackSigningSecret
+    ? "SLACK_SIGNING_SECRET"
+    : slackSecretRead?.signingSecret && arn
+      ? `the signingSecret in the Slack secret ${arn}`
+      : undefined;
+  const howToSet = arn
+    ? `add signingSecret to the Slack secret: ${fillSecretCommand(arn, SLACK_SECRET_PLACEHOLDERS)}`
+    : "set SLACK_SIGNING_SECRET";
+  return checkSigningSecret({
+    from,
+    fakeSlack: !slack && !arn && ctx.operator().target !== "aws",
+    subscriptions,
+    howToSet,
+  });
+}
+
 /** The Slack token check; returns how to reach Slack when there is a token, usable or not. */
 async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig): Promise<SlackAccess | undefined> {
   const operator = ctx.operator();
@@ -140,8 +173,12 @@ async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig):
     tokenFrom = `the botToken in the Slack secret ${arn}`;
     await run.check("Slack secret", async () => {
       const reading = await inspectSlackSecret(arn, operator.table.region);
-      if (!reading.ok) return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
+      if (!reading.ok) {
+        slackSecretRead = { usable: false, signingSecret: undefined };
+        return { status: "fail", detail: `secret ${arn} ${reading.problem}`, fix: reading.fix };
+      }
       token = reading.value.botToken;
+      slackSecretRead = { usable: true, signingSecret: reading.value.signingSecret };
       return { status: "pass", detail: `${arn} is filled` };
     });
   }

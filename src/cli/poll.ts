@@ -1,7 +1,16 @@
-import { composeNotifier, composePoller, deadLetterQueue, deliveryQueue, subscriptionStore } from "../app/compose.ts";
+import {
+  composeHttpRoutes,
+  composeNotifier,
+  composePoller,
+  deadLetterQueue,
+  deliveryQueue,
+  subscriptionStore,
+} from "../app/compose.ts";
 import { DEMO_CHANNEL_ID } from "../app/local.ts";
 import type { OperatorPlatform } from "../app/operator.ts";
 import { describeError, EXIT_FAILURE, EXIT_OK, UsageError } from "../errors.ts";
+import { type HttpServer, serveRoutes } from "../http/server.ts";
+import { SLACK_EVENTS_PATH } from "../http/slack-events.ts";
 import { renderPostForTerminal } from "../local/render-terminal.ts";
 import { drainQueue } from "../usecases/deliver.ts";
 import type { PollProgress, PollReport } from "../usecases/poll.ts";
@@ -173,6 +182,7 @@ export async function runStart(context: CliContext): Promise<number> {
   const intervalMs = context.config().pollIntervalSeconds * 1000;
   return withPlatform(context, pipelineRequest(context), async (platform) => {
     let stopAutoReplies: (() => void) | undefined;
+    let server: HttpServer | undefined;
     let stopping = false;
     let wake: (() => void) | undefined;
     const stop = () => {
@@ -184,6 +194,7 @@ export async function runStart(context: CliContext): Promise<number> {
     process.on("SIGINT", stop);
     process.on("SIGTERM", stop);
     try {
+      server = await serveSlackRequests(platform, context);
       await announceDemoSubscription(platform, context);
       if (platform.simulator) {
         // So the very first cycle already shows alerts; then the simulator keeps people writing.
@@ -215,8 +226,33 @@ export async function runStart(context: CliContext): Promise<number> {
       return EXIT_OK;
     } finally {
       stopAutoReplies?.();
+      await server?.close();
       process.off("SIGINT", stop);
       process.off("SIGTERM", stop);
     }
   });
+}
+
+/**
+ * Serves Slack's Request URL (POST /slack/events) on HTTP_PORT, 127.0.0.1 only. With the embedded
+ * fake Slack, its page's buttons send their signed interactions here; with a real workspace, a
+ * tunnel (e.g. `cloudflared tunnel --url http://127.0.0.1:3000`) is how Slack reaches it.
+ */
+async function serveSlackRequests(platform: OperatorPlatform, context: CliContext): Promise<HttpServer> {
+  const server = await serveRoutes({
+    port: context.config().httpPort,
+    routes: composeHttpRoutes(platform),
+    log: context.log,
+  });
+  context.out(`listening on ${server.url}`);
+  if (platform.fakeSlack) {
+    platform.fakeSlack.setRequestUrl(`${server.url}${SLACK_EVENTS_PATH}`);
+  } else if (!(await platform.slack?.signingSecret?.().catch(() => undefined))) {
+    context.log.warn(
+      `SLACK_SIGNING_SECRET is not set: every request to ${server.url}${SLACK_EVENTS_PATH} is refused (buttons and /respondent do nothing)`,
+    );
+  } else {
+    context.log.info(`Slack's Request URL (interactivity and /respondent): <your tunnel>${SLACK_EVENTS_PATH}`);
+  }
+  return server;
 }

@@ -13,7 +13,7 @@ import type { SubscriptionEntry } from "../usecases/subscriptions-sync.ts";
 
 export type FileFormat = "yaml" | "json";
 
-const FIELDS = ["project", "channel", "researcher", "mentions", "thread", "body", "paused"] as const;
+const FIELDS = ["project", "channel", "researcher", "mentions", "thread", "body", "actions", "paused"] as const;
 
 const entrySchema = z.strictObject({
   project: projectIdSchema,
@@ -22,6 +22,7 @@ const entrySchema = z.strictObject({
   mentions: z.array(mentionSchema).default([]),
   thread: z.boolean().default(true),
   body: z.enum(bodyModeSchema.options, { error: "must be full, preview or hidden" }).default("full"),
+  actions: z.boolean().default(true),
   paused: z.boolean().default(false),
 });
 
@@ -128,6 +129,7 @@ function entryForFile(entry: SubscriptionEntry): Record<string, unknown> {
     ...(entry.mentions.length > 0 ? { mentions: entry.mentions } : {}),
     thread: entry.thread,
     body: entry.body,
+    actions: entry.actions !== false,
     paused: entry.paused,
   };
 }
@@ -138,6 +140,7 @@ const YAML_HEADER = [
   ' project: a Respondent project id, or "*" for every project; channel: a Slack channel id (C...)',
   " researcher: only this external researcher's conversations; mentions: U..., S..., here or channel",
   " thread: one thread per conversation; body: full, preview or hidden; paused: no alerts while true",
+  " actions: the alert's Reply and Mark as read buttons (false: none)",
 ].join("\n");
 
 export function serializeSubscriptionFile(entries: readonly SubscriptionEntry[], format: FileFormat): string {

@@ -1,29 +1,13 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
-import type { z } from "zod";
 import { subscriptionPauses, subscriptionStore } from "../app/compose.ts";
-import {
-  bodyModeSchema,
-  channelIdSchema,
-  mentionSchema,
-  projectIdSchema,
-  type Subscription,
-  subscriptionSchema,
-} from "../domain/subscriptions.ts";
+import { channelIdSchema, projectIdSchema, type Subscription } from "../domain/subscriptions.ts";
 import { describeError, UsageError } from "../errors.ts";
 import type { SubscriptionStore } from "../ports.ts";
 import { applySync, changeCount, planSync, type SyncPlan, toEntries, toEntry } from "../usecases/subscriptions-sync.ts";
 import { type CliContext, withPlatform } from "./context.ts";
+import { addSubscriptionFlags, flag, type SubscriptionFlags, subscriptionFromFlags } from "./subscription-flags.ts";
 import { formatOf, parseSubscriptionFile, serializeSubscriptionFile } from "./subscriptions-file.ts";
-
-/** Validates one flag with its schema; the error names the flag and says what is expected. */
-function flag<T extends z.ZodType>(name: string, schema: T, value: unknown): z.output<T> {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    throw new UsageError(`${name} ${JSON.stringify(value)}: ${parsed.error.issues[0]?.message ?? "is invalid"}`);
-  }
-  return parsed.data;
-}
 
 /** A subscription is identified by its project and channel: both flags, validated. */
 function subscriptionIdentity(options: { project: string; channel: string }): { projectId: string; channelId: string } {
@@ -52,6 +36,7 @@ export function formatSubscription(subscription: Subscription): string {
     subscription.mentions.length > 0 ? `mentions=${subscription.mentions.join(",")}` : undefined,
     `thread=${subscription.threadPerConversation ? "on" : "off"}`,
     `body=${subscription.body}`,
+    subscription.actions === false ? "actions=off" : undefined,
     subscription.paused
       ? `PAUSED${subscription.disabledReason ? ` (since ${subscription.disabledAt ?? "?"}: ${subscription.disabledReason})` : ""}`
       : undefined,
@@ -65,44 +50,24 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     .command("subscriptions")
     .description("which Respondent project alerts which Slack channel, and how");
 
-  subscriptions
-    .command("add")
-    .description("subscribe a Slack channel to a project (or * for every project); alerts start from now")
-    .requiredOption("--project <id>", "Respondent project id, or * for every project")
-    .requiredOption("--channel <id>", "Slack channel id, e.g. C0123456789")
-    .option("--researcher <externalResearcherId>", "only conversations of this external researcher")
-    .option("--mention <id...>", "users (U...), user groups (S...), here or channel to mention in each alert")
-    .option("--no-thread", "post each alert at the top level instead of one thread per conversation")
-    .addOption(
-      new Option("--body <mode>", "how much of the reply to show").choices(bodyModeSchema.options).default("full"),
-    )
-    .option("--paused", "create it paused (no alerts until resumed)")
-    .action(
-      async (options: {
-        project: string;
-        channel: string;
-        researcher?: string;
-        mention?: string[];
-        thread: boolean;
-        body: string;
-        paused?: boolean;
-      }) => {
-        const ctx = context();
-        const subscription = subscriptionSchema.parse({
-          projectId: flag("--project", projectIdSchema, options.project),
-          channelId: flag("--channel", channelIdSchema, options.channel),
-          ...(options.researcher ? { externalResearcherId: options.researcher } : {}),
-          mentions: (options.mention ?? []).map((mention) => flag("--mention", mentionSchema, mention)),
-          threadPerConversation: options.thread,
-          body: flag("--body", bodyModeSchema, options.body),
-          paused: options.paused === true,
-          createdAt: new Date().toISOString(),
-        });
-        await withSubscriptionStore(ctx, (store) => store.add(subscription));
-        ctx.out(`added: ${formatSubscription(subscription)}`);
-        ctx.out("messages written from now on will alert; earlier ones never do.");
-      },
+  addSubscriptionFlags(
+    subscriptions
+      .command("add")
+      .description("subscribe a Slack channel to a project (or * for every project); alerts start from now")
+      .requiredOption("--project <id>", "Respondent project id, or * for every project")
+      .requiredOption("--channel <id>", "Slack channel id, e.g. C0123456789"),
+  ).action(async (options: SubscriptionFlags & { project: string; channel: string }) => {
+    const ctx = context();
+    const subscription = subscriptionFromFlags(
+      options.project,
+      flag("--channel", channelIdSchema, options.channel),
+      options,
+      new Date(),
     );
+    await withSubscriptionStore(ctx, (store) => store.add(subscription));
+    ctx.out(`added: ${formatSubscription(subscription)}`);
+    ctx.out("messages written from now on will alert; earlier ones never do.");
+  });
 
   subscriptions
     .command("list")
@@ -243,6 +208,7 @@ function options(subscription: Subscription): string {
     entry.mentions.length > 0 ? `mentions=${entry.mentions.join(",")}` : undefined,
     `thread=${entry.thread ? "on" : "off"}`,
     `body=${entry.body}`,
+    entry.actions === false ? "actions=off" : undefined,
     entry.paused ? "paused" : undefined,
   ]
     .filter(Boolean)

@@ -1,4 +1,12 @@
-import type { ActionsBlock, ContextBlock, HeaderBlock, KnownBlock, MrkdwnElement, SectionBlock } from "@slack/web-api";
+import type {
+  ActionsBlock,
+  Button,
+  ContextBlock,
+  HeaderBlock,
+  KnownBlock,
+  MrkdwnElement,
+  SectionBlock,
+} from "@slack/web-api";
 import type { AlertTarget, NewReplyEvent } from "./events.ts";
 import {
   cleanUntrusted,
@@ -43,11 +51,66 @@ export interface AlertContext {
   possiblyRepeated: boolean;
 }
 
+/** The action_id of the alert's Reply button: it opens a modal whose text is sent to the participant. */
+export const REPLY_ACTION_ID = "respondent_reply";
+/** The action_id of the alert's Mark as read button. */
+export const MARK_READ_ACTION_ID = "respondent_mark_read";
+export const ALERT_ACTIONS_BLOCK_ID = "respondent_actions";
+
+/**
+ * What the alert's buttons carry: the conversation and the message it alerted. Not trusted on its
+ * own: the Slack endpoint recomputes the event id from both and acts only if the ledger recorded
+ * that event as posted in the very channel and message the click came from.
+ */
+export interface AlertButtonValue {
+  conversationUid: string;
+  messageUid: string;
+}
+
+export function alertButtonValue(event: NewReplyEvent): string {
+  return JSON.stringify({ c: event.conversation.uid, m: event.message.uid });
+}
+
+export function parseAlertButtonValue(value: string | undefined): AlertButtonValue | undefined {
+  if (!value || value.length > 500) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(value);
+    if (typeof parsed !== "object" || parsed === null) return undefined;
+    const { c, m } = parsed as { c?: unknown; m?: unknown };
+    if (typeof c !== "string" || typeof m !== "string" || !c || !m) return undefined;
+    return { conversationUid: c, messageUid: m };
+  } catch {
+    return undefined;
+  }
+}
+
+function alertActionButtons(event: NewReplyEvent): Button[] {
+  const value = alertButtonValue(event);
+  // Uids the API sends are short; one past Slack's limit would make Slack refuse the whole alert.
+  if (value.length > SLACK_LIMITS.buttonValue) return [];
+  return [
+    {
+      type: "button",
+      text: { type: "plain_text", text: "↩️ Reply", emoji: true },
+      style: "primary",
+      action_id: REPLY_ACTION_ID,
+      value,
+    },
+    {
+      type: "button",
+      text: { type: "plain_text", text: "✓ Mark as read", emoji: true },
+      action_id: MARK_READ_ACTION_ID,
+      value,
+    },
+  ];
+}
+
 /** Slack's own limits (Block Kit reference), in UTF-16 code units, the stricter way to count. */
 export const SLACK_LIMITS = {
   headerText: 150,
   sectionText: 3_000,
   buttonUrl: 3_000,
+  buttonValue: 2_000,
 } as const;
 
 /** Our cap on `text`: it is the phone notification, which shows only the start anyway. */
@@ -225,19 +288,18 @@ export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: 
   if (context.possiblyRepeated) blocks.push({ type: "context", elements: [mrkdwn(POSSIBLY_REPEATED_NOTE)] });
   blocks.push(details, ...bodySections(event, target), footer);
 
+  const buttons: Button[] = target.actions === false ? [] : alertActionButtons(event);
   const url = conversationUrl(context.conversationUrlTemplate, event);
   if (url) {
-    const actions: ActionsBlock = {
-      type: "actions",
-      elements: [
-        {
-          type: "button",
-          text: { type: "plain_text", text: "Open conversation", emoji: true },
-          url,
-          action_id: "open_conversation",
-        },
-      ],
-    };
+    buttons.push({
+      type: "button",
+      text: { type: "plain_text", text: "Open conversation", emoji: true },
+      url,
+      action_id: "open_conversation",
+    });
+  }
+  if (buttons.length > 0) {
+    const actions: ActionsBlock = { type: "actions", block_id: ALERT_ACTIONS_BLOCK_ID, elements: buttons };
     blocks.push(actions);
   }
 

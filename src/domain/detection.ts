@@ -112,6 +112,7 @@ export function detectNewMessages(input: {
         mentions: subscription.mentions,
         threadPerConversation: subscription.threadPerConversation,
         body: subscription.body,
+        actions: subscription.actions !== false,
       }));
     if (targets.length === 0) {
       unrouted += 1;

@@ -14,6 +14,8 @@ export const alertTargetSchema = z.strictObject({
   mentions: z.array(mentionSchema),
   threadPerConversation: z.boolean(),
   body: bodyModeSchema,
+  /** Reply / Mark as read buttons; absent (events queued before the option existed): on. */
+  actions: z.boolean().optional(),
 });
 
 /** Version 1 of the poller -> notifier message. Add fields compatibly; bump `version` otherwise. */

@@ -36,6 +36,8 @@ export const subscriptionSchema = z.strictObject({
   mentions: z.array(mentionSchema).default([]),
   threadPerConversation: z.boolean().default(true),
   body: bodyModeSchema.default("full"),
+  /** The alert's Reply and Mark as read buttons; absent: on (`--no-actions` stores false). */
+  actions: z.boolean().optional(),
   paused: z.boolean().default(false),
   /** Why the notifier paused it (a channel that cannot take posts); cleared on resume. */
   disabledReason: z.string().optional(),

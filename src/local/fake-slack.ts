@@ -1,5 +1,7 @@
+import { createHmac, randomBytes } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { fakeSlackPage } from "./fake-slack-page.ts";
 
 /**
  * A stand-in for the Slack Web API methods the notifier calls, over real HTTP on 127.0.0.1,
@@ -20,15 +22,69 @@ export interface RecordedPost {
   metadata: { event_type: string; event_payload: Record<string, unknown> } | undefined;
 }
 
+/** A `views.open` the app made (the Reply modal). */
+export interface RecordedView {
+  triggerId: string;
+  view: Record<string, unknown>;
+  /** The id Slack gave the view; a submission of it carries this id. */
+  viewId: string;
+  /** The channel and user of the interaction whose trigger opened it. */
+  channel: string | undefined;
+  user: string | undefined;
+  /** Submitted and closed by the app's empty answer, or cancelled. */
+  closed: boolean;
+  /** The app's `response_action: errors` to the last submission (the modal stays open). */
+  errors: Record<string, string> | undefined;
+}
+
+/** A `chat.update` the app made; the message in `posts` is updated in place too. */
+export interface RecordedUpdate {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: unknown[];
+}
+
+/** A `chat.postEphemeral`: a message only `user` sees. */
+export interface RecordedEphemeral {
+  channel: string;
+  user: string;
+  text: string;
+  blocks: unknown[];
+  threadTs: string | undefined;
+}
+
+/** What the app answered through a slash command's `response_url`. */
+export interface RecordedResponse {
+  responseId: string;
+  body: Record<string, unknown>;
+}
+
+/** The answer of the app's Request URL to a signed request the fake Slack sent. */
+export interface InteractionAnswer {
+  status: number;
+  body: string;
+}
+
 export type FakeSlackMethod =
   | "chat.postMessage"
+  | "chat.update"
+  | "chat.postEphemeral"
+  | "views.open"
   | "auth.test"
   | "conversations.info"
   | "conversations.history"
   | "conversations.replies";
 
 /** The bot scopes the fake Slack's token has unless told otherwise (those of slack-app-manifest.yaml). */
-export const FAKE_SLACK_SCOPES = ["chat:write", "channels:read", "groups:read", "channels:history", "groups:history"];
+export const FAKE_SLACK_SCOPES = [
+  "chat:write",
+  "channels:read",
+  "groups:read",
+  "channels:history",
+  "groups:history",
+  "commands",
+];
 
 export type FakeSlackFault =
   /** HTTP 200 with `{ ok: false, error }`: a platform error such as channel_not_found. */
@@ -69,14 +125,42 @@ export interface FakeSlackOptions {
   postsPerSecondPerChannel?: number;
   /** Slack's clock: a message's ts is the time it was posted (epoch seconds, unique per message). */
   clock?: () => Date;
+  /** Signs the interactions and commands it sends (default: one made up at start, see `signingSecret`). */
+  signingSecret?: string;
+  /** The app's Request URL (`POST /slack/events`); can also be set later with `setRequestUrl`. */
+  requestUrl?: string;
 }
 
 export interface FakeSlack {
   /** `http://127.0.0.1:<port>`; the API lives under `${url}/api/`. */
   url: string;
   token: string;
-  /** Every accepted post, in order. */
+  /** The web page of its channels: `${url}/` (see src/local/fake-slack-page.ts). */
+  readonly pageUrl: string;
+  /** Every accepted post, in order (a `chat.update` changes the post's text and blocks in place). */
   readonly posts: RecordedPost[];
+  readonly views: RecordedView[];
+  readonly updates: RecordedUpdate[];
+  readonly ephemerals: RecordedEphemeral[];
+  readonly responses: RecordedResponse[];
+  /** The app's signing secret, as Slack holds it: every request the fake Slack sends is signed with it. */
+  readonly signingSecret: string;
+  setRequestUrl(url: string): void;
+  /**
+   * Sends an interaction (`payload=<json>`, form-encoded) to the Request URL, signed as Slack signs
+   * (v0, now): `sign` overrides the signature or the timestamp to test refusals.
+   */
+  sendInteraction(payload: Record<string, unknown>, sign?: SignOverride): Promise<InteractionAnswer>;
+  /** Sends a slash command (form fields) to the Request URL, signed; its `response_url` points back here. */
+  sendCommand(fields: SlashCommandFields, sign?: SignOverride): Promise<InteractionAnswer & { responseId: string }>;
+  /** A click on a button of a recorded post, as Slack sends it (`block_actions`). */
+  clickButton(post: RecordedPost, actionId: string, user: string): Promise<InteractionAnswer>;
+  /** Submits a recorded view with this text in its input (`view_submission`); `viewHash` to repeat a submission. */
+  submitView(
+    view: RecordedView,
+    values: Record<string, Record<string, string>>,
+    user: string,
+  ): Promise<InteractionAnswer>;
   /** Requests received per method, faulted ones included. */
   readonly calls: Readonly<Record<string, number>>;
   /**
@@ -106,6 +190,27 @@ export interface FakeSlack {
 
 export const FAKE_SLACK_TOKEN = "xoxb-fake-slack-token";
 
+export interface SignOverride {
+  /** Signed with this secret instead of the right one. */
+  secret?: string;
+  /** The timestamp sent (and signed), epoch seconds. */
+  timestamp?: number;
+  /** Sent as X-Slack-Signature as is. */
+  signature?: string;
+}
+
+export interface SlashCommandFields {
+  command?: string;
+  text: string;
+  user_id: string;
+  channel_id: string;
+}
+
+/** Slack's v0 request signature: HMAC-SHA256 of `v0:<timestamp>:<body>` with the signing secret. */
+export function slackSignature(secret: string, timestamp: number, body: string): string {
+  return `v0=${createHmac("sha256", secret).update(`v0:${timestamp}:${body}`).digest("hex")}`;
+}
+
 /** Block Kit and chat.postMessage limits, as documented by Slack. */
 export const FAKE_SLACK_LIMITS = {
   blocks: 50,
@@ -118,6 +223,7 @@ export const FAKE_SLACK_LIMITS = {
   actionsElements: 25,
   buttonText: 75,
   buttonUrl: 3_000,
+  buttonValue: 2_000,
   blockId: 255,
   actionId: 255,
 } as const;
@@ -151,6 +257,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   }
 
   const posts: RecordedPost[] = [];
+  const views: RecordedView[] = [];
+  const updates: RecordedUpdate[] = [];
+  const ephemerals: RecordedEphemeral[] = [];
+  const responses: RecordedResponse[] = [];
+  const signingSecret = options.signingSecret ?? randomBytes(16).toString("hex");
+  let requestUrl = options.requestUrl;
+  /** trigger_id -> the interaction that issued it (a trigger opens one view, within 3 s at Slack). */
+  const triggers = new Map<string, { channel: string | undefined; user: string | undefined; at: number }>();
+  let sequence = 0;
+  const nextId = (prefix: string) => {
+    sequence += 1;
+    return `${prefix}${Date.now().toString(36).toUpperCase()}${String(sequence).padStart(4, "0")}`;
+  };
   const scopes = options.scopes ?? FAKE_SLACK_SCOPES;
   /** Per channel, the times (ms) of its posts in the last second, for the rate limit. */
   const recentPosts = new Map<string, number[]>();
@@ -296,8 +415,76 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     });
   }
 
+  function viewsOpen(params: Params): Answer {
+    const triggerId = stringParam(params.trigger_id) ?? "";
+    const trigger = triggers.get(triggerId);
+    if (!trigger) throw new SlackFailure("invalid_trigger_id");
+    if (Date.now() - trigger.at > 3_000) throw new SlackFailure("expired_trigger_id");
+    triggers.delete(triggerId);
+    let view: unknown = params.view;
+    if (typeof view === "string") {
+      try {
+        view = JSON.parse(view);
+      } catch {
+        throw new SlackFailure("invalid_arguments");
+      }
+    }
+    if (!isRecord(view) || view.type !== "modal" || !isRecord(view.title)) throw new SlackFailure("invalid_arguments");
+    const problems = validateBlocks(Array.isArray(view.blocks) ? view.blocks : [], ["input"]);
+    if (problems.length > 0) throw new SlackFailure("invalid_arguments", problems);
+    const viewId = nextId("V");
+    views.push({
+      triggerId,
+      view,
+      viewId,
+      channel: trigger.channel,
+      user: trigger.user,
+      closed: false,
+      errors: undefined,
+    });
+    return ok({ view: { id: viewId, hash: `${viewId}.h1`, ...view } });
+  }
+
+  function chatUpdate(params: Params): Answer {
+    const channel = stringParam(params.channel) ?? "";
+    const ts = stringParam(params.ts) ?? "";
+    const post = posts.find((candidate) => candidate.channel === channel && candidate.ts === ts);
+    if (!post) throw new SlackFailure("message_not_found");
+    const text = stringParam(params.text) ?? "";
+    const blocks = blocksParam(params.blocks);
+    const problems = validateBlocks(blocks);
+    if (problems.length > 0) throw new SlackFailure("invalid_blocks", problems);
+    post.text = text || post.text;
+    post.blocks = blocks;
+    const metadata = metadataParam(params.metadata);
+    if (metadata) post.metadata = metadata;
+    updates.push({ channel, ts, text, blocks });
+    return ok({ channel, ts, text });
+  }
+
+  function postEphemeral(params: Params): Answer {
+    const channel = stringParam(params.channel) ?? "";
+    if (!findChannel(channel)) throw new SlackFailure("channel_not_found");
+    const user = stringParam(params.user) ?? "";
+    if (!user) throw new SlackFailure("user_not_in_channel");
+    const blocks = blocksParam(params.blocks);
+    const problems = validateBlocks(blocks);
+    if (problems.length > 0) throw new SlackFailure("invalid_blocks", problems);
+    ephemerals.push({
+      channel,
+      user,
+      text: stringParam(params.text) ?? "",
+      blocks,
+      threadTs: stringParam(params.thread_ts),
+    });
+    return ok({ message_ts: nextTs() });
+  }
+
   const methods: Record<string, (params: Params) => Answer> = {
     "chat.postMessage": postMessage,
+    "chat.update": chatUpdate,
+    "chat.postEphemeral": postEphemeral,
+    "views.open": viewsOpen,
     "conversations.info": conversationsInfo,
     "conversations.history": (params) => readMessages(params, false),
     "conversations.replies": (params) => readMessages(params, true),
@@ -330,6 +517,42 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
 
   async function handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const path = new URL(request.url ?? "/", "http://127.0.0.1").pathname;
+    if (path === "/" && request.method === "GET") {
+      response.writeHead(200, { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" });
+      response.end(fakeSlackPage());
+      return;
+    }
+    if (path === "/ui/state" && request.method === "GET") {
+      send(response, { status: 200, body: pageState() });
+      return;
+    }
+    if (path.startsWith("/ui/") && request.method === "POST") {
+      let input: Record<string, unknown>;
+      try {
+        const parsed: unknown = JSON.parse(await readBody(request));
+        input = isRecord(parsed) ? parsed : {};
+      } catch {
+        input = {};
+      }
+      send(response, { status: 200, body: await pageAction(path, input) });
+      return;
+    }
+    const hook = /^\/hooks\/commands\/([A-Za-z0-9]+)$/.exec(path);
+    if (hook?.[1] && request.method === "POST") {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(request));
+      } catch {
+        body = undefined;
+      }
+      if (!isRecord(body) || (typeof body.text !== "string" && !Array.isArray(body.blocks))) {
+        send(response, { status: 400, body: "invalid_payload" });
+        return;
+      }
+      responses.push({ responseId: hook[1], body });
+      send(response, { status: 200, body: "ok" });
+      return;
+    }
     const match = /^\/api\/([A-Za-z.]+)$/.exec(path);
     if (!match?.[1] || request.method !== "POST") {
       send(response, { status: 404, body: { ok: false, error: "unknown_method" } });
@@ -416,10 +639,220 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   });
   url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
-  return {
+  /** What the page shows: each channel's messages (updates applied) and the ephemerals, the open modals. */
+  function pageState(): Record<string, unknown> {
+    const ids = [...new Set([...posts.map((post) => post.channel), ...ephemerals.map((note) => note.channel)])];
+    const updated = new Set(updates.map((update) => `${update.channel}/${update.ts}`));
+    return {
+      channels: ids.map((id) => ({
+        id,
+        messages: posts
+          .filter((post) => post.channel === id)
+          .map((post) => ({
+            ts: post.ts,
+            threadTs: post.threadTs,
+            text: post.text,
+            blocks: post.blocks,
+            edited: updated.has(`${post.channel}/${post.ts}`),
+          })),
+        ephemerals: ephemerals.flatMap((note, index) =>
+          note.channel === id
+            ? [
+                {
+                  index,
+                  ephemeral: true,
+                  user: note.user,
+                  threadTs: note.threadTs,
+                  text: note.text,
+                  blocks: note.blocks,
+                },
+              ]
+            : [],
+        ),
+      })),
+      views: views.map((view) => ({
+        viewId: view.viewId,
+        user: view.user,
+        view: view.view,
+        closed: view.closed,
+        errors: view.errors,
+      })),
+    };
+  }
+
+  /** A click or a modal's Send on the page becomes the signed interaction Slack would send. */
+  async function pageAction(path: string, input: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const user = typeof input.user === "string" ? input.user : "U0DEMOUSER1";
+    try {
+      if (path === "/ui/click" && typeof input.actionId === "string") {
+        let post: RecordedPost | undefined;
+        if (typeof input.ephemeral === "number") {
+          const note = ephemerals[input.ephemeral];
+          if (note) post = { ...pseudoPost(note), ts: `${note.threadTs ?? "0"}.e${input.ephemeral}`.slice(0, 40) };
+        } else {
+          post = posts.find((candidate) => candidate.channel === input.channel && candidate.ts === input.ts);
+        }
+        if (!post) return { ok: false, error: "message_not_found" };
+        const answer = await fake.clickButton(post, input.actionId, user);
+        return { ok: answer.status === 200, status: answer.status };
+      }
+      if (path === "/ui/submit") {
+        const view = views.find((candidate) => candidate.viewId === input.viewId);
+        if (!view || view.closed) return { ok: false, error: "view_not_found" };
+        const values = isRecord(input.values) ? (input.values as Record<string, Record<string, string>>) : {};
+        const answer = await fake.submitView(view, values, user);
+        return { ok: answer.status === 200, status: answer.status };
+      }
+      if (path === "/ui/close") {
+        const view = views.find((candidate) => candidate.viewId === input.viewId);
+        if (view) view.closed = true;
+        return { ok: true };
+      }
+      return { ok: false, error: "unknown_action" };
+    } catch (error) {
+      return { ok: false, error: error instanceof Error ? error.message : "failed" };
+    }
+  }
+
+  async function sendSigned(body: string, contentType: string, sign: SignOverride = {}): Promise<InteractionAnswer> {
+    if (!requestUrl) throw new Error("fake Slack: no Request URL set (setRequestUrl)");
+    const timestamp = sign.timestamp ?? Math.floor(Date.now() / 1000);
+    const signature = sign.signature ?? slackSignature(sign.secret ?? signingSecret, timestamp, body);
+    const answer = await fetch(requestUrl, {
+      method: "POST",
+      headers: {
+        "content-type": contentType,
+        "x-slack-request-timestamp": String(timestamp),
+        "x-slack-signature": signature,
+        "user-agent": "Slackbot 1.0 (+https://api.slack.com/robots)",
+      },
+      body,
+      signal: AbortSignal.timeout(10_000),
+    });
+    return { status: answer.status, body: await answer.text() };
+  }
+
+  function sendInteraction(payload: Record<string, unknown>, sign?: SignOverride): Promise<InteractionAnswer> {
+    const triggerId = typeof payload.trigger_id === "string" ? payload.trigger_id : undefined;
+    if (triggerId) {
+      const channel =
+        isRecord(payload.channel) && typeof payload.channel.id === "string" ? payload.channel.id : undefined;
+      const user = isRecord(payload.user) && typeof payload.user.id === "string" ? payload.user.id : undefined;
+      triggers.set(triggerId, { channel, user, at: Date.now() });
+    }
+    const body = new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+    return sendSigned(body, "application/x-www-form-urlencoded", sign);
+  }
+
+  const fake: FakeSlack = {
     url,
+    pageUrl: `${url}/`,
     token,
     posts,
+    views,
+    updates,
+    ephemerals,
+    responses,
+    signingSecret,
+    setRequestUrl(next) {
+      requestUrl = next;
+    },
+    sendInteraction,
+    async sendCommand(fields, sign) {
+      const responseId = nextId("R");
+      const triggerId = nextId("T");
+      triggers.set(triggerId, { channel: fields.channel_id, user: fields.user_id, at: Date.now() });
+      const body = new URLSearchParams({
+        token: "deprecated-verification-token",
+        team_id: "T0FAKE00001",
+        team_domain: "fake",
+        channel_id: fields.channel_id,
+        channel_name: `channel-${fields.channel_id.toLowerCase()}`,
+        user_id: fields.user_id,
+        user_name: fields.user_id.toLowerCase(),
+        command: fields.command ?? "/respondent",
+        text: fields.text,
+        api_app_id: "A0FAKEAPP01",
+        response_url: `${url}/hooks/commands/${responseId}`,
+        trigger_id: triggerId,
+      }).toString();
+      const answer = await sendSigned(body, "application/x-www-form-urlencoded", sign);
+      return { ...answer, responseId };
+    },
+    clickButton(post, actionId, user) {
+      const button = findButton(post.blocks, actionId);
+      if (!button) throw new Error(`fake Slack: the message ${post.ts} has no button ${actionId}`);
+      return sendInteraction({
+        type: "block_actions",
+        user: { id: user, username: user.toLowerCase(), team_id: "T0FAKE00001" },
+        api_app_id: "A0FAKEAPP01",
+        team: { id: "T0FAKE00001", domain: "fake" },
+        container: {
+          type: "message",
+          message_ts: post.ts,
+          channel_id: post.channel,
+          is_ephemeral: false,
+          ...(post.threadTs ? { thread_ts: post.threadTs } : {}),
+        },
+        trigger_id: nextId("T"),
+        channel: { id: post.channel, name: `channel-${post.channel.toLowerCase()}` },
+        message: {
+          type: "message",
+          ts: post.ts,
+          text: post.text,
+          blocks: post.blocks,
+          ...(post.threadTs ? { thread_ts: post.threadTs } : {}),
+        },
+        response_url: `${url}/hooks/actions/${nextId("R")}`,
+        actions: [
+          {
+            type: "button",
+            action_id: actionId,
+            block_id: button.blockId,
+            text: button.text,
+            ...(button.value === undefined ? {} : { value: button.value }),
+            action_ts: String(Date.now() / 1000),
+          },
+        ],
+      });
+    },
+    async submitView(view, values, user) {
+      const state: Record<string, Record<string, { type: string; value: string }>> = {};
+      for (const [blockId, actions] of Object.entries(values)) {
+        state[blockId] = Object.fromEntries(
+          Object.entries(actions).map(([actionId, value]) => [actionId, { type: "plain_text_input", value }]),
+        );
+      }
+      const answer = await sendInteraction({
+        type: "view_submission",
+        user: { id: user, username: user.toLowerCase(), team_id: "T0FAKE00001" },
+        api_app_id: "A0FAKEAPP01",
+        team: { id: "T0FAKE00001", domain: "fake" },
+        trigger_id: nextId("T"),
+        view: {
+          ...view.view,
+          id: view.viewId,
+          hash: `${view.viewId}.h1`,
+          team_id: "T0FAKE00001",
+          state: { values: state },
+        },
+      });
+      // As Slack does: an empty 200 closes the modal; `response_action: errors` keeps it open, saying why.
+      if (answer.status === 200) {
+        let errors: Record<string, string> | undefined;
+        try {
+          const parsed = answer.body ? (JSON.parse(answer.body) as { response_action?: string; errors?: unknown }) : {};
+          if (parsed.response_action === "errors" && isRecord(parsed.errors)) {
+            errors = parsed.errors as Record<string, string>;
+          }
+        } catch {
+          errors = undefined;
+        }
+        view.errors = errors;
+        view.closed = errors === undefined;
+      }
+      return answer;
+    },
     get calls() {
       return { ...calls };
     },
@@ -430,6 +863,10 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     },
     reset() {
       posts.length = 0;
+      views.length = 0;
+      updates.length = 0;
+      ephemerals.length = 0;
+      responses.length = 0;
       calls = {};
       faults = new Map();
       recentPosts.clear();
@@ -453,6 +890,21 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         server.closeAllConnections();
       });
     },
+  };
+  return fake;
+}
+
+/** An ephemeral message as a post a button can be clicked on (Slack sends such clicks too). */
+function pseudoPost(note: RecordedEphemeral): RecordedPost {
+  return {
+    channel: note.channel,
+    text: note.text,
+    blocks: note.blocks,
+    threadTs: note.threadTs,
+    ts: "0",
+    unfurlLinks: undefined,
+    unfurlMedia: undefined,
+    metadata: undefined,
   };
 }
 
@@ -545,13 +997,16 @@ function blocksParam(value: unknown): unknown[] {
 }
 
 /** Slack's answer lists each problem as "[ERROR] <what> [json-pointer:<where>]". */
-function validateBlocks(blocks: unknown[]): string[] {
+function validateBlocks(blocks: unknown[], extraTypes: readonly string[] = []): string[] {
   const problems: string[] = [];
   const problem = (what: string, where: string) => problems.push(`[ERROR] ${what} [json-pointer:${where}]`);
   if (blocks.length > FAKE_SLACK_LIMITS.blocks) {
     problem(`no more than ${FAKE_SLACK_LIMITS.blocks} items allowed`, "/blocks");
   }
-  for (const [index, block] of blocks.entries()) validateBlock(block, `/blocks/${index}`, problem);
+  for (const [index, block] of blocks.entries()) {
+    if (isRecord(block) && typeof block.type === "string" && extraTypes.includes(block.type)) continue;
+    validateBlock(block, `/blocks/${index}`, problem);
+  }
   return problems;
 }
 
@@ -609,6 +1064,7 @@ function validateActionElement(element: unknown, where: string, problem: Problem
   if (element.type !== "button") return;
   checkTextObject(element.text, FAKE_SLACK_LIMITS.buttonText, `${where}/text`, problem, ["plain_text"]);
   if (element.url !== undefined) checkText(element.url, FAKE_SLACK_LIMITS.buttonUrl, `${where}/url`, problem);
+  if (element.value !== undefined) checkText(element.value, FAKE_SLACK_LIMITS.buttonValue, `${where}/value`, problem);
   if (element.action_id !== undefined) {
     checkText(element.action_id, FAKE_SLACK_LIMITS.actionId, `${where}/action_id`, problem);
   }
@@ -658,4 +1114,24 @@ function checkText(value: unknown, maxLength: number, where: string, problem: Pr
 
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** A button of a message's actions blocks, by its action_id. */
+function findButton(
+  blocks: unknown[],
+  actionId: string,
+): { blockId: string | undefined; text: unknown; value: string | undefined } | undefined {
+  for (const block of blocks) {
+    if (!isRecord(block) || block.type !== "actions" || !Array.isArray(block.elements)) continue;
+    for (const element of block.elements) {
+      if (isRecord(element) && element.action_id === actionId) {
+        return {
+          blockId: typeof block.block_id === "string" ? block.block_id : undefined,
+          text: element.text,
+          value: typeof element.value === "string" ? element.value : undefined,
+        };
+      }
+    }
+  }
+  return undefined;
 }

@@ -37,6 +37,19 @@ export interface RespondentSimulatorOptions {
   historyEndsAt?: Date;
   /** Behave like a server that ignores `includeCount` (never sends `totalResults`). */
   omitTotalResults?: boolean;
+  /**
+   * After a message is sent to a conversation (`POST .../messages`), its participant writes back
+   * this long later (the local demo's "the participant answers"). Unset: nobody writes back.
+   */
+  participantAnswersAfterMs?: number;
+}
+
+/** A message our side sent through `POST /v1/messaging/conversations/{uid}/messages`. */
+export interface SimulatorSentMessage {
+  conversationUid: string;
+  messageUid: string;
+  body: string;
+  at: string;
 }
 
 export interface SimulatorRequest {
@@ -102,6 +115,10 @@ export interface RespondentSimulator {
   readonly conversationUids: string[];
   /** Every request received, in arrival order (no headers are kept). */
   readonly requests: readonly SimulatorRequest[];
+  /** Every message sent to a conversation through the API, in order (201 answers only). */
+  readonly sentMessages: readonly SimulatorSentMessage[];
+  /** The conversation uids marked read through the API, one entry per accepted call. */
+  readonly readMarks: readonly string[];
   /** The most requests that were being handled at the same moment. */
   readonly maxConcurrentRequests: number;
   addConversation(input?: AddConversationInput): string;
@@ -492,6 +509,78 @@ export async function startRespondentSimulator(
     return 200;
   };
 
+  const sentMessages: SimulatorSentMessage[] = [];
+  const readMarks: string[] = [];
+  const answerTimers = new Set<NodeJS.Timeout>();
+
+  /** `POST .../messages` (send as our team's account) and `PATCH .../read`, as the contract describes them. */
+  const serveConversationAction = async (
+    request: IncomingMessage,
+    response: ServerResponse,
+    conversationUid: string,
+    kind: string,
+  ): Promise<number> => {
+    const method = kind === "messages" ? "POST" : "PATCH";
+    if (request.method !== method) {
+      sendJson(response, 404, {
+        statusCode: 404,
+        message: `Cannot ${request.method} ${request.url}`,
+        error: "Not Found",
+      });
+      return 404;
+    }
+    const text = await readRequestBody(request);
+    if (request.headers["x-api-key"] !== apiKey || request.headers["x-api-secret"] !== apiSecret) {
+      sendJson(response, 401, { statusCode: 401, message: "Unauthorized" });
+      return 401;
+    }
+    const sequence = sequenceOf(conversationUid, idTag);
+    const conversation = sequence === undefined ? undefined : bySequence.get(sequence);
+    if (!conversation || conversation.uid !== conversationUid || conversation.deleted) {
+      sendJson(response, 404, { statusCode: 404, message: "Conversation not found", error: "Not Found" });
+      return 404;
+    }
+    if (kind === "read") {
+      readMarks.push(conversationUid);
+      sendJson(response, 200, true);
+      return 200;
+    }
+    let body: unknown;
+    try {
+      body = (JSON.parse(text) as { body?: unknown }).body;
+    } catch {
+      body = undefined;
+    }
+    if (typeof body !== "string" || body.trim() === "") {
+      sendJson(response, 400, { statusCode: 400, message: ["body must be a non-empty string"], error: "Bad Request" });
+      return 400;
+    }
+    if (conversation.locked) {
+      sendJson(response, 403, { statusCode: 403, message: "Conversation is locked", error: "Forbidden" });
+      return 403;
+    }
+    const message = appendMessage(conversation, { from: "researcher", body }, now().getTime(), liveRandom);
+    const messageUid = formatId(message.at, message.sequence);
+    sentMessages.push({ conversationUid, messageUid, body, at: new Date(message.at).toISOString() });
+    const answerAfter = options.participantAnswersAfterMs;
+    if (answerAfter !== undefined) {
+      const timer = setTimeout(() => {
+        answerTimers.delete(timer);
+        if (!conversation.deleted) appendMessage(conversation, { from: "participant" }, now().getTime(), liveRandom);
+      }, answerAfter);
+      timer.unref();
+      answerTimers.add(timer);
+    }
+    const team = { uid: teamUser.uid, firstName: teamUser.firstName, lastName: teamUser.lastName };
+    sendJson(response, 201, {
+      uid: messageUid,
+      createdAt: new Date(message.at).toISOString(),
+      body,
+      sender: team,
+    });
+    return 201;
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const query = Object.fromEntries(url.searchParams);
@@ -534,6 +623,11 @@ export async function startRespondentSimulator(
       return;
     }
 
+    const action = /^\/v1\/messaging\/conversations\/([^/]+)\/(messages|read)$/.exec(record.path);
+    if (action?.[1] && action[2]) {
+      record.status = await serveConversationAction(request, response, decodeURIComponent(action[1]), action[2]);
+      return;
+    }
     if (record.method !== "GET" || record.path !== "/v1/messaging/conversations") {
       record.status = 404;
       sendJson(response, 404, {
@@ -625,6 +719,8 @@ export async function startRespondentSimulator(
       return conversations.map((conversation) => conversation.uid);
     },
     requests,
+    sentMessages,
+    readMarks,
     get maxConcurrentRequests() {
       return maxConcurrentRequests;
     },
@@ -660,10 +756,23 @@ export async function startRespondentSimulator(
     },
     async close() {
       for (const stop of [...autoReplyStops]) stop();
+      for (const timer of answerTimers) clearTimeout(timer);
+      answerTimers.clear();
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();
       });
     },
   };
+}
+
+async function readRequestBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > 1_000_000) throw new RangeError("request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString("utf8");
 }

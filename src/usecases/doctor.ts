@@ -221,3 +221,37 @@ export function checkDeadLetters(count: number, where: string): CheckOutcome {
     fix: "see them: respondent-notifier dlq list; re-send them: respondent-notifier dlq redrive",
   };
 }
+
+/**
+ * Is Slack's signing secret there for POST /slack/events? Needed as soon as a subscription shows
+ * the Reply / Mark as read buttons (and for /respondent): without it every click is refused.
+ */
+export function checkSigningSecret(input: {
+  /** Where the secret came from, or undefined when none is configured. */
+  from: string | undefined;
+  /** The built-in fake Slack signs with a secret it makes up, and the local server knows it. */
+  fakeSlack: boolean;
+  /** Stored subscriptions, undefined when they could not be read. */
+  subscriptions: readonly { actions?: boolean | undefined }[] | undefined;
+  /** How to set it where this runs (SLACK_SIGNING_SECRET, or the Slack secret's fill command). */
+  howToSet: string;
+}): CheckOutcome {
+  if (input.fakeSlack) {
+    return { status: "note", detail: "the built-in fake Slack signs its requests with a secret made up at start" };
+  }
+  if (input.from)
+    return { status: "pass", detail: `set (${input.from}): Slack's requests to /slack/events are verified` };
+  const withButtons = (input.subscriptions ?? []).filter((subscription) => subscription.actions !== false).length;
+  if (withButtons > 0) {
+    return {
+      status: "fail",
+      detail: `not set, but ${withButtons} subscription${withButtons === 1 ? " shows" : "s show"} Reply / Mark as read buttons: every click is refused`,
+      fix: `${input.howToSet} (Slack app > Basic Information > App Credentials > Signing Secret), or turn the buttons off with --no-actions`,
+    };
+  }
+  return {
+    status: "warn",
+    detail: "not set: /respondent and any button would be refused (no subscription shows buttons)",
+    fix: input.howToSet,
+  };
+}

@@ -17,10 +17,12 @@ export interface SubscriptionEntry {
   mentions: string[];
   thread: boolean;
   body: BodyMode;
+  /** Absent in entries written before the option existed: on. */
+  actions?: boolean | undefined;
   paused: boolean;
 }
 
-export type OptionName = "researcher" | "mentions" | "thread" | "body" | "paused";
+export type OptionName = "researcher" | "mentions" | "thread" | "body" | "actions" | "paused";
 
 export interface OptionChange {
   option: OptionName;
@@ -47,6 +49,7 @@ export function toEntry(subscription: Subscription): SubscriptionEntry {
     mentions: [...subscription.mentions],
     thread: subscription.threadPerConversation,
     body: subscription.body,
+    actions: subscription.actions !== false,
     paused: subscription.paused,
   };
 }
@@ -64,6 +67,7 @@ function optionValues(entry: SubscriptionEntry): Record<OptionName, string> {
     mentions: entry.mentions.length > 0 ? entry.mentions.join(",") : "(none)",
     thread: entry.thread ? "on" : "off",
     body: entry.body,
+    actions: entry.actions === false ? "off" : "on",
     paused: entry.paused ? "yes" : "no",
   };
 }
@@ -84,6 +88,7 @@ function fromEntry(entry: SubscriptionEntry, createdAt: string, updatedAt?: stri
     mentions: entry.mentions,
     threadPerConversation: entry.thread,
     body: entry.body,
+    actions: entry.actions !== false,
     paused: entry.paused,
     createdAt,
     ...(updatedAt ? { updatedAt } : {}),

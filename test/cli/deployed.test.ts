@@ -47,9 +47,10 @@ function secretsHold(values: { respondent: string; slack: string }): void {
   secrets.on(GetSecretValueCommand, { SecretId: SLACK_ARN }).resolves({ SecretString: values.slack });
 }
 
+const SIGNING_SECRET = "dep10yed5igning5ecret00000000000";
 const FILLED = {
   respondent: JSON.stringify({ apiKey: API_KEY, apiSecret: API_SECRET }),
-  slack: JSON.stringify({ botToken: SLACK_TOKEN }),
+  slack: JSON.stringify({ botToken: SLACK_TOKEN, signingSecret: SIGNING_SECRET }),
 };
 
 describe("the CLI against the deployed stack", () => {
@@ -112,10 +113,13 @@ describe("the CLI against the deployed stack", () => {
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
       "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       `✔ Slack channel ${CHANNEL} (#research): the app is a member (subscribed to *)`,
+      `✔ Slack signing secret: set (the signingSecret in the Slack secret ${SLACK_ARN}): Slack's requests to /slack/events are verified`,
       `✔ Dead letters: none in the dead-letter queue ${DLQ_URL}`,
-      "doctor: 9 passed, 0 failed",
+      "doctor: 10 passed, 0 failed",
     ]);
-    for (const secret of [API_KEY, API_SECRET, SLACK_TOKEN]) expect(run.stdout + run.stderr).not.toContain(secret);
+    for (const secret of [API_KEY, API_SECRET, SLACK_TOKEN, SIGNING_SECRET]) {
+      expect(run.stdout + run.stderr).not.toContain(secret);
+    }
   });
 
   it("doctor fails an empty secret with the command that fills it, and one that does not exist with where to look", async () => {
@@ -142,6 +146,7 @@ describe("the CLI against the deployed stack", () => {
     expect(lines).toContain(
       `! Dead letters: 3 alerts failed delivery and wait in the dead-letter queue ${DLQ_URL} — see them: respondent-notifier dlq list; re-send them: respondent-notifier dlq redrive`,
     );
+    expect(lines).toContain("- Slack signing secret: not checked: the Slack secret is not usable");
     expect(lines.at(-1)).toBe("doctor: 3 passed, 2 failed, 1 warning");
   });
 

@@ -12,6 +12,7 @@ import { localTableEnv, runInProcess } from "./helpers.ts";
 const API_KEY = "doctor-key-6b2f";
 const API_SECRET = "doctor-secret-d410";
 const SLACK_TOKEN = "xoxb-doctor-token-93";
+const SIGNING_SECRET = "d0c70r5197a7ure5ecre7000000000aa";
 
 async function storeSubscriptions(env: Record<string, string>, channels: string[]): Promise<void> {
   const tableName = env.TABLE_NAME ?? "";
@@ -50,6 +51,7 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       RESPONDENT_API_SECRET: API_SECRET,
       SLACK_BOT_TOKEN: SLACK_TOKEN,
       SLACK_API_URL: `${slack.url}/api/`,
+      SLACK_SIGNING_SECRET: SIGNING_SECRET,
     };
   }, CLI_TEST_TIMEOUT_MS);
 
@@ -72,8 +74,9 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
       "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       "✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)",
+      "✔ Slack signing secret: set (SLACK_SIGNING_SECRET): Slack's requests to /slack/events are verified",
       "✔ Dead letters: none in the local dead letters",
-      "doctor: 7 passed, 0 failed",
+      "doctor: 8 passed, 0 failed",
     ]);
   });
 
@@ -91,7 +94,12 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
   });
 
   it("fails each broken check with its fix, exits 1, and never prints a credential", async () => {
-    const env = { ...localTableEnv("cli-doctor-broken"), ...services, RESPONDENT_API_SECRET: "stale-secret-value-1" };
+    const { SLACK_SIGNING_SECRET: _unset, ...withoutSigningSecret } = services;
+    const env = {
+      ...localTableEnv("cli-doctor-broken"),
+      ...withoutSigningSecret,
+      RESPONDENT_API_SECRET: "stale-secret-value-1",
+    };
     await storeSubscriptions(env, ["C0DOCMEMBER", "C0DOCOUTSIDE", "C0DOCARCHIVE", "C0DOCMISSING"]);
 
     const run = await runCli(["doctor"], env);
@@ -111,7 +119,10 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✘ Slack channel C0DOCMISSING: not found (subscribed to p-doctor) — check the channel id (channel details > About > Channel ID); a private channel also answers this until the app is invited: /invite @respondent-notifier in it",
     );
     expect(lines).toContain("✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)");
-    expect(lines.at(-1)).toBe("doctor: 6 passed, 4 failed");
+    expect(lines).toContain(
+      "✘ Slack signing secret: not set, but 4 subscriptions show Reply / Mark as read buttons: every click is refused — set SLACK_SIGNING_SECRET (Slack app > Basic Information > App Credentials > Signing Secret), or turn the buttons off with --no-actions",
+    );
+    expect(lines.at(-1)).toBe("doctor: 6 passed, 5 failed");
     for (const secret of [API_KEY, "stale-secret-value-1", SLACK_TOKEN]) {
       expect(run.stdout + run.stderr).not.toContain(secret);
     }
@@ -171,5 +182,8 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✔ Slack token: using the built-in fake Slack (alerts are printed in the terminal): set SLACK_BOT_TOKEN (or SLACK_SECRET_ARN) to check your workspace",
     );
     expect(lines).toContain("✔ Slack channels: not checked: alerts go to the built-in fake Slack");
+    expect(lines).toContain(
+      "✔ Slack signing secret: the built-in fake Slack signs its requests with a secret made up at start",
+    );
   });
 });

@@ -166,7 +166,7 @@ describe("respondent-notifier subscriptions apply with an invalid file", { timeo
       "  subscriptions[1].channel: must be a Slack channel id like C0123456789 (channel details > About > Channel ID), not a #name",
       "  subscriptions[2].channel: is required",
       "  subscriptions[2].body: must be full, preview or hidden",
-      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, paused)',
+      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, actions, paused)',
       "  subscriptions[3].thread: must be true or false",
     ]);
     expect(await stored(env)).toEqual([]);
@@ -224,16 +224,17 @@ describe("respondent-notifier subscriptions export", { timeout: CLI_TEST_TIMEOUT
     expect(toJson.code, toJson.stderr).toBe(0);
     expect(JSON.parse(toJson.stdout)).toEqual({
       subscriptions: [
-        { project: "*", channel: "C0EVERYTHING", thread: true, body: "full", paused: true },
+        { project: "*", channel: "C0EVERYTHING", thread: true, body: "full", actions: true, paused: true },
         {
           project: "p-checkout",
           channel: "C0CHECKOUT1",
           mentions: ["here"],
           thread: true,
           body: "full",
+          actions: true,
           paused: false,
         },
-        { project: "p-onboarding", channel: "C0ONBOARD01", thread: true, body: "full", paused: false },
+        { project: "p-onboarding", channel: "C0ONBOARD01", thread: true, body: "full", actions: true, paused: false },
       ],
     });
     writeFileSync(jsonPath, toJson.stdout);
@@ -246,5 +247,26 @@ describe("respondent-notifier subscriptions export", { timeout: CLI_TEST_TIMEOUT
     expect(yamlBack.stdout).toContain("no changes: the stored subscriptions match");
     expect(jsonBack.stdout).toContain("no changes: the stored subscriptions match");
     expect([yamlBack.code, jsonBack.code]).toEqual([0, 0]);
+  });
+});
+
+describe("respondent-notifier subscriptions add --no-actions", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  it("stores a subscription without the Reply / Mark as read buttons, which export and list show", async () => {
+    const env = localTableEnv("cli-no-actions");
+
+    const added = await runCli(
+      ["subscriptions", "add", "--project", "p-quiet", "--channel", "C0NOACTION1", "--no-actions"],
+      env,
+    );
+    const exported = await runCli(["subscriptions", "export", "--format", "json"], env);
+
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("actions=off");
+    expect((await stored(env)).map((subscription) => subscription.actions)).toEqual([false]);
+    expect(JSON.parse(exported.stdout)).toEqual({
+      subscriptions: [
+        { project: "p-quiet", channel: "C0NOACTION1", thread: true, body: "full", actions: false, paused: false },
+      ],
+    });
   });
 });

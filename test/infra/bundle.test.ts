@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../../infra/constructs/service-function.ts";
-import { type Env, loadNotifierLambdaConfig, loadPollerLambdaConfig } from "../../src/config.ts";
+import { type Env, loadHttpLambdaConfig, loadNotifierLambdaConfig, loadPollerLambdaConfig } from "../../src/config.ts";
 import { ConfigError } from "../../src/errors.ts";
 import { bundleDirectory, type Json } from "./synth.ts";
 
@@ -63,8 +63,10 @@ beforeAll(() => {
       "opsChannelId=C0OPSBUNDLE1",
       "-c",
       "pollIntervalSeconds=15",
+      "-c",
+      "slackAdminUsers=U0ADMINBUNDLE",
     ],
-    { cwd: REPO_ROOT, encoding: "utf8", timeout: 120_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" } },
+    { cwd: REPO_ROOT, encoding: "utf8", timeout: 300_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" } },
   );
   if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);
 
@@ -85,7 +87,7 @@ beforeAll(() => {
       environment,
     });
   }
-}, 180_000);
+}, 360_000);
 
 function fn(service: string): Deployed {
   const found = deployed.get(service);
@@ -110,6 +112,7 @@ function configErrorOf(load: () => unknown): ConfigError | undefined {
 describe.each([
   ["poller", loadPollerLambdaConfig],
   ["notifier", loadNotifierLambdaConfig],
+  ["http", loadHttpLambdaConfig],
 ] as const)("the %s bundle", (service, loadConfig) => {
   const load = (environment: Env) => () => loadConfig({ ...LAMBDA_PROVIDED, ...environment });
 
@@ -121,7 +124,8 @@ describe.each([
       [
         "--input-type=module",
         "-e",
-        "const m = await import(process.argv[1]); process.stdout.write(typeof m.handler);",
+        // Lambda's Node.js runtime provides the awslambda global (response streaming); Node does not.
+        "globalThis.awslambda = { streamifyResponse: (fn) => fn, HttpResponseStream: { from: (stream) => stream } }; const m = await import(process.argv[1]); process.stdout.write(typeof m.handler);",
         pathToFileURL(bundle).href,
       ],
       { encoding: "utf8", timeout: 30_000, env: { PATH: process.env.PATH, ...LAMBDA_PROVIDED, ...environment } },
@@ -175,7 +179,7 @@ describe.each([
 });
 
 it("the stack sets exactly the documented runtime variables besides the configuration", () => {
-  for (const service of ["poller", "notifier"]) {
+  for (const service of ["poller", "notifier", "http"]) {
     const names = Object.keys(fn(service).environment);
     expect(names.filter((name) => RUNTIME_VARIABLES.includes(name)).sort()).toEqual(RUNTIME_VARIABLES);
   }

@@ -31,7 +31,16 @@ describe("settings", () => {
       conversationUrlTemplate: undefined,
       existingRespondentSecret: undefined,
       existingSlackSecret: undefined,
+      slackAdminUsers: [],
     });
+  });
+
+  it("read slackAdminUsers as comma-separated Slack user ids (or a cdk.json list)", () => {
+    expect(parseSettings({ slackAdminUsers: " U0ADMIN0001,U0ADMIN0002 " }).slackAdminUsers).toEqual([
+      "U0ADMIN0001",
+      "U0ADMIN0002",
+    ]);
+    expect(parseSettings({ slackAdminUsers: ["U0ADMIN0001"] }).slackAdminUsers).toEqual(["U0ADMIN0001"]);
   });
 
   it("accept values as the strings `-c name=value` passes and as cdk.json numbers", () => {
@@ -79,6 +88,7 @@ describe("settings", () => {
     ["existingRespondentSecret", "has spaces", "secret name"],
     ["existingSlackSecret", "arn:aws:s3:::bucket", "secret name"],
     ["existingSlackSecret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack", "complete secret ARN"],
+    ["slackAdminUsers", "jane,U0ADMIN0001", "Slack user ids"],
   ])("reject %s = %j, naming the setting and what is allowed", (name, value, allowed) => {
     const error = rejection({ [name]: value });
 

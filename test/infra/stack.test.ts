@@ -234,7 +234,7 @@ describe("the state table", () => {
 describe("the secrets", () => {
   it.each([
     ["RespondentSecret", { apiKey: "", apiSecret: "" }],
-    ["SlackSecret", { botToken: "" }],
+    ["SlackSecret", { botToken: "", signingSecret: "" }],
   ])("%s is created empty (no generated value) and kept when the stack is deleted", (name, emptyValue) => {
     const secret = resource(template, "AWS::SecretsManager::Secret", name);
 
@@ -331,7 +331,7 @@ describe("alarms", () => {
   it("every alarm notifies the alarm topic when it fires and when it clears", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
 
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(6);
     for (const each of alarms) {
       expect(each.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }
@@ -437,7 +437,11 @@ describe("outputs", () => {
 
   it.each([
     ["FillRespondentSecretCommand", "RespondentSecret", `'{"apiKey":"YOUR_API_KEY","apiSecret":"YOUR_API_SECRET"}'`],
-    ["FillSlackSecretCommand", "SlackSecret", `'{"botToken":"xoxb-YOUR-BOT-TOKEN"}'`],
+    [
+      "FillSlackSecretCommand",
+      "SlackSecret",
+      `'{"botToken":"xoxb-YOUR-BOT-TOKEN","signingSecret":"YOURSIGNINGSECRET"}'`,
+    ],
   ])("%s is the put-secret-value command for that secret", (output, secret, json) => {
     const value = template.findOutputs(output)[output]?.Value as { "Fn::Join": [string, unknown[]] };
     const parts = value["Fn::Join"][1];
@@ -449,5 +453,89 @@ describe("outputs", () => {
       ref(id("AWS::SecretsManager::Secret", secret)),
       ` --secret-string ${json}`,
     ]);
+  });
+});
+
+describe("the http function (Slack's Request URL)", () => {
+  const http = () => resource(template, "AWS::Lambda::Function", "SlackEndpointHttpFunction");
+  const variables = () => (http().Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+
+  it("runs on Node.js 24 on arm64 with both secrets, the table and the Respondent API, reserving no concurrency", () => {
+    expect(http().Properties).toMatchObject({ Runtime: "nodejs24.x", Architectures: ["arm64"] });
+    // A reservation would take from new accounts' small concurrency quota, which the poller's 1 already uses.
+    expect(http().Properties.ReservedConcurrentExecutions).toBeUndefined();
+    expect(variables()).toMatchObject({
+      SLACK_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "SlackSecret")),
+      RESPONDENT_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
+      TABLE_NAME: ref(id("AWS::DynamoDB::Table", "State")),
+      RESPONDENT_API_URL: "https://api.respondent.io",
+      POWERTOOLS_SERVICE_NAME: "http",
+    });
+    expect(variables()).not.toHaveProperty("SLACK_ADMIN_USERS");
+  });
+
+  it("is behind a Function URL that streams its answer; the handler, not IAM, verifies every request (Slack signs, it cannot sign AWS requests)", () => {
+    expect(resource(template, "AWS::Lambda::Url", "SlackEndpointHttpFunction").Properties).toEqual({
+      AuthType: "NONE",
+      InvokeMode: "RESPONSE_STREAM",
+      TargetFunctionArn: getAtt(http().id, "Arn"),
+    });
+  });
+
+  it("outputs Slack's Request URL: the Function URL with /slack/events", () => {
+    const value = JSON.stringify(template.findOutputs("SlackRequestUrl").SlackRequestUrl?.Value);
+    expect(value).toContain(resource(template, "AWS::Lambda::Url", "SlackEndpointHttpFunction").id);
+    expect(value).toContain("slack/events");
+  });
+
+  it("may read both secrets, use the table and log: nothing else (no queue)", () => {
+    const statements = statementsOfRole(template, id("AWS::IAM::Role", "SlackEndpointHttpRole"));
+
+    expect(statements).toEqual(
+      expect.arrayContaining([
+        {
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resource: getAtt(id("AWS::Logs::LogGroup", "SlackEndpointHttpLogs"), "Arn"),
+        },
+        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "SlackSecret")) },
+        {
+          actions: ["secretsmanager:GetSecretValue"],
+          resource: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
+        },
+        {
+          actions: [
+            "dynamodb:DeleteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+          ],
+          resource: [getAtt(id("AWS::DynamoDB::Table", "State"), "Arn")],
+        },
+      ]),
+    );
+    expect(statements).toHaveLength(4);
+  });
+
+  it("has an alarm on its errors, to the alarm topic", () => {
+    expect(resource(template, "AWS::CloudWatch::Alarm", "MonitoringSlackEndpointErrors").Properties).toMatchObject({
+      Namespace: "AWS/Lambda",
+      MetricName: "Errors",
+      Dimensions: [{ Name: "FunctionName", Value: ref(http().id) }],
+      Threshold: 1,
+      AlarmActions: [ref(id("AWS::SNS::Topic", "MonitoringAlarmTopic"))],
+    });
+  });
+
+  it("gets SLACK_ADMIN_USERS from the slackAdminUsers setting", () => {
+    const withAdmins = synthesize({ slackAdminUsers: "U0ADMIN0001, U0ADMIN0002" });
+    try {
+      const fnWithAdmins = resource(withAdmins.template, "AWS::Lambda::Function", "SlackEndpointHttpFunction");
+      expect((fnWithAdmins.Properties.Environment as { Variables: Record<string, unknown> }).Variables).toMatchObject({
+        SLACK_ADMIN_USERS: "U0ADMIN0001,U0ADMIN0002",
+      });
+    } finally {
+      withAdmins.cleanup();
+    }
   });
 });

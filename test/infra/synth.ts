@@ -15,6 +15,7 @@ import { NotifierStack } from "../../infra/stack.ts";
 export const FIXTURE_ENTRIES = {
   pollerEntry: "test/infra/fixtures/poller-handler.ts",
   notifierEntry: "test/infra/fixtures/notifier-handler.ts",
+  httpEntry: "test/infra/fixtures/http-handler.ts",
 } as const;
 
 export interface Synthesized {

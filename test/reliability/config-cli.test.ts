@@ -87,6 +87,9 @@ describe("invalid configuration and CLI input", () => {
       ["AWS_REGION", "mars", /region/],
       ["POLL_INTERVAL_SECONDS", "0", /at least 1/],
       ["CONVERSATION_URL_TEMPLATE", "https://app.respondent.io/messages", /\{conversationUid\}/],
+      ["SLACK_SIGNING_SECRET", "YOURSIGNINGSECRET", /still the placeholder/],
+      ["SLACK_ADMIN_USERS", "jane,U0ADMIN0001", /Slack user ids/],
+      ["HTTP_PORT", "70000", /at most/],
     ];
     simulator.clearRequests();
     const tables = cases.map(([variable]) =>

@@ -27,6 +27,9 @@ const CLEARED = [
   "RESPONDENT_SECRET_ARN",
   "SLACK_SECRET_ARN",
   "OPS_SLACK_CHANNEL",
+  "HTTP_PORT",
+  "SLACK_SIGNING_SECRET",
+  "SLACK_ADMIN_USERS",
 ];
 
 /**
@@ -37,7 +40,8 @@ const CLEARED = [
 function cleanEnv(env: Record<string, string>): NodeJS.ProcessEnv {
   const base: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: "1" };
   for (const name of CLEARED) delete base[name];
-  return { ...base, ...runServices(), ...env };
+  // `start` serves HTTP: a free port, never the default 3000 another run may hold.
+  return { ...base, HTTP_PORT: "0", ...runServices(), ...env };
 }
 
 /** The run's shared DynamoDB Local and SQS emulator, as the CLI's settings. */
@@ -85,4 +89,77 @@ export function runCli(
       resolve({ code, stdout, stderr });
     });
   });
+}
+
+export interface RunningCli {
+  /** Resolves with the first match of `pattern` in stdout, then stderr (waiting for it), or rejects when the CLI exits first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Ctrl-C, then the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts the real CLI and keeps it running while the test talks to it (e.g. `start`'s HTTP server). */
+export function startCli(args: string[], env: Record<string, string>): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], { env: cleanEnv(env), stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  let exitCode: number | null | undefined;
+  const listeners = new Set<() => void>();
+  const notify = () => {
+    for (const listener of [...listeners]) listener();
+  };
+  child.stdout.on("data", (chunk: Buffer) => {
+    stdout += chunk.toString();
+    notify();
+  });
+  child.stderr.on("data", (chunk: Buffer) => {
+    stderr += chunk.toString();
+    notify();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.on("close", (code) => {
+      exitCode = code;
+      notify();
+      resolve(code);
+    }),
+  );
+  return {
+    get stdout() {
+      return stdout;
+    },
+    get stderr() {
+      return stderr;
+    },
+    waitFor(pattern, timeoutMs = 90_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          listeners.delete(check);
+          reject(new Error(`no ${pattern} in the CLI's output in time\nstdout: ${stdout}\nstderr: ${stderr}`));
+        }, timeoutMs);
+        const check = () => {
+          const match = stdout.match(pattern) ?? stderr.match(pattern);
+          if (match || exitCode !== undefined) {
+            listeners.delete(check);
+            clearTimeout(timer);
+            if (match) resolve(match);
+            else
+              reject(new Error(`the CLI exited (${exitCode}) before ${pattern}\nstdout: ${stdout}\nstderr: ${stderr}`));
+          }
+        };
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop() {
+      if (exitCode === undefined) child.kill("SIGINT");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      try {
+        return await exited;
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
 }

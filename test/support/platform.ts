@@ -23,7 +23,9 @@ export interface TestPlatformOptions {
   prefix?: string;
   respondent?: { url: string; apiKey: string; apiSecret: string; settings?: Partial<RespondentClientSettings> };
   /** `postIntervalMs` defaults to 0 here: tests are about outcomes, not Slack's pace (give it to test the pace). */
-  slack?: { url: string; token: string; timeoutMs?: number; postIntervalMs?: number };
+  slack?: { url: string; token: string; timeoutMs?: number; postIntervalMs?: number; signingSecret?: string };
+  /** Who may change subscriptions from Slack (SLACK_ADMIN_USERS). */
+  slackAdminUsers?: string[];
   opsChannelId?: string;
   conversationUrlTemplate?: string;
   clock?: Clock;
@@ -74,7 +76,9 @@ export async function createTestPlatform(options: TestPlatformOptions = {}): Pro
         postIntervalMs: slack.postIntervalMs ?? 0,
       },
       token: async () => slack.token,
+      signingSecret: async () => slack.signingSecret,
     },
+    slackAdminUsers: options.slackAdminUsers,
     opsChannelId: options.opsChannelId,
     conversationUrlTemplate: options.conversationUrlTemplate,
     clock: options.clock ?? systemClock,

@@ -4,8 +4,11 @@ import {
   type AlertContext,
   formatAlert,
   HIDDEN_BODY_NOTE,
+  MARK_READ_ACTION_ID,
   MAX_NOTIFICATION_TEXT,
   POSSIBLY_REPEATED_NOTE,
+  parseAlertButtonValue,
+  REPLY_ACTION_ID,
   type SlackMessage,
   UNKNOWN_SENDER,
 } from "../../src/domain/alert.ts";
@@ -369,10 +372,10 @@ describe("link to the conversation", () => {
     expect(buttonUrls(message)).toEqual(["https://app.respondent.io/messages/conv%2F1%3Fx%3D%3Cy%3E?project=p%201"]);
   });
 
-  it("adds no button when no template is configured", () => {
+  it("adds no link button when no template is configured", () => {
     const message = format();
 
-    expect(message.blocks.some((block) => block.type === "actions")).toBe(false);
+    expect(buttonUrls(message)).toEqual([]);
   });
 
   it("adds no button when the template is not an http(s) URL", () => {
@@ -383,6 +386,42 @@ describe("link to the conversation", () => {
     );
 
     expect(buttonUrls(message)).toEqual([]);
+  });
+});
+
+describe("Reply and Mark as read buttons", () => {
+  function buttons(message: SlackMessage): Array<{ actionId: string | undefined; value: string | undefined }> {
+    return message.blocks.flatMap((block: KnownBlock) =>
+      block.type === "actions"
+        ? block.elements.flatMap((element) =>
+            element.type === "button" ? [{ actionId: element.action_id, value: element.value }] : [],
+          )
+        : [],
+    );
+  }
+
+  it("carries respondent_reply and respondent_mark_read, whose value names the conversation and the message", () => {
+    const event = replyEvent({ conversation: { uid: "conv-1" }, message: { uid: "msg-1" } });
+    const message = formatAlert(event, alertTarget(), plainContext);
+
+    const found = buttons(message);
+    expect(found.map((button) => button.actionId)).toEqual([REPLY_ACTION_ID, MARK_READ_ACTION_ID]);
+    expect(found.map((button) => parseAlertButtonValue(button.value))).toEqual([
+      { conversationUid: "conv-1", messageUid: "msg-1" },
+      { conversationUid: "conv-1", messageUid: "msg-1" },
+    ]);
+  });
+
+  it("leaves them out, rather than have Slack refuse the alert, for a conversation uid too long for a button value", () => {
+    const message = format({ conversation: { uid: "c".repeat(2_100) } });
+
+    expect(buttons(message)).toEqual([]);
+  });
+
+  it("shows neither with actions off (--no-actions), and keeps the link button", () => {
+    const message = format({}, { actions: false }, { conversationUrlTemplate: linkTemplate, possiblyRepeated: false });
+
+    expect(buttons(message).map((button) => button.actionId)).toEqual(["open_conversation"]);
   });
 });
 

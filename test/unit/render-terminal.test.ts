@@ -31,7 +31,7 @@ const alert = formatAlert(
 );
 
 describe("rendering a post for the terminal", () => {
-  it("shows an alert as Slack would: header, mentions, fields, quoted body, context and the link button", () => {
+  it("shows an alert as Slack would: header, mentions, fields, quoted body, context and the buttons", () => {
     const rendered = renderPostForTerminal({ channel: "C0000000001", ...alert });
 
     expect(rendered).toBe(
@@ -46,6 +46,8 @@ describe("rendering a post for the terminal", () => {
         "  │ Hi <@U123> & &lt;b&gt;",
         "  │ second line",
         "  Respondent conversation conv-1",
+        "  [↩️ Reply]",
+        "  [✓ Mark as read]",
         "  [Open conversation] https://app.respondent.io/messages/conv-1",
       ].join("\n"),
     );
