@@ -1,11 +1,15 @@
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
+import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
+import { DynamoProjectNameStore } from "../adapters/dynamo/project-store.ts";
+import { DynamoReplyCounter } from "../adapters/dynamo/reply-counter.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
 import { DynamoThreadStore } from "../adapters/dynamo/thread-store.ts";
 import { slackOpsChannel, slackPosterWithToken } from "../adapters/ops-channel.ts";
 import { RespondentApiClient, type RespondentApiClientOptions } from "../adapters/respondent-api.ts";
+import { RespondentProjects } from "../adapters/respondent-projects.ts";
 import { createSlackDirectory } from "../adapters/slack-directory.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
 import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
@@ -16,6 +20,7 @@ import type {
   ConversationSource,
   DeliveryQueue,
   EventQueue,
+  MuteStore,
   OpsChannel,
   SlackDirectory,
   SlackPoster,
@@ -26,6 +31,7 @@ import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
 import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
+import { ProjectNames } from "../usecases/project-names.ts";
 import { SeenCacheSnapshots, TrackedSeenCache } from "../usecases/seen-snapshot.ts";
 import type { Platform } from "./platform.ts";
 
@@ -57,6 +63,7 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
       metrics,
       cache,
+      projectNames: options.dryRun ? undefined : projectNames(platform),
     },
     snapshots: new SeenCacheSnapshots({
       store: new DynamoSeenSnapshotStore(table.client, table.name, { clock, log }),
@@ -81,7 +88,39 @@ export function composeNotifier(platform: Platform): DeliveryPorts {
     metrics,
     conversationUrlTemplate: platform.conversationUrlTemplate,
     watch: deliveryWatch(platform, slack),
+    // Names from the cache only: the poller looks them up; the notifier never waits for Respondent.
+    projectNames: projectNames(platform, { lookUp: false }),
+    replyCounter: new DynamoReplyCounter(table.client, table.name, () => clock.now()),
+    mutes: muteStore(platform),
   };
+}
+
+/**
+ * Project names (src/usecases/project-names.ts): the table's cache, and with Respondent
+ * credentials (unless `lookUp: false`) one short lookup for what is missing or a day old.
+ * `writes: false`: a listing or a dry run reads and asks, and leaves the cache as it was.
+ */
+export function projectNames(
+  platform: Pick<Platform, "table" | "respondent" | "clock" | "log">,
+  options: { lookUp?: boolean; writes?: boolean } = {},
+): ProjectNames {
+  const { table, respondent, clock, log } = platform;
+  const source =
+    options.lookUp !== false && respondent
+      ? new RespondentProjects({ settings: respondent.settings, credentials: respondent.credentials })
+      : undefined;
+  return new ProjectNames({
+    store: new DynamoProjectNameStore(table.client, table.name),
+    source,
+    clock,
+    log,
+    writes: options.writes ?? true,
+  });
+}
+
+/** Muted (conversation, channel) pairs: the notifier reads them, `conversations mute|unmute` writes them. */
+export function muteStore(platform: Pick<Platform, "table">): MuteStore {
+  return new DynamoMuteStore(platform.table.client, platform.table.name);
 }
 
 /** The notifier's queue, for settling what the Lambda's event source hands over and for consumers outside Lambda. */

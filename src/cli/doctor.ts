@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
 import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
-import { deadLetterQueue, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
+import { deadLetterQueue, projectNames, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
 import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
 import { DEFAULT_SLACK_API_URL, type LocalConfig } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
@@ -12,6 +12,7 @@ import {
   type CheckStatus,
   checkDeadLetters,
   checkHistoryScopes,
+  checkProjectNames,
   checkRespondentCredentials,
   checkSlackChannel,
   checkSlackToken,
@@ -19,6 +20,7 @@ import {
   DoctorRun,
   respondentEnvironment,
 } from "../usecases/doctor.ts";
+import { describeProject } from "../usecases/project-names.ts";
 import type { CliContext } from "./context.ts";
 
 export function registerDoctorCommand(program: Command, context: () => CliContext): void {
@@ -56,8 +58,8 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     const slack = await checkSlack(ctx, run, config);
     const table = await checkTable(ctx, run);
     try {
-      const subscriptions = table ? await checkStoredSubscriptions(run, table) : undefined;
-      await checkChannels(run, slack, subscriptions);
+      const stored = table ? await checkStoredSubscriptions(run, table) : undefined;
+      await checkChannels(run, slack, stored?.subscriptions, stored?.describe);
       await checkDeadLetterQueue(ctx, run, table);
     } finally {
       await table?.close();
@@ -219,19 +221,25 @@ async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OperatorPlat
 async function checkStoredSubscriptions(
   run: DoctorRun,
   platform: OperatorPlatform,
-): Promise<Subscription[] | undefined> {
+): Promise<{ subscriptions: Subscription[] | undefined; describe: (projectId: string) => string }> {
   let subscriptions: Subscription[] | undefined;
   await run.check("Subscriptions", async () => {
     subscriptions = await subscriptionStore(platform).list();
     return checkSubscriptions(subscriptions);
   });
-  return subscriptions;
+  const stored = subscriptions;
+  if (!stored || stored.length === 0) return { subscriptions: stored, describe: (id) => id };
+  // Names from the cache the poller keeps, or one short lookup each with the Respondent credentials; nothing written.
+  const labels = await projectNames(platform, { writes: false }).labels(stored.map((each) => each.projectId));
+  await run.check("Subscribed projects", () => checkProjectNames(stored, labels));
+  return { subscriptions: stored, describe: (id) => describeProject(labels.get(id), id) };
 }
 
 async function checkChannels(
   run: DoctorRun,
   slack: SlackAccess | undefined,
   subscriptions: Subscription[] | undefined,
+  describe?: (projectId: string) => string,
 ): Promise<void> {
   if (!subscriptions || subscriptions.length === 0) return;
   if (!slack) {
@@ -252,7 +260,9 @@ async function checkChannels(
     byChannel.set(subscription.channelId, [...(byChannel.get(subscription.channelId) ?? []), subscription]);
   }
   for (const [channelId, using] of [...byChannel].sort(([a], [b]) => a.localeCompare(b))) {
-    await run.check(`Slack channel ${channelId}`, () => checkSlackChannel(directory, channelId, identity, using));
+    await run.check(`Slack channel ${channelId}`, () =>
+      checkSlackChannel(directory, channelId, identity, using, describe),
+    );
   }
 }
 

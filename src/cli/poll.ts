@@ -1,4 +1,11 @@
-import { composeNotifier, composePoller, deadLetterQueue, deliveryQueue, subscriptionStore } from "../app/compose.ts";
+import {
+  composeNotifier,
+  composePoller,
+  deadLetterQueue,
+  deliveryQueue,
+  projectNames,
+  subscriptionStore,
+} from "../app/compose.ts";
 import { DEMO_CHANNEL_ID } from "../app/local.ts";
 import type { OperatorPlatform } from "../app/operator.ts";
 import { describeError, EXIT_FAILURE, EXIT_OK, UsageError } from "../errors.ts";
@@ -48,7 +55,8 @@ async function pollWithOutput(
   context: CliContext,
   options: { dryRun: boolean; pageProgress: boolean },
 ): Promise<PollCycleResult> {
-  poller.poll.onEvent = (event) => context.out(describeEvent(event));
+  const names = poller.poll.projectNames;
+  poller.poll.onEvent = (event) => context.out(describeEvent(event, names && ((id) => names.labelFor(id))));
   poller.poll.onProgress = options.pageProgress
     ? (progress) => context.progress.update(pollProgressLine(progress))
     : undefined;
@@ -59,8 +67,13 @@ async function pollWithOutput(
   }
 }
 
-function printDryRun(report: PollReport, context: CliContext): void {
-  for (const event of report.events) for (const line of describeWouldAlert(event)) context.out(line);
+/** What a dry run would alert, with project names from the cache or one short lookup each (nothing written). */
+async function printDryRun(report: PollReport, platform: OperatorPlatform, context: CliContext): Promise<void> {
+  const labels = await projectNames(platform, { writes: false }).labels(
+    report.events.flatMap((event) => event.conversation.projectId ?? []),
+  );
+  const nameOf = (id: string) => labels.get(id);
+  for (const event of report.events) for (const line of describeWouldAlert(event, nameOf)) context.out(line);
   context.out(`${summarizePoll(report, undefined)} - dry run: nothing written, nothing posted`);
 }
 
@@ -104,7 +117,7 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
     const poller = composePoller(platform, { dryRun: options.dryRun });
     if (options.dryRun) {
       const result = await pollWithOutput(poller, context, { dryRun: true, pageProgress: true });
-      if (result.report) printDryRun(result.report, context);
+      if (result.report) await printDryRun(result.report, platform, context);
       return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
     }
     const deadLetters = deadLetterQueue(platform);
@@ -163,7 +176,7 @@ async function runDeployedDryRun(context: CliContext): Promise<number> {
       dryRun: true,
       pageProgress: true,
     });
-    if (result.report) printDryRun(result.report, context);
+    if (result.report) await printDryRun(result.report, platform, context);
     return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
   });
 }

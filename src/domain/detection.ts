@@ -112,6 +112,9 @@ export function detectNewMessages(input: {
         mentions: subscription.mentions,
         threadPerConversation: subscription.threadPerConversation,
         body: subscription.body,
+        ...(subscription.quietHours ? { quietHours: subscription.quietHours } : {}),
+        ...(subscription.timezone ? { timezone: subscription.timezone } : {}),
+        ...(subscription.digest ? { digest: subscription.digest } : {}),
       }));
     if (targets.length === 0) {
       unrouted += 1;

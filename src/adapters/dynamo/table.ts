@@ -23,6 +23,12 @@ import type { Log } from "../../ports.ts";
  * | Slack thread        | THREAD#<conversationUid>| CH#<channelId>              |
  * | health record       | HEALTH                  | POLLER / NOTIFIER           |
  * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
+ * | project name        | PROJECT#<projectId>     | NAME                        |
+ * | conversation mute   | MUTES                   | CONV#<uid>#CH#<channelId>   |
+ * | replies of a day    | COUNT#<uid>#<channelId> | DAY#<yyyy-mm-dd>            |
+ * | digest              | DIGEST#<digestId>       | DIGEST                      |
+ * | reply held for it   | DIGEST#<digestId>       | REPLY#<createdAt>#<eventId> |
+ * | digest due          | DIGESTS                 | DUE#<dueAt>#<digestId>      |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds: an item worth keeping only for a while carries it, and DynamoDB deletes it after. */
@@ -48,6 +54,21 @@ export const deliveryKey = (eventId: string, channelId: string): ItemKey =>
 export const threadKey = (conversationUid: string, channelId: string): ItemKey =>
   itemKey(`THREAD#${conversationUid}`, `CH#${channelId}`);
 export const healthKey = (component: string): ItemKey => itemKey("HEALTH", component.toUpperCase());
+export const projectKey = (projectId: string): ItemKey => itemKey(`PROJECT#${projectId}`, "NAME");
+export const MUTES_PARTITION = "MUTES";
+export const muteKey = (conversationUid: string, channelId: string): ItemKey =>
+  itemKey(MUTES_PARTITION, `CONV#${conversationUid}#CH#${channelId}`);
+export const replyCountKey = (conversationUid: string, channelId: string, day: string): ItemKey =>
+  itemKey(`COUNT#${conversationUid}#${channelId}`, `DAY#${day}`);
+export const DIGEST_PARTITION_PREFIX = "DIGEST#";
+export const digestKey = (digestId: string): ItemKey => itemKey(`${DIGEST_PARTITION_PREFIX}${digestId}`, "DIGEST");
+export const HELD_REPLY_PREFIX = "REPLY#";
+export const heldReplyKey = (digestId: string, createdAt: string, eventId: string): ItemKey =>
+  itemKey(`${DIGEST_PARTITION_PREFIX}${digestId}`, `${HELD_REPLY_PREFIX}${createdAt}#${eventId}`);
+export const DIGESTS_DUE_PARTITION = "DIGESTS";
+export const DUE_PREFIX = "DUE#";
+export const digestDueKey = (dueAt: string, digestId: string): ItemKey =>
+  itemKey(DIGESTS_DUE_PARTITION, `${DUE_PREFIX}${dueAt}#${digestId}`);
 
 /** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
