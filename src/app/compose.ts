@@ -1,3 +1,4 @@
+import { DynamoDigestStore } from "../adapters/dynamo/digest-store.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
@@ -19,6 +20,7 @@ import { ConfigError } from "../errors.ts";
 import type {
   ConversationSource,
   DeliveryQueue,
+  DigestQueue,
   EventQueue,
   MuteStore,
   OpsChannel,
@@ -29,6 +31,7 @@ import type {
 } from "../ports.ts";
 import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
+import type { DigestTickPorts } from "../usecases/digest.ts";
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
 import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
 import { ProjectNames } from "../usecases/project-names.ts";
@@ -72,6 +75,8 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
     }),
     health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
+    // Each tick queues the digests that are due (quiet hours over, a digest interval ended).
+    digests: options.dryRun ? undefined : { digests: digestStore(platform), queue: digestQueue(platform), clock, log },
   };
 }
 
@@ -92,7 +97,24 @@ export function composeNotifier(platform: Platform): DeliveryPorts {
     projectNames: projectNames(platform, { lookUp: false }),
     replyCounter: new DynamoReplyCounter(table.client, table.name, () => clock.now()),
     mutes: muteStore(platform),
+    digests: digestStore(platform),
   };
+}
+
+/** The poller's digest step (src/usecases/digest.ts): due digests from the table onto the notifier's queue. */
+export function digestTick(platform: Platform): DigestTickPorts {
+  return { digests: digestStore(platform), queue: digestQueue(platform), clock: platform.clock, log: platform.log };
+}
+
+/** Replies held for digests (quiet hours, digest intervals) and the digests themselves. */
+function digestStore(platform: Pick<Platform, "table" | "log">): DynamoDigestStore {
+  return new DynamoDigestStore(platform.table.client, platform.table.name, { log: platform.log });
+}
+
+function digestQueue(platform: Platform): DigestQueue {
+  const queue = requireQueue(platform);
+  if (!queue.urls.queueUrl) throw missing("QUEUE_URL", "the notifier's queue");
+  return new SqsEventQueue(queue.client, queue.urls.queueUrl);
 }
 
 /**

@@ -1,19 +1,32 @@
 import YAML from "yaml";
 import * as z from "zod";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "../domain/local-time.ts";
 import { bodyModeSchema, channelIdSchema, mentionSchema, projectIdSchema } from "../domain/subscriptions.ts";
 import { UsageError } from "../errors.ts";
 import type { SubscriptionEntry } from "../usecases/subscriptions-sync.ts";
 
 /**
  * The reviewed file of `subscriptions apply` / `subscriptions export`, in YAML or JSON:
- * `{ subscriptions: [ { project, channel, researcher?, mentions?, thread?, body?, paused? } ] }`,
+ * `{ subscriptions: [ { project, channel, researcher?, mentions?, thread?, body?, paused?, quietHours?,
+ * timezone?, digest? } ] }`,
  * named like the flags of `subscriptions add`. Every problem is reported with its place in
  * the file (`subscriptions[2].channel: ...`), all at once, before anything is written.
  */
 
 export type FileFormat = "yaml" | "json";
 
-const FIELDS = ["project", "channel", "researcher", "mentions", "thread", "body", "paused"] as const;
+const FIELDS = [
+  "project",
+  "channel",
+  "researcher",
+  "mentions",
+  "thread",
+  "body",
+  "paused",
+  "quietHours",
+  "timezone",
+  "digest",
+] as const;
 
 const entrySchema = z.strictObject({
   project: projectIdSchema,
@@ -23,6 +36,9 @@ const entrySchema = z.strictObject({
   thread: z.boolean().default(true),
   body: z.enum(bodyModeSchema.options, { error: "must be full, preview or hidden" }).default("full"),
   paused: z.boolean().default(false),
+  quietHours: quietHoursSchema.optional(),
+  timezone: timeZoneSchema.optional(),
+  digest: digestIntervalSchema.optional(),
 });
 
 const fileSchema = z.strictObject({ subscriptions: z.array(entrySchema) }).superRefine((file, context) => {
@@ -129,6 +145,9 @@ function entryForFile(entry: SubscriptionEntry): Record<string, unknown> {
     thread: entry.thread,
     body: entry.body,
     paused: entry.paused,
+    ...(entry.quietHours ? { quietHours: entry.quietHours } : {}),
+    ...(entry.timezone ? { timezone: entry.timezone } : {}),
+    ...(entry.digest ? { digest: entry.digest } : {}),
   };
 }
 

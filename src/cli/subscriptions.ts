@@ -2,6 +2,7 @@ import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
 import type { z } from "zod";
 import { projectNames, subscriptionPauses, subscriptionStore } from "../app/compose.ts";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "../domain/local-time.ts";
 import {
   bodyModeSchema,
   channelIdSchema,
@@ -83,6 +84,18 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
       new Option("--body <mode>", "how much of the reply to show").choices(bodyModeSchema.options).default("full"),
     )
     .option("--paused", "create it paused (no alerts until resumed)")
+    .option(
+      "--quiet-hours <HH:MM-HH:MM>",
+      "hold alerts in these hours (e.g. 19:00-08:00) and post them as one digest when they end",
+    )
+    .option(
+      "--timezone <zone>",
+      "IANA time zone of the times, quiet hours and digests (e.g. Europe/Berlin); default TZ",
+    )
+    .option(
+      "--digest <interval>",
+      "at most one message per interval (e.g. 30m, 1h) listing the conversations with replies",
+    )
     .action(
       async (options: {
         project: string;
@@ -92,6 +105,9 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
         thread: boolean;
         body: string;
         paused?: boolean;
+        quietHours?: string;
+        timezone?: string;
+        digest?: string;
       }) => {
         const ctx = context();
         const subscription = subscriptionSchema.parse({
@@ -102,6 +118,11 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
           threadPerConversation: options.thread,
           body: flag("--body", bodyModeSchema, options.body),
           paused: options.paused === true,
+          ...(options.quietHours !== undefined
+            ? { quietHours: flag("--quiet-hours", quietHoursSchema, options.quietHours) }
+            : {}),
+          ...(options.timezone !== undefined ? { timezone: flag("--timezone", timeZoneSchema, options.timezone) } : {}),
+          ...(options.digest !== undefined ? { digest: flag("--digest", digestIntervalSchema, options.digest) } : {}),
           createdAt: new Date().toISOString(),
         });
         await withSubscriptionStore(ctx, (store) => store.add(subscription));
@@ -261,6 +282,9 @@ function options(subscription: Subscription): string {
     `thread=${entry.thread ? "on" : "off"}`,
     `body=${entry.body}`,
     entry.paused ? "paused" : undefined,
+    entry.quietHours ? `quiet-hours=${entry.quietHours}` : undefined,
+    entry.timezone ? `timezone=${entry.timezone}` : undefined,
+    entry.digest ? `digest=${entry.digest}` : undefined,
   ]
     .filter(Boolean)
     .join(" ");

@@ -18,9 +18,23 @@ export interface SubscriptionEntry {
   thread: boolean;
   body: BodyMode;
   paused: boolean;
+  /** `HH:MM-HH:MM` in `timezone`: alerts are held and posted as one digest when quiet hours end. */
+  quietHours?: string | undefined;
+  /** IANA zone of the subscription's times; absent: the notifier's `TZ`. */
+  timezone?: string | undefined;
+  /** `30m`, `1h`, ...: at most one message per interval. */
+  digest?: string | undefined;
 }
 
-export type OptionName = "researcher" | "mentions" | "thread" | "body" | "paused";
+export type OptionName =
+  | "researcher"
+  | "mentions"
+  | "thread"
+  | "body"
+  | "paused"
+  | "quietHours"
+  | "timezone"
+  | "digest";
 
 export interface OptionChange {
   option: OptionName;
@@ -48,6 +62,9 @@ export function toEntry(subscription: Subscription): SubscriptionEntry {
     thread: subscription.threadPerConversation,
     body: subscription.body,
     paused: subscription.paused,
+    ...(subscription.quietHours ? { quietHours: subscription.quietHours } : {}),
+    ...(subscription.timezone ? { timezone: subscription.timezone } : {}),
+    ...(subscription.digest ? { digest: subscription.digest } : {}),
   };
 }
 
@@ -65,6 +82,9 @@ function optionValues(entry: SubscriptionEntry): Record<OptionName, string> {
     thread: entry.thread ? "on" : "off",
     body: entry.body,
     paused: entry.paused ? "yes" : "no",
+    quietHours: entry.quietHours ?? "(none)",
+    timezone: entry.timezone ?? "(TZ)",
+    digest: entry.digest ?? "(off)",
   };
 }
 
@@ -85,6 +105,9 @@ function fromEntry(entry: SubscriptionEntry, createdAt: string, updatedAt?: stri
     threadPerConversation: entry.thread,
     body: entry.body,
     paused: entry.paused,
+    ...(entry.quietHours ? { quietHours: entry.quietHours } : {}),
+    ...(entry.timezone ? { timezone: entry.timezone } : {}),
+    ...(entry.digest ? { digest: entry.digest } : {}),
     createdAt,
     ...(updatedAt ? { updatedAt } : {}),
   });
