@@ -112,11 +112,6 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
     ports.log.info("no active subscription: nothing to poll (add one with `respondent-notifier subscriptions add`)");
   }
 
-  // The subscribed projects' names, looked up (once a day at most) while the scan runs.
-  const naming = options.dryRun
-    ? undefined
-    : ports.projectNames?.ensure(subscriptions.flatMap((each) => (each.projectId === "*" ? [] : [each.projectId])));
-
   // A conversation listed twice in one poll (pages shifting under us) is handled once. Scopes
   // run concurrently, but each check-and-add below has no await in between, so it stays exact.
   const seenThisPoll = new Set<string>();
@@ -176,7 +171,10 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
   });
   report.events = tasks.flatMap((task) => task.output.events);
   report.failures = tasks.flatMap((task) => task.output.failures);
-  await naming;
+  // The subscribed projects' names (once a day at most), after the listing so as not to add to its requests.
+  if (!options.dryRun) {
+    await ports.projectNames?.ensure(subscriptions.flatMap((each) => (each.projectId === "*" ? [] : [each.projectId])));
+  }
 
   report.durationMs = Date.now() - startedAt;
   if (report.failures.length > 0) ports.metrics.count("PollFailures");

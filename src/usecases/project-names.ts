@@ -77,7 +77,8 @@ export class ProjectNames {
     if (wanted.length === 0) return;
     await this.readCache(wanted, now);
     const stale = wanted.filter((id) => !this.isFresh(id, now) && !this.recentlyFailed(id, now));
-    await Promise.all(stale.map((id) => this.lookUp(id)));
+    // One at a time: a name lookup adds at most one request to what the poll has in flight.
+    for (const id of stale) await this.lookUp(id);
   }
 
   /**

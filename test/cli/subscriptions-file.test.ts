@@ -166,7 +166,7 @@ describe("respondent-notifier subscriptions apply with an invalid file", { timeo
       "  subscriptions[1].channel: must be a Slack channel id like C0123456789 (channel details > About > Channel ID), not a #name",
       "  subscriptions[2].channel: is required",
       "  subscriptions[2].body: must be full, preview or hidden",
-      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, paused)',
+      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, paused, quietHours, timezone, digest)',
       "  subscriptions[3].thread: must be true or false",
     ]);
     expect(await stored(env)).toEqual([]);
