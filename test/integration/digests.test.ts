@@ -57,7 +57,9 @@ describe("quiet hours and digests: held durably, delivered once as one message",
   /** The poller's tick: queue what is due; then the notifier drains the queue. */
   async function tick(): Promise<number> {
     const queued = await queueDueDigests(digestTick(platform));
-    await drainQueue(deliveryQueue(platform), ports);
+    // Until the queue is empty (a message just sent may take a moment to be receivable).
+    const drained = await drainQueue(deliveryQueue(platform), ports, { waitUntil: Date.now() + 20_000 });
+    expect(drained.pending).toBe(0);
     return queued;
   }
 
@@ -112,6 +114,25 @@ describe("quiet hours and digests: held durably, delivered once as one message",
     expect(await decideDelivery(queuedMessage(serializeEvent(due)), ports)).toEqual({ action: "acknowledge" });
     await notify(reply("conv-1", "m2", "2026-12-02T04:59:00.000Z", quiet), ports);
     expect(slack.posts.length).toBe(posted);
+  });
+
+  // In the future: held items expire (DynamoDB TTL) a month after their digest was due.
+  it("quiet hours across the daylight-saving changes end at 08:00 local: 06:00Z in spring, 07:00Z after fall-back", async () => {
+    const quiet = { quietHours: "19:00-08:00", timezone: BERLIN };
+    now = new Date("2027-03-27T20:00:00.000Z"); // 21:00 CET, the night clocks go forward
+    const spring = await notify(reply("conv-1", "m1", "2027-03-27T19:59:00.000Z", quiet), ports);
+    now = new Date("2027-10-30T20:00:00.000Z"); // 22:00 CEST, the night clocks go back
+    const autumn = await notify(reply("conv-2", "x1", "2027-10-30T19:59:00.000Z", quiet), ports);
+    expect(spring).toEqual([{ channelId: CHANNEL, status: "held", dueAt: new Date("2027-03-28T06:00:00.000Z") }]);
+    expect(autumn).toEqual([{ channelId: CHANNEL, status: "held", dueAt: new Date("2027-10-31T07:00:00.000Z") }]);
+
+    now = new Date("2027-03-28T06:00:10.000Z");
+    expect(await tick()).toBe(1);
+    expect(slack.posts[0]?.text).toContain("Quiet hours are over: 1 reply in 1 conversation");
+    now = new Date("2027-10-31T06:59:00.000Z"); // 07:59 CET: still quiet
+    expect(await tick()).toBe(0);
+    now = new Date("2027-10-31T07:00:10.000Z");
+    expect(await tick()).toBe(1);
   });
 
   it("a reply outside quiet hours goes out at once, in its conversation's thread", async () => {
