@@ -231,8 +231,11 @@ async function checkStoredSubscriptions(
   if (!stored || stored.length === 0) return { subscriptions: stored, describe: (id) => id };
   // Names from the cache the poller keeps, or one short lookup each with the Respondent credentials; nothing written.
   const labels = await projectNames(platform, { writes: false }).labels(stored.map((each) => each.projectId));
-  await run.check("Subscribed projects", () => checkProjectNames(stored, labels));
-  return { subscriptions: stored, describe: (id) => describeProject(labels.get(id), id) };
+  // Only `*`: no project to name.
+  if (stored.some((each) => each.projectId !== "*")) {
+    await run.check("Subscribed projects", () => checkProjectNames(stored, labels));
+  }
+  return { subscriptions: stored, describe: (id) => (id === "*" ? id : describeProject(labels.get(id), id)) };
 }
 
 async function checkChannels(
