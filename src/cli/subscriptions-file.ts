@@ -157,6 +157,7 @@ const YAML_HEADER = [
   ' project: a Respondent project id, or "*" for every project; channel: a Slack channel id (C...)',
   " researcher: only this external researcher's conversations; mentions: U..., S..., here or channel",
   " thread: one thread per conversation; body: full, preview or hidden; paused: no alerts while true",
+  ' quietHours: "19:00-08:00" holds alerts, posted as one digest when they end; timezone: e.g. Europe/Berlin; digest: 30m, 1h, ...',
 ].join("\n");
 
 export function serializeSubscriptionFile(entries: readonly SubscriptionEntry[], format: FileFormat): string {
