@@ -136,6 +136,8 @@ export interface RespondentClientSettings {
   maxConcurrency: number;
   timeoutMs: number;
   maxRetries: number;
+  /** The one attempt of a project name lookup (default 2,000 ms): a name never holds up an alert. */
+  projectLookupTimeoutMs?: number;
 }
 
 export interface SlackClientSettings {

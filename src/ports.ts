@@ -5,7 +5,7 @@
 
 import type { SlackMessage } from "./domain/alert.ts";
 import type { ConversationState } from "./domain/detection.ts";
-import type { NewReplyEvent } from "./domain/events.ts";
+import type { AlertTarget, DigestDue, NewReplyEvent } from "./domain/events.ts";
 import type { HealthComponent, HealthRecord } from "./domain/health.ts";
 import type { Conversation, MalformedConversation } from "./domain/respondent.ts";
 import type { Subscription } from "./domain/subscriptions.ts";
@@ -133,12 +133,50 @@ export interface Claim {
  */
 export type ClaimOutcome =
   | { status: "claimed"; claim: Claim }
-  | { status: "posted" }
+  | { status: "posted"; messageTs?: string | undefined }
   | { status: "in_progress"; leaseUntil: Date }
-  | { status: "reclaimed"; claim: Claim; firstClaimedAt: Date };
+  | {
+      status: "reclaimed";
+      claim: Claim;
+      firstClaimedAt: Date;
+      /** The thread the earlier attempt posted into, when it recorded one (replies held for a digest). */
+      threadTs?: string | undefined;
+    }
+  /** Held for a digest (quiet hours, digest interval): the digest posts it. */
+  | { status: "held"; digestId: string }
+  /** Handled without a post of its own: muted in that channel, or shown in a digest (`messageTs`). */
+  | { status: "settled"; how: SettledHow; messageTs?: string | undefined };
+
+/** How a delivery was handled without an alert of its own. */
+export type SettledHow = "muted" | "digested";
+
+export interface ClaimOptions {
+  /**
+   * The digest delivering a reply it held: a delivery held for this digest is claimed afresh
+   * (nothing was posted for it yet), recording the thread it will be posted into.
+   */
+  takeHeld?: { digestId: string; threadTs: string | undefined };
+}
 
 export interface DeliveryLedger {
-  claim(eventId: string, channelId: string, now: Date, leaseSeconds: number): Promise<ClaimOutcome>;
+  claim(
+    eventId: string,
+    channelId: string,
+    now: Date,
+    leaseSeconds: number,
+    options?: ClaimOptions,
+  ): Promise<ClaimOutcome>;
+  /** Our claim is handled without a post (the conversation is muted there); a claim taken over by another notifier is left to it. */
+  settle(eventId: string, channelId: string, claim: Claim, how: SettledHow, now: Date): Promise<void>;
+  /** A delivery held for `digestId` is handled by the digest without a post of its own (shown in it, or muted since). */
+  settleHeld(
+    eventId: string,
+    channelId: string,
+    digestId: string,
+    how: SettledHow,
+    messageTs: string | undefined,
+    now: Date,
+  ): Promise<void>;
   markPosted(eventId: string, channelId: string, messageTs: string, now: Date): Promise<void>;
   /** Gives a fresh claim back after a failure that certainly did not post: the next attempt posts without looking. */
   release(eventId: string, channelId: string): Promise<void>;
@@ -159,6 +197,8 @@ export interface AlertSearch {
   oldest: Date;
   /** Look among this thread's replies; absent: among the channel's top-level messages. */
   threadTs?: string | undefined;
+  /** The metadata `event_type` to look for; default the alert's (`respondent_reply`). */
+  eventType?: string | undefined;
 }
 
 export interface SlackPoster {
@@ -406,4 +446,122 @@ export interface ReadMarks {
   ): Promise<{ status: "claimed" } | { status: "taken"; by: string }>;
   /** Gives the mark back after a failed read call, so the next click tries again. */
   release(channelId: string, alertTs: string): Promise<void>;
+}
+
+// ---- project names ---------------------------------------------------------------------------
+
+/** What `GET /v1/projects/{projectId}` says about a project that we show. */
+export interface ProjectInfo {
+  id: string;
+  /** `publicInternalName`: the team's own name for it. */
+  internalName: string | undefined;
+  /** `publicTitle`: what participants see. */
+  title: string | undefined;
+}
+
+export interface ProjectSource {
+  /** The project, or undefined when the API does not know it (404); throws the Respondent* errors otherwise. */
+  getProject(projectId: string): Promise<ProjectInfo | undefined>;
+}
+
+/** A project's row in the name cache: `found: false` records a 404, so it is asked again only after a day. */
+export interface CachedProject {
+  id: string;
+  found: boolean;
+  internalName: string | undefined;
+  title: string | undefined;
+  fetchedAt: Date;
+}
+
+export interface ProjectNameStore {
+  /** The cached rows of these projects (absent ids have none); throws StateUnavailableError. */
+  get(projectIds: readonly string[]): Promise<Map<string, CachedProject>>;
+  put(project: CachedProject): Promise<void>;
+}
+
+// ---- mutes, counts ---------------------------------------------------------------------------
+
+export interface ConversationMute {
+  conversationUid: string;
+  channelId: string;
+  mutedAt: string;
+  /** Who muted it: `cli`, or a Slack user id. */
+  mutedBy: string;
+}
+
+export interface MuteStore {
+  isMuted(conversationUid: string, channelId: string): Promise<boolean>;
+  /** Resolves false when it was muted already. */
+  mute(mute: ConversationMute): Promise<boolean>;
+  /** Resolves false when it was not muted. */
+  unmute(conversationUid: string, channelId: string): Promise<boolean>;
+  list(): Promise<ConversationMute[]>;
+}
+
+/** The replies of a conversation alerted in a channel on one local day, for "3rd reply today". */
+export interface ReplyCounter {
+  /** Counts the event once however often it is recorded; resolves the day's count with it. */
+  record(conversationUid: string, channelId: string, day: string, eventId: string): Promise<number>;
+}
+
+// ---- digests ---------------------------------------------------------------------------------
+
+/** One reply held for a digest: the event, and the target it was held for. */
+export interface HeldReply {
+  event: NewReplyEvent;
+  target: AlertTarget;
+  heldAt: string;
+}
+
+/** A digest: one message for one subscription's channel, due at `dueAt`. */
+export interface DigestRecord {
+  digestId: string;
+  subscriptionId: string;
+  channelId: string;
+  dueAt: string;
+  /** The target of its first held reply: mentions, body mode, thread mode, zone. */
+  target: AlertTarget;
+  /** Whether a reply was held for quiet hours (the digest then says quiet hours are over). */
+  quiet: boolean;
+  /** When the first reply was held. */
+  since: string;
+  /** Set once its delivery started: no reply joins it after that. */
+  closedAt: string | undefined;
+}
+
+export type HoldOutcome =
+  /** Held: the ledger says so and the digest has it. */
+  | { status: "held" }
+  /** That digest is being delivered already: plan again from its due time. */
+  | { status: "closed"; dueAt: Date }
+  /** Our claim is gone (another notifier took it over): it is theirs to deliver. */
+  | { status: "claim_lost" };
+
+export interface DigestStore {
+  /**
+   * In one transaction: our ledger claim becomes "held for this digest", the reply joins the
+   * digest, and the digest is due at `dueAt`. Throws StateUnavailableError (nothing was held).
+   */
+  hold(input: {
+    digestId: string;
+    dueAt: Date;
+    reason: "quiet" | "digest";
+    reply: HeldReply;
+    claim: Claim;
+    now: Date;
+  }): Promise<HoldOutcome>;
+  /** Digests due by `now` whose delivery message was not queued (or was queued more than `requeueAfterMs` ago). */
+  due(now: Date, options: { limit: number; requeueAfterMs: number }): Promise<DigestDue[]>;
+  markQueued(digest: DigestDue, now: Date): Promise<void>;
+  /** Closes the digest to new replies and returns it; undefined when there is no such digest. */
+  close(digestId: string, now: Date): Promise<DigestRecord | undefined>;
+  /** Its replies, oldest first. */
+  replies(digestId: string): Promise<HeldReply[]>;
+  /** Delivered: it is no longer due. */
+  finish(digestId: string, dueAt: string, now: Date): Promise<void>;
+}
+
+/** Sends "this digest is due" to the notifier's queue. */
+export interface DigestQueue {
+  sendDigests(digests: readonly DigestDue[]): Promise<void>;
 }

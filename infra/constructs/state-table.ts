@@ -16,6 +16,8 @@ export const POLLER_TABLE_ACTIONS = [
 /** What the notifier does with the table: the delivery ledger, threads and subscriptions. */
 export const NOTIFIER_TABLE_ACTIONS = [
   "dynamodb:GetItem",
+  // The project-name cache is read for several projects at once.
+  "dynamodb:BatchGetItem",
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
   "dynamodb:DeleteItem",

@@ -149,7 +149,10 @@ export function createSlackPoster(options: SlackPosterOptions): SlackPoster {
             const metadata = message.metadata as
               | { event_type?: string; event_payload?: Record<string, unknown> }
               | undefined;
-            return metadata?.event_type === ALERT_EVENT_TYPE && metadata.event_payload?.event_id === search.eventId;
+            return (
+              metadata?.event_type === (search.eventType ?? ALERT_EVENT_TYPE) &&
+              metadata.event_payload?.event_id === search.eventId
+            );
           });
           if (found?.ts) return { ts: found.ts, threadTs: found.thread_ts };
           cursor = result.response_metadata?.next_cursor || undefined;

@@ -8,9 +8,9 @@ import {
   SendMessageCommand,
   SQSClient,
 } from "@aws-sdk/client-sqs";
-import { type NewReplyEvent, serializeEvent } from "../domain/events.ts";
+import { type DigestDue, digestEventId, type NewReplyEvent, serializeEvent } from "../domain/events.ts";
 import { describeError, QueueUnavailableError } from "../errors.ts";
-import type { DeliveryQueue, EventQueue, QueuedMessage } from "../ports.ts";
+import type { DeliveryQueue, DigestQueue, EventQueue, QueuedMessage } from "../ports.ts";
 import { isLoopback } from "./loopback.ts";
 
 const SQS_BATCH_LIMIT = 10;
@@ -47,7 +47,7 @@ export function createSqsClient(settings: SqsClientSettings): SQSClient {
  * (alerts of one conversation are delivered in order); the deduplication id is the event id,
  * so a re-send within SQS's five-minute window is dropped by SQS itself.
  */
-export class SqsEventQueue implements EventQueue {
+export class SqsEventQueue implements EventQueue, DigestQueue {
   constructor(
     private readonly client: SQSClient,
     private readonly queueUrl: string,
@@ -56,12 +56,36 @@ export class SqsEventQueue implements EventQueue {
   async sendEvents(events: readonly NewReplyEvent[]): Promise<void> {
     // Batches go one after the other so that per-conversation order is the order sent.
     for (let start = 0; start < events.length; start += SQS_BATCH_LIMIT) {
-      await this.sendBatch(events.slice(start, start + SQS_BATCH_LIMIT));
+      await this.sendBatch(
+        events.slice(start, start + SQS_BATCH_LIMIT).map((event) => ({
+          body: serializeEvent(event),
+          groupId: event.conversation.uid,
+          deduplicationId: event.eventId,
+        })),
+        "events",
+      );
     }
   }
 
-  private async sendBatch(batch: readonly NewReplyEvent[]): Promise<void> {
-    let pending = batch.map((event, index) => ({ id: String(index), event }));
+  /** Due digests: one message group per channel, deduplicated by the digest. */
+  async sendDigests(digests: readonly DigestDue[]): Promise<void> {
+    for (let start = 0; start < digests.length; start += SQS_BATCH_LIMIT) {
+      await this.sendBatch(
+        digests.slice(start, start + SQS_BATCH_LIMIT).map((digest) => ({
+          body: serializeEvent(digest),
+          groupId: `digest-${digest.channelId}`,
+          deduplicationId: digestEventId(digest.digestId),
+        })),
+        "due digests",
+      );
+    }
+  }
+
+  private async sendBatch(
+    batch: ReadonlyArray<{ body: string; groupId: string; deduplicationId: string }>,
+    what: string,
+  ): Promise<void> {
+    let pending = batch.map((message, index) => ({ id: String(index), message }));
     let lastError: unknown;
     let lastRefusal: string | undefined;
     for (let attempt = 1; attempt <= 3 && pending.length > 0; attempt += 1) {
@@ -70,11 +94,11 @@ export class SqsEventQueue implements EventQueue {
         const result = await this.client.send(
           new SendMessageBatchCommand({
             QueueUrl: this.queueUrl,
-            Entries: pending.map(({ id, event }) => ({
+            Entries: pending.map(({ id, message }) => ({
               Id: id,
-              MessageBody: serializeEvent(event),
-              MessageGroupId: event.conversation.uid,
-              MessageDeduplicationId: event.eventId,
+              MessageBody: message.body,
+              MessageGroupId: message.groupId,
+              MessageDeduplicationId: message.deduplicationId,
             })),
           }),
         );
@@ -90,10 +114,10 @@ export class SqsEventQueue implements EventQueue {
     }
     if (pending.length === 0) return;
     if (lastError !== undefined && pending.length === batch.length) {
-      throw new QueueUnavailableError(`could not queue events: ${describeError(lastError)}`, { cause: lastError });
+      throw new QueueUnavailableError(`could not queue ${what}: ${describeError(lastError)}`, { cause: lastError });
     }
     throw new QueueUnavailableError(
-      `SQS refused ${pending.length} of ${batch.length} events after 3 attempts${lastRefusal ? ` (${lastRefusal})` : ""}`,
+      `SQS refused ${pending.length} of ${batch.length} ${what} after 3 attempts${lastRefusal ? ` (${lastRefusal})` : ""}`,
       { cause: lastError },
     );
   }

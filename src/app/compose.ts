@@ -1,5 +1,9 @@
+import { DynamoDigestStore } from "../adapters/dynamo/digest-store.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
+import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
+import { DynamoProjectNameStore } from "../adapters/dynamo/project-store.ts";
+import { DynamoReplyCounter } from "../adapters/dynamo/reply-counter.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
 import { DynamoAlertRecords, DynamoReadMarks, DynamoReplyLedger } from "../adapters/dynamo/slack-action-stores.ts";
 import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
@@ -8,6 +12,7 @@ import { DynamoThreadStore } from "../adapters/dynamo/thread-store.ts";
 import { slackOpsChannel, slackPosterWithToken } from "../adapters/ops-channel.ts";
 import { RespondentApiClient, type RespondentApiClientOptions } from "../adapters/respondent-api.ts";
 import { createRespondentMessaging } from "../adapters/respondent-messaging.ts";
+import { RespondentProjects } from "../adapters/respondent-projects.ts";
 import { createSlackDirectory } from "../adapters/slack-directory.ts";
 import { createSlackResponder } from "../adapters/slack-responder.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
@@ -21,7 +26,9 @@ import type {
   ConversationActions,
   ConversationSource,
   DeliveryQueue,
+  DigestQueue,
   EventQueue,
+  MuteStore,
   OpsChannel,
   SlackDirectory,
   SlackPoster,
@@ -31,8 +38,10 @@ import type {
 } from "../ports.ts";
 import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
+import type { DigestTickPorts } from "../usecases/digest.ts";
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
 import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
+import { ProjectNames } from "../usecases/project-names.ts";
 import { SeenCacheSnapshots, TrackedSeenCache } from "../usecases/seen-snapshot.ts";
 import type { SlackActionPorts } from "../usecases/slack-actions.ts";
 import type { SlashCommandPorts } from "../usecases/slash-command.ts";
@@ -66,6 +75,7 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
       metrics,
       cache,
+      projectNames: options.dryRun ? undefined : projectNames(platform),
     },
     snapshots: new SeenCacheSnapshots({
       store: new DynamoSeenSnapshotStore(table.client, table.name, { clock, log }),
@@ -74,6 +84,8 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
     }),
     health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
+    // Each tick queues the digests that are due (quiet hours over, a digest interval ended).
+    digests: options.dryRun ? undefined : { digests: digestStore(platform), queue: digestQueue(platform), clock, log },
   };
 }
 
@@ -90,7 +102,56 @@ export function composeNotifier(platform: Platform): DeliveryPorts {
     metrics,
     conversationUrlTemplate: platform.conversationUrlTemplate,
     watch: deliveryWatch(platform, slack),
+    // Names from the cache only: the poller looks them up; the notifier never waits for Respondent.
+    projectNames: projectNames(platform, { lookUp: false }),
+    replyCounter: new DynamoReplyCounter(table.client, table.name, () => clock.now()),
+    mutes: muteStore(platform),
+    digests: digestStore(platform),
   };
+}
+
+/** The poller's digest step (src/usecases/digest.ts): due digests from the table onto the notifier's queue. */
+export function digestTick(platform: Platform): DigestTickPorts {
+  return { digests: digestStore(platform), queue: digestQueue(platform), clock: platform.clock, log: platform.log };
+}
+
+/** Replies held for digests (quiet hours, digest intervals) and the digests themselves. */
+function digestStore(platform: Pick<Platform, "table" | "log">): DynamoDigestStore {
+  return new DynamoDigestStore(platform.table.client, platform.table.name, { log: platform.log });
+}
+
+function digestQueue(platform: Platform): DigestQueue {
+  const queue = requireQueue(platform);
+  if (!queue.urls.queueUrl) throw missing("QUEUE_URL", "the notifier's queue");
+  return new SqsEventQueue(queue.client, queue.urls.queueUrl);
+}
+
+/**
+ * Project names (src/usecases/project-names.ts): the table's cache, and with Respondent
+ * credentials (unless `lookUp: false`) one short lookup for what is missing or a day old.
+ * `writes: false`: a listing or a dry run reads and asks, and leaves the cache as it was.
+ */
+export function projectNames(
+  platform: Pick<Platform, "table" | "respondent" | "clock" | "log">,
+  options: { lookUp?: boolean; writes?: boolean } = {},
+): ProjectNames {
+  const { table, respondent, clock, log } = platform;
+  const source =
+    options.lookUp !== false && respondent
+      ? new RespondentProjects({ settings: respondent.settings, credentials: respondent.credentials })
+      : undefined;
+  return new ProjectNames({
+    store: new DynamoProjectNameStore(table.client, table.name),
+    source,
+    clock,
+    log,
+    writes: options.writes ?? true,
+  });
+}
+
+/** Muted (conversation, channel) pairs: the notifier reads them, `conversations mute|unmute` writes them. */
+export function muteStore(platform: Pick<Platform, "table">): MuteStore {
+  return new DynamoMuteStore(platform.table.client, platform.table.name);
 }
 
 /** The notifier's queue, for settling what the Lambda's event source hands over and for consumers outside Lambda. */

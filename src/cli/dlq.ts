@@ -100,6 +100,8 @@ function describeDeadLetter(view: DeadLetterView): string[] {
   if (view.event) {
     const channels = view.event.targets.map((target) => target.channelId).join(", ");
     lines.push(`    ${describeReply(view.event)} -> ${channels}`, `    ${previewReply(view.event)}`);
+  } else if (view.digest) {
+    lines.push(`    the digest due ${view.digest.dueAt} -> ${view.digest.channelId} (its held replies wait for it)`);
   } else {
     lines.push(`    cannot be delivered: ${view.problem ?? "not an event"}`);
   }
@@ -113,7 +115,7 @@ function toJson(view: DeadLetterView): Record<string, unknown> {
     [view.atMeaning === "queued" ? "queuedAt" : "deadLetteredAt"]: view.at,
     receiveCount: view.receiveCount,
     lastError: view.lastError,
-    ...(view.event ? { event: view.event } : { problem: view.problem }),
+    ...(view.event ? { event: view.event } : view.digest ? { digest: view.digest } : { problem: view.problem }),
   };
 }
 

@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
 import { fillSecretCommand } from "../adapters/secret-values.ts";
 import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
-import { deadLetterQueue, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
+import { deadLetterQueue, projectNames, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
 import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
 import { DEFAULT_SLACK_API_URL, type LocalConfig, SLACK_SECRET_PLACEHOLDERS } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
@@ -13,6 +13,7 @@ import {
   type CheckStatus,
   checkDeadLetters,
   checkHistoryScopes,
+  checkProjectNames,
   checkRespondentCredentials,
   checkSigningSecret,
   checkSlackChannel,
@@ -21,6 +22,7 @@ import {
   DoctorRun,
   respondentEnvironment,
 } from "../usecases/doctor.ts";
+import { describeProject } from "../usecases/project-names.ts";
 import type { CliContext } from "./context.ts";
 
 export function registerDoctorCommand(program: Command, context: () => CliContext): void {
@@ -59,9 +61,9 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     const slack = await checkSlack(ctx, run, config);
     const table = await checkTable(ctx, run);
     try {
-      const subscriptions = table ? await checkStoredSubscriptions(run, table) : undefined;
-      await checkChannels(run, slack, subscriptions);
-      await run.check("Slack signing secret", () => signingSecretCheck(ctx, config, slack, subscriptions));
+      const stored = table ? await checkStoredSubscriptions(run, table) : undefined;
+      await checkChannels(run, slack, stored?.subscriptions, stored?.describe);
+      await run.check("Slack signing secret", () => signingSecretCheck(ctx, config, slack, stored?.subscriptions));
       await checkDeadLetterQueue(ctx, run, table);
     } finally {
       await table?.close();
@@ -256,19 +258,28 @@ async function checkTable(ctx: CliContext, run: DoctorRun): Promise<OperatorPlat
 async function checkStoredSubscriptions(
   run: DoctorRun,
   platform: OperatorPlatform,
-): Promise<Subscription[] | undefined> {
+): Promise<{ subscriptions: Subscription[] | undefined; describe: (projectId: string) => string }> {
   let subscriptions: Subscription[] | undefined;
   await run.check("Subscriptions", async () => {
     subscriptions = await subscriptionStore(platform).list();
     return checkSubscriptions(subscriptions);
   });
-  return subscriptions;
+  const stored = subscriptions;
+  if (!stored || stored.length === 0) return { subscriptions: stored, describe: (id) => id };
+  // Names from the cache the poller keeps, or one short lookup each with the Respondent credentials; nothing written.
+  const labels = await projectNames(platform, { writes: false }).labels(stored.map((each) => each.projectId));
+  // Only `*`: no project to name.
+  if (stored.some((each) => each.projectId !== "*")) {
+    await run.check("Subscribed projects", () => checkProjectNames(stored, labels));
+  }
+  return { subscriptions: stored, describe: (id) => (id === "*" ? id : describeProject(labels.get(id), id)) };
 }
 
 async function checkChannels(
   run: DoctorRun,
   slack: SlackAccess | undefined,
   subscriptions: Subscription[] | undefined,
+  describe?: (projectId: string) => string,
 ): Promise<void> {
   if (!subscriptions || subscriptions.length === 0) return;
   if (!slack) {
@@ -289,7 +300,9 @@ async function checkChannels(
     byChannel.set(subscription.channelId, [...(byChannel.get(subscription.channelId) ?? []), subscription]);
   }
   for (const [channelId, using] of [...byChannel].sort(([a], [b]) => a.localeCompare(b))) {
-    await run.check(`Slack channel ${channelId}`, () => checkSlackChannel(directory, channelId, identity, using));
+    await run.check(`Slack channel ${channelId}`, () =>
+      checkSlackChannel(directory, channelId, identity, using, describe),
+    );
   }
 }
 

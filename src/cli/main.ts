@@ -4,6 +4,7 @@ import { CountingMetrics, consoleLog, type LogLevel } from "../adapters/observab
 import { type Env, type LocalConfig, loadLocalConfig, loadOperatorConfig, type OperatorConfig } from "../config.ts";
 import { asNotifierError, describeError, EXIT_OK, EXIT_USAGE, UsageError } from "../errors.ts";
 import { type CliContext, type CliIo, processIo } from "./context.ts";
+import { registerConversationCommands } from "./conversations.ts";
 import { registerDeadLetterCommands } from "./dlq.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { runPollOnce, runStart } from "./poll.ts";
@@ -45,6 +46,7 @@ function buildProgram(context: () => CliContext, io: CliIo): Command {
   registerSubscriptionCommands(program, context);
   registerDoctorCommand(program, context);
   registerDeadLetterCommands(program, context);
+  registerConversationCommands(program, context);
   return program;
 }
 

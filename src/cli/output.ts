@@ -2,18 +2,23 @@ import { participantLabel } from "../domain/alert.ts";
 import type { NewReplyEvent } from "../domain/events.ts";
 import { stripInvisibleControls } from "../domain/untrusted-text.ts";
 import type { PollReport } from "../usecases/poll.ts";
+import { describeProject, type ProjectLabel } from "../usecases/project-names.ts";
 
-/** Who replied in which conversation: `Ada L. in "Scheduling" (project p1)`. */
-export function describeReply(event: NewReplyEvent): string {
-  const project = event.conversation.projectId ?? "no project";
+/** The project's name, when known, for the lines below. */
+export type ProjectNameOf = (projectId: string) => ProjectLabel | undefined;
+
+/** Who replied in which conversation: `Ada L. in "Scheduling" (project Onboarding interviews (p1))`. */
+export function describeReply(event: NewReplyEvent, nameOf?: ProjectNameOf): string {
+  const id = event.conversation.projectId;
+  const project = id ? describeProject(nameOf?.(id), id) : "no project";
   // Names are participant-controlled: no control characters reach the terminal.
   const name = stripInvisibleControls(event.conversation.name);
   return `${stripInvisibleControls(participantLabel(event.sender))} in "${name}" (project ${stripInvisibleControls(project)})`;
 }
 
-export function describeEvent(event: NewReplyEvent): string {
+export function describeEvent(event: NewReplyEvent, nameOf?: ProjectNameOf): string {
   const channels = event.targets.map((target) => target.channelId).join(", ");
-  return `new reply: ${describeReply(event)} -> ${channels}`;
+  return `new reply: ${describeReply(event, nameOf)} -> ${channels}`;
 }
 
 const PREVIEW_CHARS = 100;
@@ -31,13 +36,13 @@ export function previewReply(event: NewReplyEvent): string {
 }
 
 /** What a dry run shows for each alert it would post: where, who, and the start of the reply. */
-export function describeWouldAlert(event: NewReplyEvent): string[] {
+export function describeWouldAlert(event: NewReplyEvent, nameOf?: ProjectNameOf): string[] {
   const where = event.targets
     .map(
       (target) => `${target.channelId}${target.mentions.length > 0 ? ` (mentions ${target.mentions.join(", ")})` : ""}`,
     )
     .join(", ");
-  return [`(dry run) would alert ${where}: ${describeReply(event)}`, `    ${previewReply(event)}`];
+  return [`(dry run) would alert ${where}: ${describeReply(event, nameOf)}`, `    ${previewReply(event)}`];
 }
 
 export function summarizePoll(report: PollReport, alertsPosted: number | undefined): string {

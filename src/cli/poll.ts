@@ -4,6 +4,7 @@ import {
   composePoller,
   deadLetterQueue,
   deliveryQueue,
+  projectNames,
   subscriptionStore,
 } from "../app/compose.ts";
 import { DEMO_CHANNEL_ID } from "../app/local.ts";
@@ -57,7 +58,8 @@ async function pollWithOutput(
   context: CliContext,
   options: { dryRun: boolean; pageProgress: boolean },
 ): Promise<PollCycleResult> {
-  poller.poll.onEvent = (event) => context.out(describeEvent(event));
+  const names = poller.poll.projectNames;
+  poller.poll.onEvent = (event) => context.out(describeEvent(event, names && ((id) => names.labelFor(id))));
   poller.poll.onProgress = options.pageProgress
     ? (progress) => context.progress.update(pollProgressLine(progress))
     : undefined;
@@ -68,8 +70,13 @@ async function pollWithOutput(
   }
 }
 
-function printDryRun(report: PollReport, context: CliContext): void {
-  for (const event of report.events) for (const line of describeWouldAlert(event)) context.out(line);
+/** What a dry run would alert, with project names from the cache or one short lookup each (nothing written). */
+async function printDryRun(report: PollReport, platform: OperatorPlatform, context: CliContext): Promise<void> {
+  const labels = await projectNames(platform, { writes: false }).labels(
+    report.events.flatMap((event) => event.conversation.projectId ?? []),
+  );
+  const nameOf = (id: string) => labels.get(id);
+  for (const event of report.events) for (const line of describeWouldAlert(event, nameOf)) context.out(line);
   context.out(`${summarizePoll(report, undefined)} - dry run: nothing written, nothing posted`);
 }
 
@@ -113,7 +120,7 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
     const poller = composePoller(platform, { dryRun: options.dryRun });
     if (options.dryRun) {
       const result = await pollWithOutput(poller, context, { dryRun: true, pageProgress: true });
-      if (result.report) printDryRun(result.report, context);
+      if (result.report) await printDryRun(result.report, platform, context);
       return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
     }
     const deadLetters = deadLetterQueue(platform);
@@ -172,7 +179,7 @@ async function runDeployedDryRun(context: CliContext): Promise<number> {
       dryRun: true,
       pageProgress: true,
     });
-    if (result.report) printDryRun(result.report, context);
+    if (result.report) await printDryRun(result.report, platform, context);
     return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
   });
 }

@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import type { z } from "zod";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "../domain/local-time.ts";
 import {
   bodyModeSchema,
   mentionSchema,
@@ -20,6 +21,9 @@ export interface SubscriptionFlags {
   body: string;
   paused?: boolean;
   actions: boolean;
+  quietHours?: string;
+  timezone?: string;
+  digest?: string;
 }
 
 /** Validates one flag with its schema; the error names the flag and says what is expected. */
@@ -40,7 +44,19 @@ export function addSubscriptionFlags(command: Command): Command {
       new Option("--body <mode>", "how much of the reply to show").choices(bodyModeSchema.options).default("full"),
     )
     .option("--paused", "create it paused (no alerts until resumed)")
-    .option("--no-actions", "no Reply / Mark as read buttons on this channel's alerts");
+    .option("--no-actions", "no Reply / Mark as read buttons on this channel's alerts")
+    .option(
+      "--quiet-hours <HH:MM-HH:MM>",
+      "hold alerts in these hours (e.g. 19:00-08:00) and post them as one digest when they end",
+    )
+    .option(
+      "--timezone <zone>",
+      "IANA time zone of the times, quiet hours and digests (e.g. Europe/Berlin); default TZ",
+    )
+    .option(
+      "--digest <interval>",
+      "at most one message per interval (e.g. 30m, 1h) listing the conversations with replies",
+    );
 }
 
 /** The subscription the flags describe, starting `now` (messages written before it never alert). */
@@ -59,6 +75,11 @@ export function subscriptionFromFlags(
     body: flag("--body", bodyModeSchema, options.body),
     actions: options.actions,
     paused: options.paused === true,
+    ...(options.quietHours !== undefined
+      ? { quietHours: flag("--quiet-hours", quietHoursSchema, options.quietHours) }
+      : {}),
+    ...(options.timezone !== undefined ? { timezone: flag("--timezone", timeZoneSchema, options.timezone) } : {}),
+    ...(options.digest !== undefined ? { digest: flag("--digest", digestIntervalSchema, options.digest) } : {}),
     createdAt: now.toISOString(),
   });
 }

@@ -1,19 +1,33 @@
 import YAML from "yaml";
 import * as z from "zod";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "../domain/local-time.ts";
 import { bodyModeSchema, channelIdSchema, mentionSchema, projectIdSchema } from "../domain/subscriptions.ts";
 import { UsageError } from "../errors.ts";
 import type { SubscriptionEntry } from "../usecases/subscriptions-sync.ts";
 
 /**
  * The reviewed file of `subscriptions apply` / `subscriptions export`, in YAML or JSON:
- * `{ subscriptions: [ { project, channel, researcher?, mentions?, thread?, body?, paused? } ] }`,
+ * `{ subscriptions: [ { project, channel, researcher?, mentions?, thread?, body?, actions?, paused?, quietHours?,
+ * timezone?, digest? } ] }`,
  * named like the flags of `subscriptions add`. Every problem is reported with its place in
  * the file (`subscriptions[2].channel: ...`), all at once, before anything is written.
  */
 
 export type FileFormat = "yaml" | "json";
 
-const FIELDS = ["project", "channel", "researcher", "mentions", "thread", "body", "actions", "paused"] as const;
+const FIELDS = [
+  "project",
+  "channel",
+  "researcher",
+  "mentions",
+  "thread",
+  "body",
+  "actions",
+  "paused",
+  "quietHours",
+  "timezone",
+  "digest",
+] as const;
 
 const entrySchema = z.strictObject({
   project: projectIdSchema,
@@ -24,6 +38,9 @@ const entrySchema = z.strictObject({
   body: z.enum(bodyModeSchema.options, { error: "must be full, preview or hidden" }).default("full"),
   actions: z.boolean().default(true),
   paused: z.boolean().default(false),
+  quietHours: quietHoursSchema.optional(),
+  timezone: timeZoneSchema.optional(),
+  digest: digestIntervalSchema.optional(),
 });
 
 const fileSchema = z.strictObject({ subscriptions: z.array(entrySchema) }).superRefine((file, context) => {
@@ -131,6 +148,9 @@ function entryForFile(entry: SubscriptionEntry): Record<string, unknown> {
     body: entry.body,
     actions: entry.actions !== false,
     paused: entry.paused,
+    ...(entry.quietHours ? { quietHours: entry.quietHours } : {}),
+    ...(entry.timezone ? { timezone: entry.timezone } : {}),
+    ...(entry.digest ? { digest: entry.digest } : {}),
   };
 }
 
@@ -141,6 +161,7 @@ const YAML_HEADER = [
   " researcher: only this external researcher's conversations; mentions: U..., S..., here or channel",
   " thread: one thread per conversation; body: full, preview or hidden; paused: no alerts while true",
   " actions: the alert's Reply and Mark as read buttons (false: none)",
+  ' quietHours: "19:00-08:00" holds alerts, posted as one digest when they end; timezone: e.g. Europe/Berlin; digest: 30m, 1h, ...',
 ].join("\n");
 
 export function serializeSubscriptionFile(entries: readonly SubscriptionEntry[], format: FileFormat): string {

@@ -1,9 +1,11 @@
 import { readFile, writeFile } from "node:fs/promises";
 import { type Command, Option } from "commander";
-import { subscriptionPauses, subscriptionStore } from "../app/compose.ts";
+import { projectNames, subscriptionPauses, subscriptionStore } from "../app/compose.ts";
 import { channelIdSchema, projectIdSchema, type Subscription } from "../domain/subscriptions.ts";
+import { stripInvisibleControls } from "../domain/untrusted-text.ts";
 import { describeError, UsageError } from "../errors.ts";
 import type { SubscriptionStore } from "../ports.ts";
+import type { ProjectLabel } from "../usecases/project-names.ts";
 import { applySync, changeCount, planSync, type SyncPlan, toEntries, toEntry } from "../usecases/subscriptions-sync.ts";
 import { type CliContext, withPlatform } from "./context.ts";
 import { addSubscriptionFlags, flag, type SubscriptionFlags, subscriptionFromFlags } from "./subscription-flags.ts";
@@ -30,19 +32,23 @@ export async function withSubscriptionStore<T>(
   return withPlatform(context, { needs: {} }, (platform) => work(subscriptionStore(platform)));
 }
 
-export function formatSubscription(subscription: Subscription): string {
+export function formatSubscription(subscription: Subscription, project?: ProjectLabel): string {
   const options = [
     subscription.externalResearcherId ? `researcher=${subscription.externalResearcherId}` : undefined,
     subscription.mentions.length > 0 ? `mentions=${subscription.mentions.join(",")}` : undefined,
     `thread=${subscription.threadPerConversation ? "on" : "off"}`,
     `body=${subscription.body}`,
     subscription.actions === false ? "actions=off" : undefined,
+    subscription.quietHours ? `quiet-hours=${subscription.quietHours}` : undefined,
+    subscription.timezone ? `timezone=${subscription.timezone}` : undefined,
+    subscription.digest ? `digest=${subscription.digest}` : undefined,
     subscription.paused
       ? `PAUSED${subscription.disabledReason ? ` (since ${subscription.disabledAt ?? "?"}: ${subscription.disabledReason})` : ""}`
       : undefined,
     `since ${subscription.createdAt}`,
   ].filter(Boolean);
-  return `${subscription.projectId.padEnd(24)}  ->  ${subscription.channelId}  ${options.join("  ")}`;
+  const name = project?.name ? `  "${stripInvisibleControls(project.name)}"` : "";
+  return `${subscription.projectId.padEnd(24)}  ->  ${subscription.channelId}  ${options.join("  ")}${name}`;
 }
 
 export function registerSubscriptionCommands(program: Command, context: () => CliContext): void {
@@ -75,16 +81,27 @@ export function registerSubscriptionCommands(program: Command, context: () => Cl
     .option("--json", "print JSON (one array) for scripts")
     .action(async (options: { json?: boolean }) => {
       const ctx = context();
-      const all = await withSubscriptionStore(ctx, (store) => store.list());
+      // The names come from the cache the poller keeps (src/usecases/project-names.ts): no API call here.
+      const { all, labels } = await withPlatform(ctx, { needs: {} }, async (platform) => {
+        const all = await subscriptionStore(platform).list();
+        const labels = await projectNames(platform, { lookUp: false, writes: false }).labels(
+          all.map((subscription) => subscription.projectId),
+        );
+        return { all, labels };
+      });
       if (options.json) {
-        ctx.out(JSON.stringify(all, null, 2));
+        const named = all.map((subscription) => {
+          const name = labels.get(subscription.projectId)?.name;
+          return name ? { ...subscription, projectName: name } : subscription;
+        });
+        ctx.out(JSON.stringify(named, null, 2));
         return;
       }
       if (all.length === 0) {
         ctx.out("no subscriptions. Add one: respondent-notifier subscriptions add --project <id|*> --channel <C...>");
         return;
       }
-      for (const subscription of all) ctx.out(formatSubscription(subscription));
+      for (const subscription of all) ctx.out(formatSubscription(subscription, labels.get(subscription.projectId)));
     });
 
   subscriptions
@@ -210,6 +227,9 @@ function options(subscription: Subscription): string {
     `body=${entry.body}`,
     entry.actions === false ? "actions=off" : undefined,
     entry.paused ? "paused" : undefined,
+    entry.quietHours ? `quiet-hours=${entry.quietHours}` : undefined,
+    entry.timezone ? `timezone=${entry.timezone}` : undefined,
+    entry.digest ? `digest=${entry.digest}` : undefined,
   ]
     .filter(Boolean)
     .join(" ");

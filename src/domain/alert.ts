@@ -8,6 +8,7 @@ import type {
   SectionBlock,
 } from "@slack/web-api";
 import type { AlertTarget, NewReplyEvent } from "./events.ts";
+import { formatLocalTime, ordinal } from "./local-time.ts";
 import {
   cleanUntrusted,
   escapedPieces,
@@ -28,10 +29,12 @@ export interface SlackMessage {
 
 /** The `event_type` of every alert's message metadata. */
 export const ALERT_EVENT_TYPE = "respondent_reply";
+/** The `event_type` of a digest's message metadata (src/domain/digest-message.ts). */
+export const DIGEST_EVENT_TYPE = "respondent_digest";
 
 export interface AlertMetadata {
-  event_type: typeof ALERT_EVENT_TYPE;
-  event_payload: { event_id: string; conversation_uid: string };
+  event_type: typeof ALERT_EVENT_TYPE | typeof DIGEST_EVENT_TYPE;
+  event_payload: { event_id: string; conversation_uid?: string; digest_id?: string };
 }
 
 export function alertMetadata(event: NewReplyEvent): AlertMetadata {
@@ -49,6 +52,18 @@ export interface AlertContext {
    * back to find out (see notify.ts): the alert says so.
    */
   possiblyRepeated: boolean;
+  /** The project's names from the cache (src/usecases/project-names.ts); absent: the alert shows its id. */
+  project?: ProjectNaming | undefined;
+  /** The zone of the readable times: the subscription's, else the process's `TZ`. Default UTC. */
+  timeZone?: string | undefined;
+  /** This reply's place among the conversation's replies alerted in this channel on its local day. */
+  replyOfDay?: number | undefined;
+}
+
+/** What is known of a project's names: `publicInternalName` (or `publicTitle` in its place) and the title. */
+export interface ProjectNaming {
+  name?: string | undefined;
+  title?: string | undefined;
 }
 
 /** The action_id of the alert's Reply button: it opens a modal whose text is sent to the participant. */
@@ -137,7 +152,7 @@ const SHORT_FIELD_BUDGET = 200;
 const PREVIEW_TEXT_BUDGET = 800;
 /**
  * With these budgets `text` stays below MAX_NOTIFICATION_TEXT by construction:
- * sender 120 + conversation 200 + preview 800 + mentions 20 × 25 + punctuation.
+ * sender 120 + conversation 200 + project 100 + time 30 + preview 800 + mentions 20 × 25 + punctuation.
  */
 export const MAX_MENTIONS = 20;
 
@@ -153,16 +168,37 @@ export function participantLabel(sender: NewReplyEvent["sender"]): string {
   return "A participant";
 }
 
-function conversationLabel(name: string): string {
+export function conversationLabel(name: string): string {
   return singleLine(cleanUntrusted(name).text) || "(untitled conversation)";
 }
 
-/** Slack shows the reader's own time zone; the fallback is for clients that cannot. */
-function slackDate(createdAt: string): string {
+/**
+ * Slack shows the reader's own time zone; the fallback (clients that cannot, the terminal) is a
+ * readable time in the subscription's zone, e.g. `Tue 1 Dec, 07:43 CET`.
+ */
+export function slackDate(createdAt: string, timeZone: string): string {
   const millis = Date.parse(createdAt);
   if (Number.isNaN(millis)) return fitMrkdwn(createdAt, SHORT_FIELD_BUDGET);
   const unix = Math.floor(millis / 1000);
-  return `<!date^${unix}^{date_short_pretty} at {time}|${new Date(millis).toISOString()}>`;
+  return `<!date^${unix}^{date_short_pretty} at {time}|${formatLocalTime(new Date(millis), timeZone)}>`;
+}
+
+/** The readable local time of a message, for plain text (notifications); undefined when it is not a date. */
+export function readableTime(createdAt: string, timeZone: string): string | undefined {
+  const millis = Date.parse(createdAt);
+  return Number.isNaN(millis) ? undefined : formatLocalTime(new Date(millis), timeZone);
+}
+
+const PROJECT_NAME_BUDGET = 100;
+
+/** The project as the alert's field shows it: its name, the participants' title below, or else its id. */
+function projectField(event: NewReplyEvent, project: ProjectNaming | undefined): string {
+  const id = event.conversation.projectId;
+  if (!id) return "_no project_";
+  if (!project?.name) return fitMrkdwn(id, SHORT_FIELD_BUDGET);
+  const name = fitMrkdwn(project.name, PROJECT_NAME_BUDGET, "…");
+  const title = project.title ? `\n_${fitMrkdwn(project.title, PROJECT_NAME_BUDGET, "…")}_` : "";
+  return `${name}${title}`;
 }
 
 const USER_MENTION = /^[UW][A-Z0-9]{8,}$/;
@@ -175,6 +211,19 @@ function mentionMarkup(mention: string): string | undefined {
   if (mention === "here") return "<!here>";
   if (mention === "channel") return "<!channel>";
   return undefined;
+}
+
+/** The target's mentions as Slack markup, at most MAX_MENTIONS. */
+export function mentionsOf(target: AlertTarget): string[] {
+  return target.mentions.flatMap((mention) => mentionMarkup(mention) ?? []).slice(0, MAX_MENTIONS);
+}
+
+/** The start of the reply on one line, escaped, with "…" when cut; undefined when hidden or empty. */
+export function replyPreview(event: NewReplyEvent, target: AlertTarget, max: number): string | undefined {
+  if (target.body === "hidden") return undefined;
+  const body = cleanBody(event);
+  if (!body.text) return undefined;
+  return previewOf({ ...body, text: singleLine(body.text) }, { max, quote: false }).join("");
 }
 
 function conversationUrl(template: string | undefined, event: NewReplyEvent): string | undefined {
@@ -233,9 +282,18 @@ function mrkdwn(text: string): MrkdwnElement {
   return { type: "mrkdwn", text };
 }
 
-function notificationText(event: NewReplyEvent, target: AlertTarget, who: string, mentions: string[]): string {
+function notificationText(
+  event: NewReplyEvent,
+  target: AlertTarget,
+  who: string,
+  mentions: string[],
+  context: AlertContext,
+): string {
   const conversation = fitMrkdwn(conversationLabel(event.conversation.name), CONVERSATION_TEXT_BUDGET, "…");
   let text = `💬 ${fitMrkdwn(who, SENDER_BUDGET, "…")} replied in “${conversation}”`;
+  if (context.project?.name) text += ` (${fitMrkdwn(context.project.name, PROJECT_NAME_BUDGET, "…")})`;
+  const when = readableTime(event.message.createdAt, context.timeZone ?? "UTC");
+  if (when) text += ` · ${when}`;
   const body = cleanBody(event);
   if (target.body !== "hidden" && body.text) {
     const oneLine = { ...body, text: singleLine(body.text) };
@@ -255,7 +313,7 @@ function notificationText(event: NewReplyEvent, target: AlertTarget, who: string
 export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: AlertContext): SlackMessage {
   const who = participantLabel(event.sender);
   const conversation = conversationLabel(event.conversation.name);
-  const mentions = target.mentions.flatMap((mention) => mentionMarkup(mention) ?? []).slice(0, MAX_MENTIONS);
+  const mentions = mentionsOf(target);
 
   const header: HeaderBlock = {
     type: "header",
@@ -266,9 +324,8 @@ export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: 
     },
   };
 
-  const project = event.conversation.projectId
-    ? fitMrkdwn(event.conversation.projectId, SHORT_FIELD_BUDGET)
-    : "_no project_";
+  const project = projectField(event, context.project);
+  const timeZone = context.timeZone ?? "UTC";
   const details: SectionBlock = {
     type: "section",
     ...(mentions.length > 0 ? { text: mrkdwn(`🔔 ${mentions.join(" ")}`) } : {}),
@@ -276,11 +333,16 @@ export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: 
       mrkdwn(`*From*\n${fitMrkdwn(who, SENDER_BUDGET)}`),
       mrkdwn(`*Conversation*\n${fitMrkdwn(conversation, CONVERSATION_FIELD_BUDGET)}`),
       mrkdwn(`*Project*\n${project}`),
-      mrkdwn(`*Sent*\n${slackDate(event.message.createdAt)}`),
+      mrkdwn(`*Sent*\n${slackDate(event.message.createdAt, timeZone)}`),
     ],
   };
 
-  const footnotes = [`Respondent conversation ${fitMrkdwn(event.conversation.uid, SHORT_FIELD_BUDGET)}`];
+  const footnotes: string[] = [];
+  if (context.replyOfDay !== undefined) footnotes.push(`${ordinal(context.replyOfDay)} reply today`);
+  footnotes.push(`Respondent conversation ${fitMrkdwn(event.conversation.uid, SHORT_FIELD_BUDGET)}`);
+  if (context.project?.name && event.conversation.projectId) {
+    footnotes.push(`project ${fitMrkdwn(event.conversation.projectId, SHORT_FIELD_BUDGET)}`);
+  }
   if (target.body === "preview") footnotes.push(`preview of the first ${PREVIEW_GRAPHEMES} characters`);
   const footer: ContextBlock = { type: "context", elements: [mrkdwn(footnotes.join(" · "))] };
 
@@ -304,5 +366,5 @@ export function formatAlert(event: NewReplyEvent, target: AlertTarget, context: 
   }
 
   // At most 8 blocks (header, repeat warning, details, MAX_BODY_SECTIONS, footer, actions): far below 50.
-  return { text: notificationText(event, target, who, mentions), blocks, metadata: alertMetadata(event) };
+  return { text: notificationText(event, target, who, mentions, context), blocks, metadata: alertMetadata(event) };
 }

@@ -113,6 +113,9 @@ export function detectNewMessages(input: {
         threadPerConversation: subscription.threadPerConversation,
         body: subscription.body,
         actions: subscription.actions !== false,
+        ...(subscription.quietHours ? { quietHours: subscription.quietHours } : {}),
+        ...(subscription.timezone ? { timezone: subscription.timezone } : {}),
+        ...(subscription.digest ? { digest: subscription.digest } : {}),
       }));
     if (targets.length === 0) {
       unrouted += 1;

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import * as z from "zod";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "./local-time.ts";
 import { bodyModeSchema, channelIdSchema, mentionSchema } from "./subscriptions.ts";
 
 /**
@@ -16,6 +17,10 @@ export const alertTargetSchema = z.strictObject({
   body: bodyModeSchema,
   /** Reply / Mark as read buttons; absent (events queued before the option existed): on. */
   actions: z.boolean().optional(),
+  /** The subscription's quiet hours, zone and digest interval, present only when it has them. */
+  quietHours: quietHoursSchema.optional(),
+  timezone: timeZoneSchema.optional(),
+  digest: digestIntervalSchema.optional(),
 });
 
 /** Version 1 of the poller -> notifier message. Add fields compatibly; bump `version` otherwise. */
@@ -55,7 +60,7 @@ export type AlertTarget = z.infer<typeof alertTargetSchema>;
  * the event could never be queued and its conversation would never advance. JSON.parse gives
  * back exactly the same text.
  */
-export function serializeEvent(event: NewReplyEvent): string {
+export function serializeEvent(event: NewReplyEvent | DigestDue): string {
   return JSON.stringify(event).replace(
     /[\u007f-\uffff]/g,
     (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, "0")}`,
@@ -73,4 +78,49 @@ export function truncateCodePoints(text: string, maxChars: number): { text: stri
   const codePoints = Array.from(text);
   if (codePoints.length <= maxChars) return { text, truncated: false };
   return { text: codePoints.slice(0, maxChars).join(""), truncated: true };
+}
+
+/**
+ * The second kind of queue message: "this digest is due". The poller's tick finds due digests
+ * and queues one each; the notifier posts it exactly once, like an alert (ledger + read-back).
+ */
+export const digestDueSchema = z.strictObject({
+  version: z.literal(1),
+  kind: z.literal("digest"),
+  digestId: z.string().min(1).max(400),
+  subscriptionId: z.string().min(1),
+  channelId: channelIdSchema,
+  dueAt: z.iso.datetime(),
+});
+
+export type DigestDue = z.infer<typeof digestDueSchema>;
+
+/** Every message of the notifier's queue: a new reply, or a due digest. */
+export type QueueMessageBody = { kind: "reply"; event: NewReplyEvent } | { kind: "digest"; digest: DigestDue };
+
+/** Which message a parsed JSON body is, or the problem that makes it neither. */
+export function parseQueueMessageBody(json: unknown): QueueMessageBody | { problem: string } {
+  if (typeof json === "object" && json !== null && (json as { kind?: unknown }).kind === "digest") {
+    const digest = digestDueSchema.safeParse(json);
+    if (digest.success) return { kind: "digest", digest: digest.data };
+    return { problem: `not a valid due-digest message, version 1${issueOf(digest.error)}` };
+  }
+  const event = newReplyEventSchema.safeParse(json);
+  if (event.success) return { kind: "reply", event: event.data };
+  return { problem: `not a valid new-reply event, version 1${issueOf(event.error)}` };
+}
+
+function issueOf(error: z.ZodError): string {
+  const issue = error.issues[0];
+  return issue ? ` (${issue.path.join(".") || "body"}: ${issue.message})` : "";
+}
+
+/** A digest's ledger id and message-metadata id: stable, like an event's. */
+export function digestEventId(digestId: string): string {
+  return createHash("sha256").update(`digest\n${digestId}`).digest("hex");
+}
+
+/** The digest of one subscription due at one instant. */
+export function digestIdFor(subscriptionId: string, dueAt: Date): string {
+  return `${subscriptionId}@${dueAt.toISOString()}`;
 }

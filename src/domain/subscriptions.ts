@@ -1,4 +1,5 @@
 import * as z from "zod";
+import { digestIntervalSchema, quietHoursSchema, timeZoneSchema } from "./local-time.ts";
 
 /** `*` subscribes to every project. Project ids are Mongo ObjectIds in Respondent. */
 export const ALL_PROJECTS = "*";
@@ -39,6 +40,12 @@ export const subscriptionSchema = z.strictObject({
   /** The alert's Reply and Mark as read buttons; absent: on (`--no-actions` stores false). */
   actions: z.boolean().optional(),
   paused: z.boolean().default(false),
+  /** `HH:MM-HH:MM` on the local wall clock of `timezone`: alerts are held and posted as one digest when it ends. */
+  quietHours: quietHoursSchema.optional(),
+  /** IANA zone of the alert's times, the day of "3rd reply today", quiet hours and digest intervals; absent: the process's `TZ`. */
+  timezone: timeZoneSchema.optional(),
+  /** `30m`, `1h`, ...: at most one message per interval, listing the conversations that had replies. */
+  digest: digestIntervalSchema.optional(),
   /** Why the notifier paused it (a channel that cannot take posts); cleared on resume. */
   disabledReason: z.string().optional(),
   disabledAt: z.iso.datetime().optional(),

@@ -74,7 +74,7 @@ function renderBlock(block: unknown, style: Style): string[] {
 /** "From\nJane D." reads as "From: Jane D." on one line. */
 function renderField(rendered: string): string {
   const [label = "", ...rest] = rendered.split("\n");
-  return rest.length > 0 ? `${label}: ${rest.join(" ")}` : label;
+  return rest.length > 0 ? `${label}: ${rest.join(" · ")}` : label;
 }
 
 function renderTextObject(value: unknown, style: Style): string {

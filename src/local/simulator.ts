@@ -137,6 +137,18 @@ export interface RespondentSimulator {
   startAutoReplies(options: AutoRepliesOptions): () => void;
   clearRequests(): void;
   close(): Promise<void>;
+  /** Every `GET /v1/projects/{projectId}` received, in arrival order (kept apart from `requests`). */
+  readonly projectRequests: readonly ProjectRequest[];
+  /** Renames a project (`publicInternalName`, `publicTitle`): the next lookup answers the new names. */
+  renameProject(projectId: string, names: { internalName?: string; title?: string }): void;
+  /** The next `count` project lookups get `fault` instead of an answer (conversation listings are unaffected). */
+  failNextProjectLookups(count: number, fault: SimulatorFault): void;
+}
+
+export interface ProjectRequest {
+  projectId: string;
+  /** Set once answered; undefined while pending or for a `hang` fault. */
+  status: number | undefined;
 }
 
 const DEFAULTS = {
@@ -152,6 +164,7 @@ const CONTRACT_DEFAULT_PAGE_SIZE = 20;
 const HISTORY_ANCHOR = Date.parse("2026-01-01T00:00:00.000Z");
 const DAY_MS = 86_400_000;
 const OBJECT_ID = /^[0-9a-f]{24}$/i;
+const PROJECT_PATH = /^\/v1\/projects\/([^/]+)$/;
 
 const PROJECT_NAMES = [
   "Checkout usability study",
@@ -311,6 +324,8 @@ export async function startRespondentSimulator(
   const projects = Array.from({ length: projectCount }, (_, index) => ({
     id: objectId(historyEnd - (200 - index) * DAY_MS),
     name: PROJECT_NAMES[index % PROJECT_NAMES.length] ?? "Study",
+    title: `Paid study: ${(PROJECT_NAMES[index % PROJECT_NAMES.length] ?? "Study").toLowerCase()}`,
+    createdAt: historyEnd - (200 - index) * DAY_MS,
     externalResearcherId: `researcher-${(index % 2) + 1}`,
   }));
   const projectIds = projects.map((project) => project.id);
@@ -581,6 +596,57 @@ export async function startRespondentSimulator(
     return 201;
   };
 
+  const projectRequests: ProjectRequest[] = [];
+  const projectFaults: Array<{ remaining: number; fault: SimulatorFault }> = [];
+
+  /** `GET /v1/projects/{projectId}`: the Project object (the fields we read, and the required ones around them). */
+  const serveProject = async (request: IncomingMessage, response: ServerResponse, projectId: string) => {
+    const record: ProjectRequest = { projectId, status: undefined };
+    projectRequests.push(record);
+    const fault = projectFaults[0];
+    if (fault) {
+      fault.remaining -= 1;
+      if (fault.remaining <= 0) projectFaults.shift();
+      if ("kind" in fault.fault && fault.fault.kind === "hang") return;
+      if ("kind" in fault.fault) {
+        response.writeHead(200, { "content-type": "text/html" });
+        response.end("<html>upstream error</html>");
+        record.status = 200;
+        return;
+      }
+      record.status = fault.fault.status;
+      sendJson(response, fault.fault.status, { statusCode: fault.fault.status, message: "simulated failure" });
+      return;
+    }
+    if (request.headers["x-api-key"] !== apiKey || request.headers["x-api-secret"] !== apiSecret) {
+      record.status = 401;
+      sendJson(response, 401, { statusCode: 401, message: "Unauthorized" });
+      return;
+    }
+    const project = projects.find((candidate) => candidate.id === projectId);
+    if (!project) {
+      record.status = 404;
+      sendJson(response, 404, { statusCode: 404, message: "Project not found", error: "Not Found" });
+      return;
+    }
+    record.status = 200;
+    sendJson(response, 200, {
+      id: project.id,
+      createdAt: new Date(project.createdAt).toISOString(),
+      publicTitle: project.title,
+      publicInternalName: project.name,
+      projectStatus: "PUBLISHED",
+      projectRecruitingStatus: "RECRUITING",
+      targetMarketType: "B2C",
+      typeOfResearch: "REMOTE",
+      targetResearchMethodology: "ONE_ON_ONE",
+      participantTimeRequiredMinutes: 30,
+      incentiveAmount: 50,
+      targetNumberOfParticipants: 10,
+      externalResearcher: { id: project.externalResearcherId },
+    });
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const query = Object.fromEntries(url.searchParams);
@@ -596,6 +662,10 @@ export async function startRespondentSimulator(
       externalResearcherId: query.externalResearcherId,
       status: undefined,
     };
+    if (record.method === "GET" && PROJECT_PATH.test(record.path)) {
+      await serveProject(request, response, decodeURIComponent(record.path.replace(PROJECT_PATH, "$1")));
+      return;
+    }
     requests.push(record);
 
     const latency = typeof options.latencyMs === "function" ? options.latencyMs(record) : (options.latencyMs ?? 0);
@@ -753,6 +823,16 @@ export async function startRespondentSimulator(
     startAutoReplies,
     clearRequests() {
       requests.length = 0;
+    },
+    projectRequests,
+    renameProject(projectId, names) {
+      const project = projects.find((candidate) => candidate.id === projectId);
+      if (!project) throw new Error(`no project ${projectId}`);
+      if (names.internalName !== undefined) project.name = names.internalName;
+      if (names.title !== undefined) project.title = names.title;
+    },
+    failNextProjectLookups(count, fault) {
+      if (count > 0) projectFaults.push({ remaining: count, fault });
     },
     async close() {
       for (const stop of [...autoReplyStops]) stop();

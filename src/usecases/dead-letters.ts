@@ -1,4 +1,4 @@
-import { type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
+import { type DigestDue, digestDueSchema, type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
 import type { MoveTaskProgress, MoveTaskSource } from "../ports.ts";
 
 /**
@@ -23,6 +23,8 @@ export interface DeadLetterRecord {
 export interface DeadLetterView extends DeadLetterRecord {
   /** The event, or undefined when the body is not a valid event (`problem` says why). */
   event: NewReplyEvent | undefined;
+  /** A due digest (quiet hours, digest intervals) whose delivery failed; `dlq redrive` delivers it like an event. */
+  digest?: DigestDue | undefined;
   problem: string | undefined;
 }
 
@@ -33,6 +35,8 @@ export function readDeadLetter(record: DeadLetterRecord): DeadLetterView {
   } catch {
     return { ...record, event: undefined, problem: "the body is not JSON" };
   }
+  const digest = digestDueSchema.safeParse(json);
+  if (digest.success) return { ...record, event: undefined, digest: digest.data, problem: undefined };
   const parsed = newReplyEventSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,7 +1,8 @@
-import { type NewReplyEvent, newReplyEventSchema } from "../domain/events.ts";
+import { parseQueueMessageBody, type QueueMessageBody } from "../domain/events.ts";
 import { asNotifierError, describeError, InvalidEventError, type NotifierError } from "../errors.ts";
 import type { DeliveryQueue, DeliverySettlement, QueuedMessage } from "../ports.ts";
 import type { DeliveryWatch } from "./delivery-watch.ts";
+import { deliverDigest } from "./digest.ts";
 import { type NotifyPorts, notify, type TargetOutcome } from "./notify.ts";
 
 /**
@@ -39,25 +40,30 @@ export const READ_BACK_SETTLE_SECONDS = 5;
 export const MAX_RETRY_SECONDS = 43_200;
 
 export async function decideDelivery(message: QueuedMessage, ports: DeliveryPorts): Promise<DeliveryDecision> {
-  const event = parseEvent(message);
-  if (event instanceof InvalidEventError) return { action: "dead_letter", reason: event.message };
-  const outcomes = await notify(event, ports);
-  await ports.watch?.afterDelivery(event, outcomes);
+  const body = parseMessage(message);
+  if (body instanceof InvalidEventError) return { action: "dead_letter", reason: body.message };
+  if (body.kind === "digest") {
+    if (!ports.digests) {
+      return { action: "retry", afterSeconds: MAX_BACKOFF_SECONDS, reason: "this notifier has no digest store" };
+    }
+    const outcomes = await deliverDigest(body.digest, { ...ports, digests: ports.digests });
+    return decisionFor(outcomes, message.receiveCount);
+  }
+  const outcomes = await notify(body.event, ports);
+  await ports.watch?.afterDelivery(body.event, outcomes);
   return decisionFor(outcomes, message.receiveCount);
 }
 
-function parseEvent(message: QueuedMessage): NewReplyEvent | InvalidEventError {
+function parseMessage(message: QueuedMessage): QueueMessageBody | InvalidEventError {
   let json: unknown;
   try {
     json = JSON.parse(message.body);
   } catch {
     return new InvalidEventError(`message ${message.messageId} is not JSON, so not a new-reply event`);
   }
-  const parsed = newReplyEventSchema.safeParse(json);
-  if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0];
-  const where = issue ? ` (${issue.path.join(".") || "body"}: ${issue.message})` : "";
-  return new InvalidEventError(`message ${message.messageId} is not a valid new-reply event, version 1${where}`);
+  const parsed = parseQueueMessageBody(json);
+  if ("problem" in parsed) return new InvalidEventError(`message ${message.messageId} is ${parsed.problem}`);
+  return parsed;
 }
 
 /** Acknowledged once no channel asks for a retry; otherwise retried after the longest wait any channel needs. */

@@ -2,6 +2,7 @@ import { DEFAULT_RESPONDENT_API_URL } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { describeError, RespondentAuthError, RespondentRequestRejectedError, SlackAuthError } from "../errors.ts";
 import type { ConversationSource, SlackDirectory, SlackIdentity } from "../ports.ts";
+import { describeProject, type ProjectLabel } from "./project-names.ts";
 
 /**
  * `doctor`: one line per check, each with a clear verdict and, when it is not a pass, the fix.
@@ -139,9 +140,11 @@ export async function checkSlackChannel(
   channelId: string,
   identity: SlackIdentity,
   subscriptions: readonly Subscription[],
+  /** `Name (id)` of a project, when its name is known; default its id. */
+  describeProject: (projectId: string) => string = (projectId) => projectId,
 ): Promise<CheckOutcome> {
   const app = `@${identity.user || "<your app>"}`;
-  const projects = subscriptions.map((subscription) => subscription.projectId).join(", ");
+  const projects = subscriptions.map((subscription) => describeProject(subscription.projectId)).join(", ");
   const forWhat = `subscribed to ${projects}`;
   const info = await slack.channel(channelId);
   if (!info.exists) {
@@ -194,6 +197,21 @@ export function checkHistoryScopes(identity: SlackIdentity, subscriptions: reado
     status: "warn",
     detail: `missing ${missing.join(", ")}: after a lost answer from Slack a retried alert cannot look whether it is already in the channel, and is posted again marked "may repeat"`,
     fix: "add the scope in OAuth & Permissions (or from slack-app-manifest.yaml) and reinstall the app",
+  };
+}
+
+/** The subscribed projects by name, with the id beside; a note when some names are not cached yet. */
+export function checkProjectNames(
+  subscriptions: readonly Subscription[],
+  labels: ReadonlyMap<string, ProjectLabel>,
+): CheckOutcome {
+  const ids = [...new Set(subscriptions.map((subscription) => subscription.projectId))];
+  const shown = ids.map((id) => describeProject(labels.get(id), id));
+  const unnamed = ids.filter((id) => id !== "*" && !labels.get(id)?.name).length;
+  if (unnamed === 0) return { status: "pass", detail: shown.join(", ") };
+  return {
+    status: "note",
+    detail: `${shown.join(", ")} (${unnamed} without a name yet: alerts show the id until the poller has looked it up)`,
   };
 }
 

@@ -1,4 +1,5 @@
 import { describeError } from "../errors.ts";
+import { type DigestTickPorts, queueDueDigests } from "./digest.ts";
 import { errorObservation, type HealthMonitor, pollObservation } from "./health.ts";
 import { type PollOptions, type PollPorts, type PollReport, poll } from "./poll.ts";
 import type { SeenCacheSnapshots } from "./seen-snapshot.ts";
@@ -9,6 +10,8 @@ export interface PollCyclePorts {
   snapshots: SeenCacheSnapshots;
   /** With an ops channel: health transitions are posted there. */
   health?: HealthMonitor | undefined;
+  /** Queues the digests that are due; absent in a dry run. */
+  digests?: DigestTickPorts | undefined;
 }
 
 export type PollCycleResult = { report: PollReport; error?: undefined } | { report?: undefined; error: unknown };
@@ -30,6 +33,7 @@ export async function pollCycle(ports: PollCyclePorts, options: PollOptions = {}
     result = { error };
   }
   if (options.dryRun) return result;
+  if (ports.digests) await queueDueDigests(ports.digests);
   await ports.snapshots.saveIfDue();
   await ports.health?.observe(result.report ? pollObservation(result.report) : errorObservation(result.error));
   return result;

@@ -4,6 +4,7 @@ import type { Conversation } from "../domain/respondent.ts";
 import { pollScopes, type Subscription } from "../domain/subscriptions.ts";
 import { asNotifierError, describeError } from "../errors.ts";
 import type { Clock, ConversationSource, EventQueue, Log, Metrics, SeenCache, StateStore } from "../ports.ts";
+import type { ProjectNames } from "./project-names.ts";
 
 export interface PollPorts {
   api: ConversationSource;
@@ -17,6 +18,11 @@ export interface PollPorts {
   onProgress?: (progress: PollProgress) => void;
   /** Receives each event as it is queued (the local CLI prints them). */
   onEvent?: (event: NewReplyEvent) => void;
+  /**
+   * Puts the names of the events' projects into the cache before they are queued, so that their
+   * alerts name them (src/usecases/project-names.ts). Never throws, never holds up for long.
+   */
+  projectNames?: Pick<ProjectNames, "ensure" | "labelFor"> | undefined;
 }
 
 export interface PollOptions {
@@ -165,6 +171,10 @@ export async function poll(ports: PollPorts, options: PollOptions = {}): Promise
   });
   report.events = tasks.flatMap((task) => task.output.events);
   report.failures = tasks.flatMap((task) => task.output.failures);
+  // The subscribed projects' names (once a day at most), after the listing so as not to add to its requests.
+  if (!options.dryRun) {
+    await ports.projectNames?.ensure(subscriptions.flatMap((each) => (each.projectId === "*" ? [] : [each.projectId])));
+  }
 
   report.durationMs = Date.now() - startedAt;
   if (report.failures.length > 0) ports.metrics.count("PollFailures");
@@ -232,6 +242,7 @@ async function processPage(
   if (options.dryRun) return;
 
   if (events.length > 0) {
+    await ports.projectNames?.ensure(events.flatMap((event) => event.conversation.projectId ?? []));
     try {
       await ports.queue.sendEvents(events);
     } catch (error) {

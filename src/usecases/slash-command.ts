@@ -17,7 +17,7 @@ export type SlashRequest =
 export const SLASH_HELP = [
   "*`/respondent` manages this channel's Respondent alerts*",
   "• `/respondent subscribe <projectId|*> [options]`: alert this channel about a project (`*`: every project), from now on",
-  "    options: `--researcher <externalResearcherId>` · `--mention <@user|@group|here|channel>…` · `--no-thread` · `--body full|preview|hidden` · `--no-actions` · `--paused`",
+  "    options: `--researcher <externalResearcherId>` · `--mention <@user|@group|here|channel>…` · `--no-thread` · `--body full|preview|hidden` · `--no-actions` · `--paused` · `--quiet-hours 19:00-08:00` · `--timezone Europe/Berlin` · `--digest 30m`",
   "• `/respondent unsubscribe <projectId|*>`: stop alerting this channel about a project",
   "• `/respondent list`: this channel's subscriptions",
   "• `/respondent help`: this text",
@@ -122,6 +122,9 @@ function options(subscription: Subscription): string {
     `thread ${subscription.threadPerConversation ? "on" : "off"}`,
     `body ${subscription.body}`,
     `buttons ${subscription.actions === false ? "off" : "on"}`,
+    subscription.quietHours ? `quiet hours ${subscription.quietHours}` : undefined,
+    subscription.timezone ? `zone ${subscription.timezone}` : undefined,
+    subscription.digest ? `digest every ${subscription.digest}` : undefined,
     subscription.paused ? "*paused*" : undefined,
     `since ${subscription.createdAt}`,
   ]

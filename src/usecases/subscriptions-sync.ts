@@ -20,9 +20,24 @@ export interface SubscriptionEntry {
   /** Absent in entries written before the option existed: on. */
   actions?: boolean | undefined;
   paused: boolean;
+  /** `HH:MM-HH:MM` in `timezone`: alerts are held and posted as one digest when quiet hours end. */
+  quietHours?: string | undefined;
+  /** IANA zone of the subscription's times; absent: the notifier's `TZ`. */
+  timezone?: string | undefined;
+  /** `30m`, `1h`, ...: at most one message per interval. */
+  digest?: string | undefined;
 }
 
-export type OptionName = "researcher" | "mentions" | "thread" | "body" | "actions" | "paused";
+export type OptionName =
+  | "researcher"
+  | "mentions"
+  | "thread"
+  | "body"
+  | "actions"
+  | "paused"
+  | "quietHours"
+  | "timezone"
+  | "digest";
 
 export interface OptionChange {
   option: OptionName;
@@ -51,6 +66,9 @@ export function toEntry(subscription: Subscription): SubscriptionEntry {
     body: subscription.body,
     actions: subscription.actions !== false,
     paused: subscription.paused,
+    ...(subscription.quietHours ? { quietHours: subscription.quietHours } : {}),
+    ...(subscription.timezone ? { timezone: subscription.timezone } : {}),
+    ...(subscription.digest ? { digest: subscription.digest } : {}),
   };
 }
 
@@ -69,6 +87,9 @@ function optionValues(entry: SubscriptionEntry): Record<OptionName, string> {
     body: entry.body,
     actions: entry.actions === false ? "off" : "on",
     paused: entry.paused ? "yes" : "no",
+    quietHours: entry.quietHours ?? "(none)",
+    timezone: entry.timezone ?? "(TZ)",
+    digest: entry.digest ?? "(off)",
   };
 }
 
@@ -90,6 +111,9 @@ function fromEntry(entry: SubscriptionEntry, createdAt: string, updatedAt?: stri
     body: entry.body,
     actions: entry.actions !== false,
     paused: entry.paused,
+    ...(entry.quietHours ? { quietHours: entry.quietHours } : {}),
+    ...(entry.timezone ? { timezone: entry.timezone } : {}),
+    ...(entry.digest ? { digest: entry.digest } : {}),
     createdAt,
     ...(updatedAt ? { updatedAt } : {}),
   });

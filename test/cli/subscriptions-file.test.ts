@@ -166,7 +166,7 @@ describe("respondent-notifier subscriptions apply with an invalid file", { timeo
       "  subscriptions[1].channel: must be a Slack channel id like C0123456789 (channel details > About > Channel ID), not a #name",
       "  subscriptions[2].channel: is required",
       "  subscriptions[2].body: must be full, preview or hidden",
-      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, actions, paused)',
+      '  subscriptions[2]: unknown field "chanel" (fields: project, channel, researcher, mentions, thread, body, actions, paused, quietHours, timezone, digest)',
       "  subscriptions[3].thread: must be true or false",
     ]);
     expect(await stored(env)).toEqual([]);
@@ -268,5 +268,117 @@ describe("respondent-notifier subscriptions add --no-actions", { timeout: CLI_TE
         { project: "p-quiet", channel: "C0NOACTION1", thread: true, body: "full", actions: false, paused: false },
       ],
     });
+  });
+});
+
+describe("quiet hours, timezone and digest in the file format and the flags", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
+  const env = localTableEnv("cli-quiet");
+  const QUIET = `subscriptions:
+  - project: p-checkout
+    channel: C0CHECKOUT1
+    quietHours: "19:00-08:00"
+    timezone: europe/berlin
+  - project: p-diary
+    channel: C0DIARY0001
+    digest: 60m
+`;
+
+  it("apply stores them (canonical spelling), list and export show them, and the export applies back unchanged", async () => {
+    const applied = await runCli(["subscriptions", "apply", "-f", file("quiet.yaml", QUIET), "--yes"], env);
+    expect(applied.code, applied.stderr).toBe(0);
+    expect(applied.stdout).toContain(
+      "+ add     p-checkout -> C0CHECKOUT1  thread=on body=full quiet-hours=19:00-08:00 timezone=Europe/Berlin",
+    );
+    expect(applied.stdout).toContain("digest=1h");
+
+    const added = await runCli(
+      [
+        "subscriptions",
+        "add",
+        "--project",
+        "p-third",
+        "--channel",
+        "C0THIRD0001",
+        "--digest",
+        "30m",
+        "--timezone",
+        "UTC",
+      ],
+      env,
+    );
+    expect(added.code, added.stderr).toBe(0);
+    expect(added.stdout).toContain("timezone=UTC  digest=30m");
+
+    const listed = await runCli(["subscriptions", "list"], env);
+    expect(listed.stdout).toContain("quiet-hours=19:00-08:00  timezone=Europe/Berlin");
+
+    const exported = await runCli(["subscriptions", "export", "--format", "json"], env);
+    expect(JSON.parse(exported.stdout).subscriptions).toEqual([
+      {
+        project: "p-checkout",
+        channel: "C0CHECKOUT1",
+        thread: true,
+        body: "full",
+        actions: true,
+        paused: false,
+        quietHours: "19:00-08:00",
+        timezone: "Europe/Berlin",
+      },
+      {
+        project: "p-diary",
+        channel: "C0DIARY0001",
+        thread: true,
+        body: "full",
+        actions: true,
+        paused: false,
+        digest: "1h",
+      },
+      {
+        project: "p-third",
+        channel: "C0THIRD0001",
+        thread: true,
+        body: "full",
+        actions: true,
+        paused: false,
+        timezone: "UTC",
+        digest: "30m",
+      },
+    ]);
+    const back = await runCli(["subscriptions", "apply", "-f", file("quiet-back.json", exported.stdout)], env);
+    expect(back.stdout).toContain("no changes: the stored subscriptions match");
+
+    // Changing an option in place shows the change and keeps the subscription's start.
+    const changed = await runCli(
+      ["subscriptions", "apply", "-f", file("quiet-changed.yaml", QUIET.replace("60m", "30m")), "--dry-run"],
+      env,
+    );
+    expect(changed.stdout).toContain("~ change  p-diary -> C0DIARY0001  digest: 1h -> 30m");
+  });
+
+  it("refuses bad values, naming the field or the flag", async () => {
+    const bad = await runCli(
+      [
+        "subscriptions",
+        "apply",
+        "-f",
+        file(
+          "quiet-bad.yaml",
+          'subscriptions:\n  - project: p\n    channel: C0BAD000001\n    quietHours: "7pm-8am"\n    timezone: Mars/Base\n    digest: 90m\n',
+        ),
+        "--yes",
+      ],
+      env,
+    );
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("subscriptions[0].quietHours: must be HH:MM-HH:MM on a 24-hour clock");
+    expect(bad.stderr).toContain("subscriptions[0].timezone: must be an IANA time zone");
+    expect(bad.stderr).toContain("subscriptions[0].digest: must be an interval that divides the day");
+
+    const flag = await runCli(
+      ["subscriptions", "add", "--project", "p", "--channel", "C0BAD000001", "--quiet-hours", "19-8"],
+      env,
+    );
+    expect(flag.code).toBe(2);
+    expect(flag.stderr).toContain('--quiet-hours "19-8": must be HH:MM-HH:MM');
   });
 });

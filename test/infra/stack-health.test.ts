@@ -66,7 +66,14 @@ describe("a stack with an ops channel and 15-second polling", () => {
     const statements = statementsOfRole(template, id("AWS::IAM::Role", "NotifierRole"));
 
     expect(statements).toContainEqual({
-      actions: ["dynamodb:DeleteItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:UpdateItem"],
+      actions: [
+        "dynamodb:BatchGetItem",
+        "dynamodb:DeleteItem",
+        "dynamodb:GetItem",
+        "dynamodb:PutItem",
+        "dynamodb:Query",
+        "dynamodb:UpdateItem",
+      ],
       resource: [getAtt(id("AWS::DynamoDB::Table", "State"), "Arn")],
     });
     expect(statements).toHaveLength(5);

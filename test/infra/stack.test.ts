@@ -278,6 +278,7 @@ describe("least privilege", () => {
         { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "SlackSecret")) },
         {
           actions: [
+            "dynamodb:BatchGetItem",
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",

@@ -28,7 +28,8 @@ const FULL_CHANNEL = "C0INJECT001";
 const PREVIEW_CHANNEL = "C0INJECT002";
 
 /** Our own markup: the localized date. Anything else starting with `<` would be Slack control syntax. */
-const OUR_DATE = /<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[0-9T:.Z-]+>/g;
+const OUR_DATE =
+  /<!date\^\d+\^\{date_short_pretty\} at \{time\}\|[A-Z][a-z]{2} \d{1,2} [A-Z][a-z]{2}, \d{2}:\d{2} [A-Za-z0-9+:-]+>/g;
 const INVISIBLE = /[\u200B\u200E\u200F\u202A-\u202E\u2060-\u2064\u2066-\u2069\uFEFF]/u;
 /** A joiner between two ASCII characters hides nothing legitimate: it only splits `<!chan‍nel>`. */
 const ASCII_JOINER = /[\x21-\x7e][\u200C\u200D][\x21-\x7e]/;

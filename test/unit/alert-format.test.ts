@@ -82,6 +82,14 @@ function mrkdwnStrings(message: SlackMessage): string[] {
   return strings;
 }
 
+function contextTexts(message: SlackMessage): string[] {
+  return message.blocks.flatMap((block) =>
+    block.type === "context"
+      ? block.elements.flatMap((element) => (element.type === "mrkdwn" ? [element.text] : []))
+      : [],
+  );
+}
+
 function headerText(message: SlackMessage): string {
   const header = message.blocks.find((block) => block.type === "header");
   if (header?.type !== "header") throw new Error("no header block");
@@ -210,13 +218,57 @@ describe("who, where and when", () => {
     expect(mrkdwnStrings(message)).toContain("*Project*\n_no project_");
   });
 
-  it("shows when the message was sent as a Slack date token with an ISO fallback", () => {
+  it("shows when the message was sent as a Slack date token with a readable UTC fallback by default", () => {
     const message = format({ message: { createdAt: "2026-06-01T12:00:00.000Z" } });
 
     const unix = Date.parse("2026-06-01T12:00:00.000Z") / 1000;
     expect(mrkdwnStrings(message)).toContain(
-      `*Sent*\n<!date^${unix}^{date_short_pretty} at {time}|2026-06-01T12:00:00.000Z>`,
+      `*Sent*\n<!date^${unix}^{date_short_pretty} at {time}|Mon 1 Jun, 12:00 UTC>`,
     );
+  });
+
+  it("gives the fallback and the notification in the subscription's zone", () => {
+    const message = format(
+      { message: { createdAt: "2026-12-01T06:43:29.318Z" } },
+      {},
+      {
+        possiblyRepeated: false,
+        timeZone: "Europe/Berlin",
+      },
+    );
+
+    const unix = Math.floor(Date.parse("2026-12-01T06:43:29.318Z") / 1000);
+    expect(mrkdwnStrings(message)).toContain(
+      `*Sent*\n<!date^${unix}^{date_short_pretty} at {time}|Tue 1 Dec, 07:43 CET>`,
+    );
+    expect(message.text).toContain("· Tue 1 Dec, 07:43 CET:");
+  });
+
+  it("names the project (its internal name, the participants' title below) and keeps its id in the footer", () => {
+    const message = format(
+      {},
+      {},
+      {
+        possiblyRepeated: false,
+        project: { name: "Checkout <b>usability</b>", title: "Tell us how you shop" },
+      },
+    );
+
+    expect(mrkdwnStrings(message)).toContain(
+      "*Project*\nCheckout &lt;b&gt;usability&lt;/b&gt;\n_Tell us how you shop_",
+    );
+    expect(contextTexts(message).join(" ")).toContain("project 64b7f0c2e4b0a1b2c3d4e5f6");
+    expect(message.text).toContain("(Checkout &lt;b&gt;usability&lt;/b&gt;)");
+  });
+
+  it("says which of the conversation's replies today this is", () => {
+    expect(contextTexts(format({}, {}, { possiblyRepeated: false, replyOfDay: 1 })).join(" ")).toContain(
+      "1st reply today",
+    );
+    expect(contextTexts(format({}, {}, { possiblyRepeated: false, replyOfDay: 3 })).join(" ")).toContain(
+      "3rd reply today",
+    );
+    expect(contextTexts(format({}, {}, { possiblyRepeated: false })).join(" ")).not.toContain("reply today");
   });
 
   it("shows an unparseable send time as escaped text instead of a broken date token", () => {
@@ -228,7 +280,9 @@ describe("who, where and when", () => {
   it("gives a notification text that reads well alone: who, where and the start of the message", () => {
     const message = format();
 
-    expect(message.text).toBe("💬 Jane D. replied in “Usability study – Jane”: Thanks, Thursday works for me.");
+    expect(message.text).toBe(
+      "💬 Jane D. replied in “Usability study – Jane” · Mon 1 Jun, 12:00 UTC: Thanks, Thursday works for me.",
+    );
   });
 });
 
@@ -246,7 +300,9 @@ describe("body modes", () => {
     const message = format({ message: { body } }, { body: "preview" });
 
     expect(bodySections(message)).toEqual([`> ${"a".repeat(150)}…`]);
-    expect(message.text).toBe(`💬 Jane D. replied in “Usability study – Jane”: ${"a".repeat(150)}…`);
+    expect(message.text).toBe(
+      `💬 Jane D. replied in “Usability study – Jane” · Mon 1 Jun, 12:00 UTC: ${"a".repeat(150)}…`,
+    );
   });
 
   it("'preview' adds no ellipsis when the whole body fits", () => {
@@ -261,7 +317,7 @@ describe("body modes", () => {
     const everything = [...mrkdwnStrings(message), headerText(message)].join("\n");
     expect(everything).not.toContain("555-0100");
     expect(sectionTexts(message)).toContain(HIDDEN_BODY_NOTE);
-    expect(message.text).toBe("💬 Jane D. replied in “Usability study – Jane”");
+    expect(message.text).toBe("💬 Jane D. replied in “Usability study – Jane” · Mon 1 Jun, 12:00 UTC");
   });
 
   it("says the message is empty rather than posting an empty quote", () => {

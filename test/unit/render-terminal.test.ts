@@ -27,11 +27,17 @@ const alert = formatAlert(
     threadPerConversation: true,
     body: "full",
   },
-  { conversationUrlTemplate: "https://app.respondent.io/messages/{conversationUid}", possiblyRepeated: false },
+  {
+    conversationUrlTemplate: "https://app.respondent.io/messages/{conversationUid}",
+    possiblyRepeated: false,
+    project: { name: "Checkout usability", title: "Tell us how you shop online" },
+    timeZone: "Europe/Berlin",
+    replyOfDay: 3,
+  },
 );
 
 describe("rendering a post for the terminal", () => {
-  it("shows an alert as Slack would: header, mentions, fields, quoted body, context and the buttons", () => {
+  it("shows an alert as Slack would: header, mentions, fields (project by name, local time), quoted body, context (the day's count, the ids) and the buttons", () => {
     const rendered = renderPostForTerminal({ channel: "C0000000001", ...alert });
 
     expect(rendered).toBe(
@@ -41,11 +47,11 @@ describe("rendering a post for the terminal", () => {
         "  🔔 @U0123456789 @here",
         "  From: Jane D.",
         "  Conversation: Usability study <!here>",
-        "  Project: project-a",
-        "  Sent: 2026-06-01T12:00:00.000Z",
+        "  Project: Checkout usability · Tell us how you shop online",
+        "  Sent: Mon 1 Jun, 14:00 CEST",
         "  │ Hi <@U123> & &lt;b&gt;",
         "  │ second line",
-        "  Respondent conversation conv-1",
+        "  3rd reply today · Respondent conversation conv-1 · project project-a",
         "  [↩️ Reply]",
         "  [✓ Mark as read]",
         "  [Open conversation] https://app.respondent.io/messages/conv-1",

@@ -7,7 +7,7 @@ import {
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
 import { describeError, StateUnavailableError } from "../../errors.ts";
-import type { Claim, ClaimOutcome, DeliveryLedger } from "../../ports.ts";
+import type { Claim, ClaimOptions, ClaimOutcome, DeliveryLedger, SettledHow } from "../../ports.ts";
 import { deliveryKey, type Item, stringAttribute } from "./table.ts";
 
 /** A claim can vanish (released) between our write and our read of it: start over a few times. */
@@ -25,7 +25,13 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     private readonly tableName: string,
   ) {}
 
-  async claim(eventId: string, channelId: string, now: Date, leaseSeconds: number): Promise<ClaimOutcome> {
+  async claim(
+    eventId: string,
+    channelId: string,
+    now: Date,
+    leaseSeconds: number,
+    options: ClaimOptions = {},
+  ): Promise<ClaimOutcome> {
     const leaseUntil = new Date(now.getTime() + leaseSeconds * 1000).toISOString();
     try {
       for (let round = 1; round <= CLAIM_ROUNDS; round += 1) {
@@ -33,7 +39,20 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
         const existing = await this.createClaim(eventId, channelId, claim.claimedAt, leaseUntil);
         if (!existing) return { status: "claimed", claim };
         if (existing === "vanished") continue;
-        if (stringAttribute(existing, "status") === "posted") return { status: "posted" };
+        const status = stringAttribute(existing, "status");
+        if (status === "posted") return { status: "posted", messageTs: stringAttribute(existing, "messageTs") };
+        if (status === "muted" || status === "digested") {
+          return { status: "settled", how: status, messageTs: stringAttribute(existing, "messageTs") };
+        }
+        if (status === "held") {
+          const digestId = stringAttribute(existing, "digestId") ?? "";
+          const takeHeld = options.takeHeld;
+          if (takeHeld?.digestId !== digestId) return { status: "held", digestId };
+          if (await this.takeHeld(eventId, channelId, digestId, takeHeld.threadTs, claim.claimedAt, leaseUntil)) {
+            return { status: "claimed", claim };
+          }
+          continue;
+        }
         const currentLease = Date.parse(stringAttribute(existing, "leaseUntil") ?? "");
         if (currentLease > now.getTime()) return { status: "in_progress", leaseUntil: new Date(currentLease) };
         return await this.takeOver(eventId, channelId, existing, now, leaseUntil);
@@ -111,12 +130,121 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
           ReturnValuesOnConditionCheckFailure: "ALL_OLD",
         }),
       );
-      return { status: "reclaimed", claim: { claimedAt: now.toISOString() }, firstClaimedAt: new Date(firstClaimedAt) };
+      return {
+        status: "reclaimed",
+        claim: { claimedAt: now.toISOString() },
+        firstClaimedAt: new Date(firstClaimedAt),
+        threadTs: stringAttribute(existing, "postThreadTs"),
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      if (stringAttribute(error.Item, "status") === "posted") return { status: "posted" };
+      const status = stringAttribute(error.Item, "status");
+      if (status === "posted") return { status: "posted", messageTs: stringAttribute(error.Item, "messageTs") };
+      if (status === "muted" || status === "digested") {
+        return { status: "settled", how: status, messageTs: stringAttribute(error.Item, "messageTs") };
+      }
       const lease = Date.parse(stringAttribute(error.Item, "leaseUntil") ?? "");
       return { status: "in_progress", leaseUntil: new Date(Number.isNaN(lease) ? now.getTime() : lease) };
+    }
+  }
+
+  /**
+   * A delivery held for the digest that is now delivering it: nothing was posted for it yet, so it
+   * is claimed afresh (firstClaimedAt from now on), recording the thread it is about to be posted
+   * into for a takeover's read-back. False when it is no longer held for that digest.
+   */
+  private async takeHeld(
+    eventId: string,
+    channelId: string,
+    digestId: string,
+    threadTs: string | undefined,
+    claimedAt: string,
+    leaseUntil: string,
+  ): Promise<boolean> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(eventId, channelId),
+          UpdateExpression: `SET #status = :pending, claimedAt = :now, firstClaimedAt = :now, leaseUntil = :leaseUntil${threadTs ? ", postThreadTs = :thread" : ""}`,
+          ConditionExpression: "#status = :held AND digestId = :digest",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":pending": { S: "pending" },
+            ":held": { S: "held" },
+            ":digest": { S: digestId },
+            ":now": { S: claimedAt },
+            ":leaseUntil": { S: leaseUntil },
+            ...(threadTs ? { ":thread": { S: threadTs } } : {}),
+          },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  async settle(eventId: string, channelId: string, claim: Claim, how: SettledHow, now: Date): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(eventId, channelId),
+          UpdateExpression: "SET #status = :how, settledAt = :now REMOVE leaseUntil",
+          // Only our own claim: one taken over by another notifier is theirs to finish.
+          ConditionExpression: "#status = :pending AND claimedAt = :ours",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":how": { S: how },
+            ":now": { S: now.toISOString() },
+            ":pending": { S: "pending" },
+            ":ours": { S: claim.claimedAt },
+          },
+        }),
+      );
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new StateUnavailableError(
+        `could not record that event ${eventId} is ${how} in ${channelId}: ${describeError(error)}`,
+        { cause: error },
+      );
+    }
+  }
+
+  async settleHeld(
+    eventId: string,
+    channelId: string,
+    digestId: string,
+    how: SettledHow,
+    messageTs: string | undefined,
+    now: Date,
+  ): Promise<void> {
+    try {
+      await this.client.send(
+        new UpdateItemCommand({
+          TableName: this.tableName,
+          Key: deliveryKey(eventId, channelId),
+          UpdateExpression: `SET #status = :how, settledAt = :now${messageTs ? ", messageTs = :ts" : ""}`,
+          ConditionExpression: "#status = :held AND digestId = :digest",
+          ExpressionAttributeNames: { "#status": "status" },
+          ExpressionAttributeValues: {
+            ":how": { S: how },
+            ":now": { S: now.toISOString() },
+            ":held": { S: "held" },
+            ":digest": { S: digestId },
+            ...(messageTs ? { ":ts": { S: messageTs } } : {}),
+          },
+        }),
+      );
+    } catch (error) {
+      // Settled already (a redelivered digest), or no longer held for it: nothing left to record.
+      if (error instanceof ConditionalCheckFailedException) return;
+      throw new StateUnavailableError(
+        `could not record that event ${eventId} was ${how} by digest ${digestId} in ${channelId}: ${describeError(error)}`,
+        { cause: error },
+      );
     }
   }
 

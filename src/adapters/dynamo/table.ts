@@ -25,6 +25,12 @@ import type { Log } from "../../ports.ts";
  * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
  * | Reply submission    | REPLY#<submissionKey>   | SUBMISSION                  |
  * | alert marked read   | READMARK#<channelId>    | TS#<alertTs>                |
+ * | project name        | PROJECT#<projectId>     | NAME                        |
+ * | conversation mute   | MUTES                   | CONV#<uid>#CH#<channelId>   |
+ * | replies of a day    | COUNT#<uid>#<channelId> | DAY#<yyyy-mm-dd>            |
+ * | digest              | DIGEST#<digestId>       | DIGEST                      |
+ * | reply held for it   | DIGEST#<digestId>       | REPLY#<createdAt>#<eventId> |
+ * | digest due          | DIGESTS                 | DUE#<dueAt>#<digestId>      |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds: an item worth keeping only for a while carries it, and DynamoDB deletes it after. */
@@ -53,6 +59,21 @@ export const healthKey = (component: string): ItemKey => itemKey("HEALTH", compo
 export const replyKey = (submissionKey: string): ItemKey => itemKey(`REPLY#${submissionKey}`, "SUBMISSION");
 export const readMarkKey = (channelId: string, alertTs: string): ItemKey =>
   itemKey(`READMARK#${channelId}`, `TS#${alertTs}`);
+export const projectKey = (projectId: string): ItemKey => itemKey(`PROJECT#${projectId}`, "NAME");
+export const MUTES_PARTITION = "MUTES";
+export const muteKey = (conversationUid: string, channelId: string): ItemKey =>
+  itemKey(MUTES_PARTITION, `CONV#${conversationUid}#CH#${channelId}`);
+export const replyCountKey = (conversationUid: string, channelId: string, day: string): ItemKey =>
+  itemKey(`COUNT#${conversationUid}#${channelId}`, `DAY#${day}`);
+export const DIGEST_PARTITION_PREFIX = "DIGEST#";
+export const digestKey = (digestId: string): ItemKey => itemKey(`${DIGEST_PARTITION_PREFIX}${digestId}`, "DIGEST");
+export const HELD_REPLY_PREFIX = "REPLY#";
+export const heldReplyKey = (digestId: string, createdAt: string, eventId: string): ItemKey =>
+  itemKey(`${DIGEST_PARTITION_PREFIX}${digestId}`, `${HELD_REPLY_PREFIX}${createdAt}#${eventId}`);
+export const DIGESTS_DUE_PARTITION = "DIGESTS";
+export const DUE_PREFIX = "DUE#";
+export const digestDueKey = (dueAt: string, digestId: string): ItemKey =>
+  itemKey(DIGESTS_DUE_PARTITION, `${DUE_PREFIX}${dueAt}#${digestId}`);
 
 /** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
