@@ -52,6 +52,7 @@ export class NotifierStack extends Stack {
       table: state,
       queue: events,
       respondentSecret,
+      reserveConcurrency: settings.reservePollerConcurrency,
     });
 
     const notifier = new Notifier(this, "Notifier", {

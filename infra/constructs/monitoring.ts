@@ -14,7 +14,7 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { MetricName } from "../../src/ports.ts";
+import type { CloudWatchMetricName } from "../../src/adapters/observability.ts";
 import { NOTIFIER_SERVICE_NAME } from "./notifier.ts";
 import { POLLER_SERVICE_NAME } from "./poller.ts";
 
@@ -46,7 +46,7 @@ export class Monitoring extends Construct {
     });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
-    const serviceMetric = (service: string, metricName: MetricName, period: Duration) =>
+    const serviceMetric = (service: string, metricName: CloudWatchMetricName, period: Duration) =>
       new Metric({
         namespace: props.metricsNamespace,
         metricName,

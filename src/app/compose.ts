@@ -1,5 +1,6 @@
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
+import { DynamoPollLease } from "../adapters/dynamo/poll-lease.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
 import { DynamoStateStore } from "../adapters/dynamo/state-store.ts";
 import { DynamoSubscriptionStore } from "../adapters/dynamo/subscription-store.ts";
@@ -65,6 +66,7 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
     }),
     health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
+    lease: options.dryRun ? undefined : new DynamoPollLease(table.client, table.name, { clock }),
   };
 }
 

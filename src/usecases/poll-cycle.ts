@@ -1,4 +1,5 @@
 import { describeError } from "../errors.ts";
+import type { PollLease } from "../ports.ts";
 import { errorObservation, type HealthMonitor, pollObservation } from "./health.ts";
 import { type PollOptions, type PollPorts, type PollReport, poll } from "./poll.ts";
 import type { SeenCacheSnapshots } from "./seen-snapshot.ts";
@@ -9,6 +10,11 @@ export interface PollCyclePorts {
   snapshots: SeenCacheSnapshots;
   /** With an ops channel: health transitions are posted there. */
   health?: HealthMonitor | undefined;
+  /**
+   * The poll lease an entry point takes around a tick's cycles (see withPollLease in
+   * ./poll-lease.ts); pollCycle itself does not touch it. Absent for a dry run (it writes nothing).
+   */
+  lease?: PollLease | undefined;
 }
 
 export type PollCycleResult = { report: PollReport; error?: undefined } | { report?: undefined; error: unknown };

@@ -31,6 +31,7 @@ describe("settings", () => {
       conversationUrlTemplate: undefined,
       existingRespondentSecret: undefined,
       existingSlackSecret: undefined,
+      reservePollerConcurrency: false,
     });
   });
 
@@ -79,6 +80,7 @@ describe("settings", () => {
     ["existingRespondentSecret", "has spaces", "secret name"],
     ["existingSlackSecret", "arn:aws:s3:::bucket", "secret name"],
     ["existingSlackSecret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack", "complete secret ARN"],
+    ["reservePollerConcurrency", "yes", "true or false"],
   ])("reject %s = %j, naming the setting and what is allowed", (name, value, allowed) => {
     const error = rejection({ [name]: value });
 

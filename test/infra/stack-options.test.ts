@@ -24,6 +24,7 @@ beforeAll(() => {
     conversationUrlTemplate: URL_TEMPLATE,
     existingRespondentSecret: RESPONDENT_SECRET_NAME,
     existingSlackSecret: SLACK_SECRET_ARN,
+    reservePollerConcurrency: "true",
   });
   template = synthesized.template;
 });
@@ -115,6 +116,12 @@ describe("a stack with every setting given", () => {
       actions: ["secretsmanager:GetSecretValue"],
       resource: SLACK_SECRET_ARN,
     });
+  });
+
+  it("reserves a concurrency of 1 for the poller with reservePollerConcurrency, and none for the notifier", () => {
+    const properties = (prefix: string) => resource(template, "AWS::Lambda::Function", `${prefix}Function`).Properties;
+    expect(properties("Poller").ReservedConcurrentExecutions).toBe(1);
+    expect(properties("Notifier").ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it("passes the cdk-nag AwsSolutions checks too", () => {

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { templateUsage } from "../../bench/template-usage.ts";
+import { CLOUDWATCH_METRICS } from "../../src/adapters/observability.ts";
 import {
   bundleDirectory,
   getAtt,
@@ -120,8 +122,10 @@ describe("the schedule", () => {
     });
   });
 
-  it("the poller never runs twice at once", () => {
-    expect(fn("Poller").Properties.ReservedConcurrentExecutions).toBe(1);
+  it("no function reserves concurrency (a new account's quota of 10 leaves none to reserve)", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    expect(functions.length).toBeGreaterThanOrEqual(2);
+    for (const fnResource of functions) expect(fnResource.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it("Scheduler's role may invoke the poller function and nothing else", () => {
@@ -261,7 +265,7 @@ describe("least privilege", () => {
         },
         {
           actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
-          resource: [table()],
+          resource: table(),
         },
         { actions: ["sqs:SendMessage"], resource: queue() },
       ]),
@@ -284,7 +288,7 @@ describe("least privilege", () => {
             "dynamodb:Query",
             "dynamodb:UpdateItem",
           ],
-          resource: [table()],
+          resource: table(),
         },
         {
           actions: [
@@ -335,6 +339,13 @@ describe("alarms", () => {
     for (const each of alarms) {
       expect(each.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }
+  });
+
+  it("read exactly the custom metrics the functions publish: none is published that no alarm needs", () => {
+    const usage = templateUsage(template.toJSON() as Parameters<typeof templateUsage>[0], "RespondentNotifier");
+    const alarmed = new Set(usage.customMetrics.map((metric) => metric.split("/")[1]));
+
+    expect([...alarmed].sort()).toEqual([...CLOUDWATCH_METRICS].sort());
   });
 
   it("fires when the poller fails in two of three 5-minute windows", () => {

@@ -23,6 +23,7 @@ import type { Log } from "../../ports.ts";
  * | Slack thread        | THREAD#<conversationUid>| CH#<channelId>              |
  * | health record       | HEALTH                  | POLLER / NOTIFIER           |
  * | seen-cache snapshot | SEENSNAP                | PART#<nnnn>                 |
+ * | poll lease          | LEASE                   | POLLER                      |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds: an item worth keeping only for a while carries it, and DynamoDB deletes it after. */
@@ -48,6 +49,7 @@ export const deliveryKey = (eventId: string, channelId: string): ItemKey =>
 export const threadKey = (conversationUid: string, channelId: string): ItemKey =>
   itemKey(`THREAD#${conversationUid}`, `CH#${channelId}`);
 export const healthKey = (component: string): ItemKey => itemKey("HEALTH", component.toUpperCase());
+export const pollLeaseKey = (): ItemKey => itemKey("LEASE", "POLLER");
 
 /** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
