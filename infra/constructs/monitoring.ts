@@ -16,7 +16,6 @@ import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import type { CloudWatchMetricName } from "../../src/adapters/observability.ts";
 import { NOTIFIER_SERVICE_NAME } from "./notifier.ts";
-import { POLLER_SERVICE_NAME } from "./poller.ts";
 
 export interface MonitoringProps {
   /** POWERTOOLS_METRICS_NAMESPACE of both functions. */
@@ -55,26 +54,19 @@ export class Monitoring extends Construct {
         period,
       });
 
-    this.addAlarm("PollerErrors", {
-      metric: props.poller.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      description:
-        "The poller failed (error or timeout) in two of the last three 5-minute windows. Check the poller's log group for the error; a single failure is ignored because the next tick re-polls.",
-    });
-
-    // The poller counts Polls when a poll starts and PollFailures when it ends incomplete, so
-    // successful polls are the difference. Minutes without any poll count as zero.
+    // The poller fails its invocation whenever a poll of it is incomplete (lambdas/poller/handler.ts),
+    // so successful invocations are Lambda's own (free) Invocations minus Errors; no custom metric
+    // needed. Minutes without any invocation count as zero. This is also the poller's error alarm:
+    // a poller that keeps failing raises it; one failed tick is healed by the next and raises nothing
+    // (a separate errors alarm would cost $0.10 a month and page for exactly that).
     const minute = Duration.minutes(1);
     this.addAlarm("NoSuccessfulPoll", {
       metric: new MathExpression({
-        label: "Successful polls",
-        expression: "FILL(polls, 0) - FILL(failures, 0)",
+        label: "Successful poller invocations",
+        expression: "FILL(invocations, 0) - FILL(errors, 0)",
         usingMetrics: {
-          polls: serviceMetric(POLLER_SERVICE_NAME, "Polls", minute),
-          failures: serviceMetric(POLLER_SERVICE_NAME, "PollFailures", minute),
+          invocations: props.poller.metricInvocations({ period: minute, statistic: Stats.SUM }),
+          errors: props.poller.metricErrors({ period: minute, statistic: Stats.SUM }),
         },
         period: minute,
       }),

@@ -97,7 +97,8 @@ export class Poller extends Construct {
     this.function = fn;
 
     props.respondentSecret.grantRead(role);
-    props.ops?.slackSecret.grantRead(role);
+    // With the stack's one secret the ops channel's token is in the secret already read.
+    if (props.ops && props.ops.slackSecret !== props.respondentSecret) props.ops.slackSecret.grantRead(role);
     props.table.grantPollerAccess(role);
     props.queue.grantSend(role);
 

@@ -36,14 +36,16 @@ export async function handler(
 ): Promise<{ polls: number; newReplies: number; eventsQueued: number; skipped?: true }> {
   logger.addContext(context);
   try {
-    // The lease covers this whole invocation (every poll of its minute) and runs out with the
-    // timeout at the latest, so an overlapping tick skips rather than polling the same minute again.
+    // The lease covers this whole invocation (every poll of its minute) and runs out with its
+    // timeout, before the next scheduled tick: an overlapping or duplicated tick skips rather than
+    // polling the same minute again. One conditional write a tick; no release needed.
     const leased = await withPollLease(
       poller.lease,
       {
         holder: context.awsRequestId,
         until: new Date(Date.now() + context.getRemainingTimeInMillis()),
         log: poller.poll.log,
+        keepUntilEnd: true,
       },
       () => pollTick(context),
     );

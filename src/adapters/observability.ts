@@ -18,11 +18,7 @@ export function powertoolsLog(logger: Logger): Log {
  * monitoring.ts takes its metric names from this list). Each one published costs $0.30 a month;
  * every other count goes into the invocation's `counts` log line instead (Logs Insights).
  */
-export const CLOUDWATCH_METRICS = [
-  "Polls",
-  "PollFailures",
-  "PermanentFailures",
-] as const satisfies readonly MetricName[];
+export const CLOUDWATCH_METRICS = ["PermanentFailures"] as const satisfies readonly MetricName[];
 export type CloudWatchMetricName = (typeof CLOUDWATCH_METRICS)[number];
 
 const published = new Set<MetricName>(CLOUDWATCH_METRICS);

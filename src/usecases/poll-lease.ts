@@ -5,14 +5,15 @@ export type LeasedRun<T> = { skipped: false; value: T } | { skipped: true; heldB
 
 /**
  * Runs `run` (one tick's polls) while holding the poll lease until `until`, and ends the lease
- * after it. When another tick holds it, `run` is not called: the tick skips. Without a lease (a
+ * after it unless `keepUntilEnd` (the Lambda: its lease ends with its timeout, before the next
+ * scheduled tick, so one write a tick suffices and a late duplicate of the same tick skips too). When another tick holds it, `run` is not called: the tick skips. Without a lease (a
  * caller that has none) or when the table cannot be reached to take it, `run` runs anyway:
  * overlapping polls are safe (conditional state writes, the ledger), the lease only saves work,
  * and the poll itself then reports the table's trouble.
  */
 export async function withPollLease<T>(
   lease: PollLease | undefined,
-  options: { holder: string; until: Date; log: Log },
+  options: { holder: string; until: Date; log: Log; keepUntilEnd?: boolean },
   run: () => Promise<T>,
 ): Promise<LeasedRun<T>> {
   if (!lease) return { skipped: false, value: await run() };
@@ -20,7 +21,7 @@ export async function withPollLease<T>(
   try {
     const taken = await lease.acquire(options.holder, options.until);
     if (!taken.acquired) return { skipped: true, heldBy: taken.heldBy };
-    held = true;
+    held = options.keepUntilEnd !== true;
   } catch (error) {
     options.log.warn("could not take the poll lease; polling anyway (an overlapping poll is harmless)", {
       reason: describeError(error),

@@ -82,8 +82,9 @@ describe("both functions", () => {
   });
 
   it("secrets reach the functions only as ARNs, never as values", () => {
-    expect(env("Poller").RESPONDENT_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "RespondentSecret")));
-    expect(env("Notifier").SLACK_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "SlackSecret")));
+    // One secret holds every credential: each function reads its own fields of it.
+    expect(env("Poller").RESPONDENT_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
+    expect(env("Notifier").SLACK_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
     const names = [...Object.keys(env("Poller")), ...Object.keys(env("Notifier"))];
     expect(names.filter((name) => /TOKEN|API_KEY|API_SECRET$/.test(name))).toEqual([]);
   });
@@ -236,13 +237,17 @@ describe("the state table", () => {
 });
 
 describe("the secrets", () => {
-  it.each([
-    ["RespondentSecret", { apiKey: "", apiSecret: "" }],
-    ["SlackSecret", { botToken: "" }],
-  ])("%s is created empty (no generated value) and kept when the stack is deleted", (name, emptyValue) => {
-    const secret = resource(template, "AWS::SecretsManager::Secret", name);
+  it("is one secret, created with every credential field empty (no generated value) and kept when the stack is deleted", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    const secret = resource(template, "AWS::SecretsManager::Secret", "Secret");
 
-    expect(JSON.parse(secret.Properties.SecretString as string)).toEqual(emptyValue);
+    expect(JSON.parse(secret.Properties.SecretString as string)).toEqual({
+      apiKey: "",
+      apiSecret: "",
+      botToken: "",
+      signingSecret: "",
+      webhookSecret: "",
+    });
     expect(secret.Properties.GenerateSecretString).toBeUndefined();
     expect(secret).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
   });
@@ -261,7 +266,7 @@ describe("least privilege", () => {
         { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resource: logs("Poller") },
         {
           actions: ["secretsmanager:GetSecretValue"],
-          resource: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
+          resource: ref(id("AWS::SecretsManager::Secret", "Secret")),
         },
         {
           actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
@@ -279,7 +284,7 @@ describe("least privilege", () => {
     expect(statements).toEqual(
       expect.arrayContaining([
         { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resource: logs("Notifier") },
-        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "SlackSecret")) },
+        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "Secret")) },
         {
           actions: [
             "dynamodb:DeleteItem",
@@ -335,7 +340,7 @@ describe("alarms", () => {
   it("every alarm notifies the alarm topic when it fires and when it clears", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
 
-    expect(alarms).toHaveLength(5);
+    expect(alarms).toHaveLength(4);
     for (const each of alarms) {
       expect(each.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }
@@ -348,28 +353,14 @@ describe("alarms", () => {
     expect([...alarmed].sort()).toEqual([...CLOUDWATCH_METRICS].sort());
   });
 
-  it("fires when the poller fails in two of three 5-minute windows", () => {
-    expect(alarm("PollerErrors")).toMatchObject({
-      Namespace: "AWS/Lambda",
-      MetricName: "Errors",
-      Dimensions: [{ Name: "FunctionName", Value: ref(fn("Poller").id) }],
-      Statistic: "Sum",
-      Period: 300,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      Threshold: 1,
-      ComparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
-  });
-
-  it("fires when no poll has succeeded for 10 minutes: polls started minus polls failed, silence counting as none", () => {
+  it("fires when no poll has succeeded for 10 minutes: poller invocations minus failed ones (Lambda's own metrics), silence counting as none", () => {
     const pollerMetric = (id: string, metricName: string) => ({
       Id: id,
       MetricStat: {
         Metric: {
-          Namespace: "RespondentNotifier",
+          Namespace: "AWS/Lambda",
           MetricName: metricName,
-          Dimensions: [{ Name: "service", Value: "poller" }],
+          Dimensions: [{ Name: "FunctionName", Value: ref(fn("Poller").id) }],
         },
         Period: 60,
         Stat: "Sum",
@@ -379,9 +370,9 @@ describe("alarms", () => {
 
     expect(alarm("NoSuccessfulPoll")).toMatchObject({
       Metrics: [
-        { Expression: "FILL(polls, 0) - FILL(failures, 0)", ReturnData: true },
-        pollerMetric("polls", "Polls"),
-        pollerMetric("failures", "PollFailures"),
+        { Expression: "FILL(invocations, 0) - FILL(errors, 0)", ReturnData: true },
+        pollerMetric("invocations", "Invocations"),
+        pollerMetric("errors", "Errors"),
       ],
       EvaluationPeriods: 10,
       DatapointsToAlarm: 10,
@@ -435,30 +426,46 @@ describe("alarms", () => {
 });
 
 describe("outputs", () => {
-  it("name the table, both queues, both secrets and the alarm topic", () => {
+  it("name the table, both queues, the secret and the alarm topic", () => {
     const outputs = template.findOutputs("*");
 
     expect(outputs.TableName?.Value).toEqual(ref(id("AWS::DynamoDB::Table", "State")));
     expect(outputs.QueueUrl?.Value).toEqual(ref(id("AWS::SQS::Queue", "EventsQueue")));
     expect(outputs.DeadLetterQueueUrl?.Value).toEqual(ref(id("AWS::SQS::Queue", "EventsDeadLetterQueue")));
-    expect(outputs.RespondentSecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "RespondentSecret")));
-    expect(outputs.SlackSecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "SlackSecret")));
+    expect(outputs.SecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
     expect(outputs.AlarmTopicArn?.Value).toEqual(ref(id("AWS::SNS::Topic", "MonitoringAlarmTopic")));
   });
 
-  it.each([
-    ["FillRespondentSecretCommand", "RespondentSecret", `'{"apiKey":"YOUR_API_KEY","apiSecret":"YOUR_API_SECRET"}'`],
-    ["FillSlackSecretCommand", "SlackSecret", `'{"botToken":"xoxb-YOUR-BOT-TOKEN"}'`],
-  ])("%s is the put-secret-value command for that secret", (output, secret, json) => {
-    const value = template.findOutputs(output)[output]?.Value as { "Fn::Join": [string, unknown[]] };
-    const parts = value["Fn::Join"][1];
+  /** An output's value with the deploy-time references in it replaced by readable stand-ins. */
+  const rendered = (name: string): string => {
+    const value = template.findOutputs(name)[name]?.Value as string | { "Fn::Join": [string, unknown[]] };
+    if (typeof value === "string") return value;
+    const names: Record<string, string> = {
+      [JSON.stringify(ref(id("AWS::SecretsManager::Secret", "Secret")))]: "<SecretArn>",
+      [JSON.stringify(ref(id("AWS::DynamoDB::Table", "State")))]: "<TableName>",
+      [JSON.stringify(ref(id("AWS::SQS::Queue", "EventsDeadLetterQueue")))]: "<DeadLetterQueueUrl>",
+      [JSON.stringify(ref("AWS::Region"))]: "<region>",
+    };
+    return value["Fn::Join"][1]
+      .map((part) => (typeof part === "string" ? part : (names[JSON.stringify(part)] ?? JSON.stringify(part))))
+      .join("");
+  };
 
-    expect(parts).toEqual([
-      "aws secretsmanager put-secret-value --region ",
-      ref("AWS::Region"),
-      " --secret-id ",
-      ref(id("AWS::SecretsManager::Secret", secret)),
-      ` --secret-string ${json}`,
-    ]);
+  it("name each next step as a command to paste, in order", () => {
+    const steps = Object.keys(template.findOutputs("*"))
+      .filter((name) => name.startsWith("Step"))
+      .sort();
+
+    expect(steps).toEqual(["Step1FillSecret", "Step2OperatorEnvironment", "Step3Check", "Step4Subscribe"]);
+    expect(rendered("Step1FillSecret")).toBe(
+      "RESPONDENT_API_KEY=YOUR_API_KEY RESPONDENT_API_SECRET=YOUR_API_SECRET SLACK_BOT_TOKEN=xoxb-YOUR-BOT-TOKEN npx respondent-notifier secret fill --secret-id <SecretArn>",
+    );
+    expect(rendered("Step2OperatorEnvironment")).toBe(
+      "export NOTIFIER_TARGET=aws AWS_REGION=<region> TABLE_NAME=<TableName> SECRET_ARN=<SecretArn> DLQ_URL=<DeadLetterQueueUrl>",
+    );
+    expect(rendered("Step3Check")).toBe("npx respondent-notifier doctor");
+    expect(rendered("Step4Subscribe")).toBe(
+      "npx respondent-notifier subscriptions add --project YOUR_PROJECT_ID --channel YOUR_CHANNEL_ID",
+    );
   });
 });

@@ -131,6 +131,20 @@ describe("poll lease", () => {
     expect(taken).toEqual({ acquired: false, heldBy: { holder: "new-tick", until: new Date(now.getTime() + 55_000) } });
   });
 
+  it("a tick that keeps its lease until its end (the Lambda's) leaves it taken after it finished", async () => {
+    const first = await withPollLease(
+      lease(),
+      { holder: "lambda-tick", until: new Date(now.getTime() + 55_000), log: platform.log, keepUntilEnd: true },
+      async () => "polled",
+    );
+    expect(first).toEqual({ skipped: false, value: "polled" });
+
+    secondsLater(10);
+    expect((await tick("late-duplicate", async () => "polled again")).skipped).toBe(true);
+    secondsLater(50);
+    expect(await tick("next-minute", async () => "polled")).toEqual({ skipped: false, value: "polled" });
+  });
+
   it("a holder taking its own lease again extends it (a retried acquire after a lost answer)", async () => {
     expect(await lease().acquire("tick-x", new Date(now.getTime() + 10_000))).toEqual({ acquired: true });
     expect(await lease().acquire("tick-x", new Date(now.getTime() + 55_000))).toEqual({ acquired: true });
