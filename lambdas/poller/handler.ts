@@ -7,7 +7,7 @@ import { composePoller } from "../../src/app/compose.ts";
 import { loadPollerLambdaConfig } from "../../src/config.ts";
 import { PollIncompleteError } from "../../src/errors.ts";
 import { firstProblem, pollCycle } from "../../src/usecases/poll-cycle.ts";
-import { describeLeaseHolder, withPollLease } from "../../src/usecases/poll-lease.ts";
+import { describeLeaseHolder, SINGLE_POLL_LEASE_MS, withPollLease } from "../../src/usecases/poll-lease.ts";
 import { pollRepeatedly, sleep } from "../../src/usecases/poll-loop.ts";
 
 // Built once per container: warm invocations reuse clients, the cached secret and the seen-cache.
@@ -36,14 +36,16 @@ export async function handler(
 ): Promise<{ polls: number; newReplies: number; eventsQueued: number; skipped?: true }> {
   logger.addContext(context);
   try {
-    // The lease covers this whole invocation (every poll of its minute) and runs out with its
-    // timeout, before the next scheduled tick: an overlapping or duplicated tick skips rather than
+    // The lease covers this invocation (every poll of its minute when it loops) and runs out by
+    // itself before the next scheduled tick: an overlapping or duplicated tick skips rather than
     // polling the same minute again. One conditional write a tick; no release needed.
+    const remainingMs = context.getRemainingTimeInMillis();
+    const holdMs = config.pollIntervalSeconds < 60 ? remainingMs : Math.min(remainingMs, SINGLE_POLL_LEASE_MS);
     const leased = await withPollLease(
       poller.lease,
       {
         holder: context.awsRequestId,
-        until: new Date(Date.now() + context.getRemainingTimeInMillis()),
+        until: new Date(Date.now() + holdMs),
         log: poller.poll.log,
         keepUntilEnd: true,
       },

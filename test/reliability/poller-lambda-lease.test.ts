@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { composePoller, subscriptionStore } from "../../src/app/compose.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { PollLease } from "../../src/ports.ts";
+import { SINGLE_POLL_LEASE_MS } from "../../src/usecases/poll-lease.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 
@@ -82,7 +83,7 @@ describe("the poller Lambda and the poll lease", () => {
     await simulator?.close();
   });
 
-  it("an overlapping tick skips without listing; once the other tick's lease is over, a tick polls and holds it to its end", async () => {
+  it("an overlapping tick skips without listing; once the other tick's lease is over, a tick polls and holds it 40 s", async () => {
     vi.resetModules();
     const { handler } = (await import("../../lambdas/poller/handler.ts")) as {
       handler: (event: unknown, context: Context) => Promise<{ polls: number; skipped?: true }>;
@@ -104,7 +105,15 @@ describe("the poller Lambda and the poll lease", () => {
     expect(polled.skipped).toBeUndefined();
     expect(listings()).toBeGreaterThan(before);
 
-    // It keeps the lease until its own timeout: a late duplicate of the same tick skips too.
+    // It keeps the lease after it returns, for 40 s (not to its 50 s timeout: a tick that started
+    // late must let go before the next scheduled one): a late duplicate of the same tick skips.
+    const probe = await lease.acquire("probe", new Date(Date.now() + 1_000));
+    expect(probe.acquired).toBe(false);
+    if (!probe.acquired) {
+      expect(probe.heldBy.holder).toBe("next-tick");
+      expect(probe.heldBy.until.getTime() - Date.now()).toBeLessThanOrEqual(SINGLE_POLL_LEASE_MS);
+      expect(probe.heldBy.until.getTime() - Date.now()).toBeGreaterThan(SINGLE_POLL_LEASE_MS - 30_000);
+    }
     const afterPoll = listings();
     expect((await handler({}, contextFor("duplicate-of-next-tick"))).skipped).toBe(true);
     expect(listings()).toBe(afterPoll);
