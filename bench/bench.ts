@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { build } from "esbuild";
-import { CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
+import { CLOUDWATCH_METRICS, CountingMetrics, consoleLog } from "../src/adapters/observability.ts";
 import { subscriptionStore } from "../src/app/compose.ts";
 import { type LocalPlatform, openLocalPlatform } from "../src/app/local.ts";
 import { loadLocalConfig } from "../src/config.ts";
@@ -374,8 +374,12 @@ async function runSize(
       queueRequests: withReplies.poll.queueRequests,
     };
     // A month of polls emits the steady-state metrics every minute and the others whenever replies come in.
+    // Only the alarmed counts are published as CloudWatch metrics (the others go to the logs).
     const metricNames = new Set(
-      phases.filter((phase) => phase.phase !== "first").flatMap((phase) => phase.poll.metricNames),
+      phases
+        .filter((phase) => phase.phase !== "first")
+        .flatMap((phase) => phase.poll.metricNames)
+        .filter((name) => (CLOUDWATCH_METRICS as readonly string[]).includes(name)),
     ).size;
     return {
       conversations,

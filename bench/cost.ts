@@ -1,10 +1,15 @@
 import { NOTIFIER_MEMORY_MB } from "../infra/constructs/notifier.ts";
 import { POLLER_MEMORY_MB } from "../infra/constructs/poller.ts";
+import { SECRET_MAX_AGE_SECONDS } from "../src/adapters/secrets.ts";
 import { SEEN_SNAPSHOT_SAVE_INTERVAL_MS } from "../src/usecases/seen-snapshot.ts";
+import type { TemplateUsage } from "./template-usage.ts";
 
 /**
  * A monthly AWS bill for one poller at 1-minute polling, from the units and times the
- * benchmark measured. Public on-demand list prices, us-east-1, free tiers ignored.
+ * benchmark measured. Public on-demand list prices, us-east-1, free tiers ignored. The part of
+ * the bill `npm run bench` prints next to its measurements; the whole bill by service (alarms,
+ * Scheduler, log storage, the poll lease, the template's counts) is monthlyBill() below,
+ * printed by `npm run bench:cost`.
  */
 export const PRICES = {
   source:
@@ -29,7 +34,8 @@ const IDLE_RECEIVES_PER_MINUTE = 15;
 const LOG_BYTES_PER_POLL = 1_800;
 /** The poller's secret cache (src/adapters/secrets.ts): one GetSecretValue per 300 s per warm container. */
 const SECRET_CALLS_PER_MONTH = (POLLS_PER_MONTH * 60) / 300;
-const SECRETS = 2;
+/** The stack's one credentials secret. */
+const SECRETS = 1;
 /** The most snapshot saves a month: one per save interval, if the cache changes in every interval. */
 const SNAPSHOT_SAVES_PER_MONTH = (POLLS_PER_MONTH * 60_000) / SEEN_SNAPSHOT_SAVE_INTERVAL_MS;
 
@@ -141,4 +147,224 @@ export function monthlyCost(input: {
 
 function cents(dollars: number): number {
   return Math.round(dollars * 100) / 100;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The monthly bill by service (`npm run bench:cost`): every item AWS charges for, from a per-poll
+// usage profile and the counts of the synthesized template (bench/template-usage.ts), so that an
+// alarm, a metric, a secret or a function added to the stack shows up in the bill by itself.
+// ---------------------------------------------------------------------------------------------
+
+/** Public on-demand list prices, us-east-1, free tiers ignored. */
+export const PRICE_LIST = {
+  checked: "2026-11-24",
+  region: "us-east-1",
+  sources: [
+    "aws.amazon.com/lambda/pricing (arm64)",
+    "aws.amazon.com/dynamodb/pricing/on-demand (since the 2024-11-01 cut)",
+    "aws.amazon.com/sqs/pricing (FIFO)",
+    "aws.amazon.com/secrets-manager/pricing",
+    "aws.amazon.com/eventbridge/pricing (Scheduler)",
+    "aws.amazon.com/cloudwatch/pricing (alarms, custom metrics, Logs ingestion and storage)",
+  ],
+  lambdaArmPerGbSecond: 0.0000133334,
+  lambdaPerMillionRequests: 0.2,
+  dynamoReadPerMillion: 0.125,
+  dynamoWritePerMillion: 0.625,
+  sqsFifoPerMillionRequests: 0.5,
+  secretPerMonth: 0.4,
+  secretApiPer10kCalls: 0.05,
+  schedulerPerMillionInvocations: 1.0,
+  alarmPerMetricMonth: 0.1,
+  customMetricPerMonth: 0.3,
+  logsIngestPerGb: 0.5,
+  logsStoragePerGbMonth: 0.03,
+} as const;
+
+const MINUTES_PER_MONTH = 30 * 24 * 60;
+
+/** What one poll uses, as `npm run bench` measures it (bench/profiles.ts). */
+export interface PollProfile {
+  /** Respondent API requests (not billed by AWS; shown for the API quota). */
+  apiRequests: number;
+  /** Poller wall time, which Lambda bills. */
+  lambdaMs: number;
+  readUnits: number;
+  writeUnits: number;
+}
+
+export interface UsageProfile {
+  conversations: number;
+  warm: PollProfile;
+  /** The first poll of a new container (it loads the seen-cache snapshot). */
+  cold: PollProfile;
+  coldStartsPerDay: number;
+  /** Write units of one seen-cache snapshot save (at most one per SEEN_SNAPSHOT_SAVE_INTERVAL_MS). */
+  snapshotSaveWriteUnits: number;
+  alertsPerMonth: number;
+  /** What one alert adds: the poll's state write and read, the notifier's ledger and thread, its Lambda time. */
+  perAlert: { readUnits: number; writeUnits: number; notifierLambdaMs: number; sqsRequests: number };
+  /** SQS messages a poll sends besides alerts (e.g. a fast-poll chain); each is sent, received and deleted. */
+  extraSqsMessagesPerPoll: number;
+  /** CloudWatch Logs bytes a poll writes (platform lines, `poll finished`, `counts`). */
+  logBytesPerPoll: number;
+  logBytesPerAlert: number;
+  /** Metric names a healthy poll or delivery counts: an alarmed custom metric among them is published every hour. */
+  steadyMetricNames: readonly string[];
+}
+
+export interface DeploymentShape {
+  pollIntervalSeconds: number;
+  pollRateMinutes: number;
+  pollerMemoryMb: number;
+  notifierMemoryMb: number;
+  logRetentionDays: number;
+  /** The synthesized template's counts. */
+  template: TemplateUsage;
+}
+
+export interface BillLine {
+  service: string;
+  item: string;
+  quantity: string;
+  usd: number;
+}
+
+export interface Bill {
+  lines: BillLine[];
+  byService: Record<string, number>;
+  total: number;
+  pollsPerMonth: number;
+  apiRequestsPerMonth: number;
+}
+
+/** The seen-cache snapshot's save interval, in the bill's terms. */
+const SNAPSHOT_SAVES_AT_MOST_PER_MONTH = (MINUTES_PER_MONTH * 60_000) / SEEN_SNAPSHOT_SAVE_INTERVAL_MS;
+/** The secret cache (src/adapters/secrets.ts): one GetSecretValue per SECRET_MAX_AGE_SECONDS per warm container. */
+const SECRET_CALLS_PER_FUNCTION = (MINUTES_PER_MONTH * 60) / SECRET_MAX_AGE_SECONDS;
+/** Rough: an SQS event source mapping keeps about 5 long polls (20 s each) open on an idle queue. */
+const IDLE_RECEIVES_PER_MINUTE_PER_EVENT_SOURCE = 15;
+/** The poll lease: one conditional PutItem of a small item per tick (src/adapters/dynamo/poll-lease.ts). */
+const LEASE_WRITE_UNITS_PER_TICK = 1;
+
+export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): Bill {
+  const p = PRICE_LIST;
+  const lines: BillLine[] = [];
+  const add = (service: string, item: string, quantity: string, usd: number) =>
+    lines.push({ service, item, quantity, usd });
+  const n = (value: number) => Math.round(value).toLocaleString("en-US");
+
+  const ticks = MINUTES_PER_MONTH / deployment.pollRateMinutes;
+  const pollsPerTick = deployment.pollIntervalSeconds < 60 ? 60 / deployment.pollIntervalSeconds : 1;
+  const polls = ticks * pollsPerTick;
+  const coldPolls = Math.min(ticks, usage.coldStartsPerDay * 30);
+  const warmPolls = polls - coldPolls;
+
+  // Lambda: a looping invocation is billed for its sleeps too (60 s minus one interval, then the last poll).
+  const sleepMsPerTick = pollsPerTick > 1 ? (60 - deployment.pollIntervalSeconds) * 1000 : 0;
+  const pollerMs =
+    ticks * sleepMsPerTick +
+    (pollsPerTick > 1 ? ticks : polls) * usage.warm.lambdaMs +
+    coldPolls * Math.max(0, usage.cold.lambdaMs - usage.warm.lambdaMs);
+  const pollerGbSeconds = (pollerMs / 1000) * (deployment.pollerMemoryMb / 1024);
+  add("Lambda", "poller compute", `${n(pollerGbSeconds)} GB-s`, pollerGbSeconds * p.lambdaArmPerGbSecond);
+  const notifierGbSeconds =
+    ((usage.alertsPerMonth * usage.perAlert.notifierLambdaMs) / 1000) * (deployment.notifierMemoryMb / 1024);
+  add("Lambda", "notifier compute", `${n(notifierGbSeconds)} GB-s`, notifierGbSeconds * p.lambdaArmPerGbSecond);
+  const invocations = ticks + usage.alertsPerMonth / 10;
+  add("Lambda", "requests", `${n(invocations)}`, (invocations * p.lambdaPerMillionRequests) / 1e6);
+
+  // DynamoDB.
+  const reads =
+    warmPolls * usage.warm.readUnits +
+    coldPolls * usage.cold.readUnits +
+    usage.alertsPerMonth * usage.perAlert.readUnits;
+  const writes =
+    warmPolls * usage.warm.writeUnits +
+    coldPolls * usage.cold.writeUnits +
+    usage.alertsPerMonth * usage.perAlert.writeUnits;
+  add("DynamoDB", "polls and alerts, reads", `${n(reads)} RRU`, (reads * p.dynamoReadPerMillion) / 1e6);
+  add("DynamoDB", "polls and alerts, writes", `${n(writes)} WRU`, (writes * p.dynamoWritePerMillion) / 1e6);
+  const snapshotWrites = SNAPSHOT_SAVES_AT_MOST_PER_MONTH * usage.snapshotSaveWriteUnits;
+  add(
+    "DynamoDB",
+    `seen-cache snapshot saves (at most one every ${SEEN_SNAPSHOT_SAVE_INTERVAL_MS / 3_600_000} h)`,
+    `${n(snapshotWrites)} WRU`,
+    (snapshotWrites * p.dynamoWritePerMillion) / 1e6,
+  );
+  const leaseWrites = ticks * LEASE_WRITE_UNITS_PER_TICK;
+  add("DynamoDB", "poll lease", `${n(leaseWrites)} WRU`, (leaseWrites * p.dynamoWritePerMillion) / 1e6);
+
+  // SQS.
+  const idleReceives =
+    IDLE_RECEIVES_PER_MINUTE_PER_EVENT_SOURCE * MINUTES_PER_MONTH * deployment.template.sqsEventSources;
+  add(
+    "SQS",
+    `idle polling by ${deployment.template.sqsEventSources} event source(s)`,
+    `${n(idleReceives)} requests`,
+    (idleReceives * p.sqsFifoPerMillionRequests) / 1e6,
+  );
+  const messageRequests = usage.alertsPerMonth * usage.perAlert.sqsRequests + polls * usage.extraSqsMessagesPerPoll * 3;
+  add(
+    "SQS",
+    "alerts and other messages",
+    `${n(messageRequests)} requests`,
+    (messageRequests * p.sqsFifoPerMillionRequests) / 1e6,
+  );
+
+  // Secrets Manager.
+  add(
+    "Secrets Manager",
+    `${deployment.template.secrets} secret(s)`,
+    `${deployment.template.secrets}`,
+    deployment.template.secrets * p.secretPerMonth,
+  );
+  const secretCalls = SECRET_CALLS_PER_FUNCTION * deployment.template.functions;
+  add(
+    "Secrets Manager",
+    `GetSecretValue (${SECRET_MAX_AGE_SECONDS / 60}-minute cache per function)`,
+    `${n(secretCalls)} calls`,
+    (secretCalls / 10_000) * p.secretApiPer10kCalls,
+  );
+
+  // EventBridge Scheduler.
+  add("EventBridge Scheduler", "invocations", `${n(ticks)}`, (ticks * p.schedulerPerMillionInvocations) / 1e6);
+
+  // CloudWatch.
+  const alarmMetrics = deployment.template.alarms.reduce((sum, alarm) => sum + alarm.metrics, 0);
+  add(
+    "CloudWatch alarms",
+    `${deployment.template.alarms.length} alarms`,
+    `${alarmMetrics} alarm metrics`,
+    alarmMetrics * p.alarmPerMetricMonth,
+  );
+  const steady = deployment.template.customMetrics.filter((metric) =>
+    usage.steadyMetricNames.includes(metric.split("/")[1] ?? ""),
+  );
+  add(
+    "CloudWatch metrics",
+    `custom metrics: ${deployment.template.customMetrics.join(", ") || "none"} (billed in hours they are published: ${steady.length > 0 ? steady.join(", ") : "none in a healthy month"})`,
+    `${steady.length}`,
+    steady.length * p.customMetricPerMonth,
+  );
+  const logGb = (polls * usage.logBytesPerPoll + usage.alertsPerMonth * usage.logBytesPerAlert) / 1024 ** 3;
+  add("CloudWatch Logs", "ingestion", `${logGb.toFixed(3)} GB`, logGb * p.logsIngestPerGb);
+  const storedGb = logGb * (deployment.logRetentionDays / 30);
+  add(
+    "CloudWatch Logs",
+    `storage (${deployment.logRetentionDays}-day retention)`,
+    `${storedGb.toFixed(3)} GB`,
+    storedGb * p.logsStoragePerGbMonth,
+  );
+
+  const byService: Record<string, number> = {};
+  for (const line of lines) byService[line.service] = (byService[line.service] ?? 0) + line.usd;
+  const total = lines.reduce((sum, line) => sum + line.usd, 0);
+  return {
+    lines,
+    byService,
+    total,
+    pollsPerMonth: polls,
+    apiRequestsPerMonth: polls * usage.warm.apiRequests,
+  };
 }

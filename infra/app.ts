@@ -9,6 +9,13 @@ const app = new App();
 function readSettings(): Settings {
   const context = app.node.getAllContext() as Record<string, unknown>;
   const unknown = unknownSettingNames(Object.keys(context));
+  const replaced = unknown.filter((name) => name === "existingRespondentSecret" || name === "existingSlackSecret");
+  if (replaced.length > 0) {
+    throw new ConfigError(
+      replaced.join(", "),
+      "replaced by existingSecret: one secret now holds every credential (apiKey, apiSecret, botToken, signingSecret, webhookSecret); see infra/README.md",
+    );
+  }
   if (unknown.length > 0) {
     throw new ConfigError(unknown.join(", "), `unknown setting; the settings are ${SETTING_NAMES.join(", ")}`);
   }

@@ -98,8 +98,21 @@ const fieldSchemas = {
   ),
   alarmEmail: optional(z.email({ error: "must be an e-mail address" })),
   conversationUrlTemplate: optional(z.string()),
-  existingRespondentSecret: optional(existingSecret),
-  existingSlackSecret: optional(existingSecret),
+  existingSecret: optional(existingSecret),
+  /**
+   * Reserve a concurrency of 1 for the poller. Off by default: a new account's quota (10) cannot
+   * spare a reservation, and the poll lease already makes an overlapping tick skip.
+   */
+  reservePollerConcurrency: withDefault(
+    z.preprocess(
+      (value) => {
+        const text = fromText(value);
+        return text === "true" ? true : text === "false" ? false : text;
+      },
+      z.boolean({ error: "must be true or false" }),
+    ),
+    false,
+  ),
   /** Who may change subscriptions from Slack (/respondent subscribe): Slack user ids, comma-separated. */
   slackAdminUsers: z.preprocess(
     (value) => {

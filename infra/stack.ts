@@ -1,6 +1,6 @@
 import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
-import { RESPONDENT_SECRET_PLACEHOLDERS, SLACK_SECRET_PLACEHOLDERS } from "../src/config.ts";
+import { CREDENTIALS_SECRET_FIELDS } from "../src/config.ts";
 import { EventQueue } from "./constructs/event-queue.ts";
 import { Monitoring } from "./constructs/monitoring.ts";
 import { NOTIFIER_TIMEOUT, Notifier } from "./constructs/notifier.ts";
@@ -33,16 +33,19 @@ export class NotifierStack extends Stack {
     const state = new StateTable(this, "State");
     const events = new EventQueue(this, "Events", { consumerTimeout: NOTIFIER_TIMEOUT });
 
-    const respondentSecret = new ServiceSecret(this, "RespondentSecret", {
-      description: 'Respondent API credentials, JSON {"apiKey": "...", "apiSecret": "..."}',
-      fields: RESPONDENT_SECRET_PLACEHOLDERS,
-      existing: settings.existingRespondentSecret,
+    // One secret for every credential ($0.40 a month instead of $0.40 per service). Both functions
+    // may read all of it; each reads only its own fields (src/config.ts credentialsSecretSchema).
+    const secret = new ServiceSecret(this, "Secret", {
+      description:
+        'Every credential of the notifier, JSON {"apiKey", "apiSecret" (Respondent API), "botToken", "signingSecret" (Slack app), "webhookSecret" (Respondent webhook privateKey)}; fill it with `npx respondent-notifier secret fill`',
+      fields: Object.fromEntries(CREDENTIALS_SECRET_FIELDS.map((each) => [each.field, ""])),
+      fillVariables: Object.fromEntries(
+        CREDENTIALS_SECRET_FIELDS.filter((each) => each.required).map((each) => [each.variable, each.placeholder]),
+      ),
+      existing: settings.existingSecret,
     });
-    const slackSecret = new ServiceSecret(this, "SlackSecret", {
-      description: 'Slack bot token and signing secret, JSON {"botToken": "xoxb-...", "signingSecret": "..."}',
-      fields: SLACK_SECRET_PLACEHOLDERS,
-      existing: settings.existingSlackSecret,
-    });
+    const respondentSecret = secret;
+    const slackSecret = secret;
 
     const poller = new Poller(this, "Poller", {
       entry: props.pollerEntry ?? DEFAULT_POLLER_ENTRY,
@@ -55,6 +58,7 @@ export class NotifierStack extends Stack {
       table: state,
       queue: events,
       respondentSecret,
+      reserveConcurrency: settings.reservePollerConcurrency,
     });
 
     const notifier = new Notifier(this, "Notifier", {
@@ -92,15 +96,24 @@ export class NotifierStack extends Stack {
     new CfnOutput(this, "TableName", { value: state.table.tableName });
     new CfnOutput(this, "QueueUrl", { value: events.queue.queueUrl });
     new CfnOutput(this, "DeadLetterQueueUrl", { value: events.deadLetterQueue.queueUrl });
-    new CfnOutput(this, "RespondentSecretArn", { value: respondentSecret.secret.secretArn });
-    new CfnOutput(this, "SlackSecretArn", { value: slackSecret.secret.secretArn });
-    new CfnOutput(this, "FillRespondentSecretCommand", {
-      description: "Stores the Respondent API key and secret (replace the placeholders)",
-      value: respondentSecret.fillCommand,
+    new CfnOutput(this, "SecretArn", { value: secret.secret.secretArn });
+    // The next steps after the first deploy, in order, each a command to paste (README "Deploy to AWS").
+    new CfnOutput(this, "Step1FillSecret", {
+      description:
+        "Stores the credentials (replace the placeholders; add SLACK_SIGNING_SECRET=... and RESPONDENT_WEBHOOK_SECRET=... for the features that need them). Refuses to leave a required one empty",
+      value: secret.fillCommand,
     });
-    new CfnOutput(this, "FillSlackSecretCommand", {
-      description: "Stores the Slack bot token and signing secret (replace the placeholders)",
-      value: slackSecret.fillCommand,
+    new CfnOutput(this, "Step2OperatorEnvironment", {
+      description: "Points the CLI in this shell at this stack",
+      value: `export NOTIFIER_TARGET=aws AWS_REGION=${this.region} TABLE_NAME=${state.table.tableName} SECRET_ARN=${secret.secret.secretArn} DLQ_URL=${events.deadLetterQueue.queueUrl}`,
+    });
+    new CfnOutput(this, "Step3Check", {
+      description: "Checks the secret, the Respondent API, the Slack token and every subscribed channel",
+      value: "npx respondent-notifier doctor",
+    });
+    new CfnOutput(this, "Step4Subscribe", {
+      description: "Alerts a channel about a project (the app must be in the channel: /invite @respondent-notifier)",
+      value: "npx respondent-notifier subscriptions add --project YOUR_PROJECT_ID --channel YOUR_CHANNEL_ID",
     });
     new CfnOutput(this, "AlarmTopicArn", { value: monitoring.topic.topicArn });
     new CfnOutput(this, "SlackRequestUrl", {

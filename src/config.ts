@@ -79,6 +79,8 @@ const fields = {
   RESPONDENT_MAX_RETRIES: integer(0, 10).default(4),
   SLACK_BOT_TOKEN: optionalText.pipe(slackToken.optional()),
   SLACK_SECRET_ARN: z.string().startsWith("arn:", "must be a Secrets Manager ARN"),
+  /** The stack's one credentials secret (stack output SecretArn): stands for both ARNs above when they are unset. */
+  SECRET_ARN: z.string().startsWith("arn:", "must be a Secrets Manager ARN (stack output SecretArn)"),
   SLACK_API_URL: z
     .url({ protocol: /^https?$/, error: "must be an http(s) URL" })
     .transform((value) => (value.endsWith("/") ? value : `${value}/`))
@@ -385,6 +387,91 @@ export const slackSecretSchema = z.object({
     .optional(),
 });
 
+/**
+ * The one secret of the deployed stack: every credential in one JSON object (one secret costs
+ * $0.40 a month). The Respondent and Slack schemas above read their fields out of it.
+ * `apiKey`, `apiSecret` and `botToken` are required: no alert can be found or posted without them.
+ * `signingSecret` (Slack's, for its requests to our HTTP endpoint) and `webhookSecret` (the
+ * Respondent webhook's privateKey) are optional: only the features that receive requests need them,
+ * and they refuse requests while it is unset.
+ */
+const optionalSecretText = z.preprocess((value) => (value === "" ? undefined : value), z.string().optional());
+export const credentialsSecretSchema = z.object({
+  apiKey: z.string().min(1, "apiKey is empty"),
+  apiSecret: z.string().min(1, "apiSecret is empty"),
+  botToken: slackToken,
+  signingSecret: optionalSecretText,
+  webhookSecret: optionalSecretText,
+});
+export type CredentialsSecret = z.output<typeof credentialsSecretSchema>;
+export type CredentialsField = keyof CredentialsSecret;
+
+/** Each field of the one secret: the variable `secret fill` takes it from, and its placeholder. */
+export const CREDENTIALS_SECRET_FIELDS: readonly {
+  field: CredentialsField;
+  variable:
+    | "RESPONDENT_API_KEY"
+    | "RESPONDENT_API_SECRET"
+    | "SLACK_BOT_TOKEN"
+    | "SLACK_SIGNING_SECRET"
+    | "RESPONDENT_WEBHOOK_SECRET";
+  required: boolean;
+  placeholder: string;
+  what: string;
+}[] = [
+  {
+    field: "apiKey",
+    variable: "RESPONDENT_API_KEY",
+    required: true,
+    placeholder: "YOUR_API_KEY",
+    what: "Respondent Partner API key",
+  },
+  {
+    field: "apiSecret",
+    variable: "RESPONDENT_API_SECRET",
+    required: true,
+    placeholder: "YOUR_API_SECRET",
+    what: "Respondent Partner API secret",
+  },
+  {
+    field: "botToken",
+    variable: "SLACK_BOT_TOKEN",
+    required: true,
+    placeholder: "xoxb-YOUR-BOT-TOKEN",
+    what: "Slack Bot User OAuth Token",
+  },
+  {
+    field: "signingSecret",
+    variable: "SLACK_SIGNING_SECRET",
+    required: false,
+    placeholder: "YOUR_SLACK_SIGNING_SECRET",
+    what: "Slack app Signing Secret (Basic Information), for Slack's requests to the HTTP endpoint",
+  },
+  {
+    field: "webhookSecret",
+    variable: "RESPONDENT_WEBHOOK_SECRET",
+    required: false,
+    placeholder: "YOUR_WEBHOOK_PRIVATE_KEY",
+    what: "Respondent webhook privateKey, for Respondent webhooks",
+  },
+];
+
+/** What `respondent-notifier secret fill` reads: the secret's ARN and the values given for its fields. */
+export interface SecretFillConfig {
+  secretArn: string | undefined;
+  values: Partial<Record<CredentialsField, string>>;
+}
+
+export function loadSecretFillConfig(env: Env): SecretFillConfig {
+  const { SECRET_ARN } = parse(env, ["SECRET_ARN"], { SECRET_ARN: fields.SECRET_ARN.optional() });
+  const values: Partial<Record<CredentialsField, string>> = {};
+  for (const { field, variable } of CREDENTIALS_SECRET_FIELDS) {
+    const value = env[variable]?.trim();
+    if (value) values[field] = value;
+  }
+  return { secretArn: SECRET_ARN, values };
+}
+
 /** Each secret field with the placeholder its fill command shows (stack outputs, doctor, error messages). */
 export const RESPONDENT_SECRET_PLACEHOLDERS = { apiKey: "YOUR_API_KEY", apiSecret: "YOUR_API_SECRET" };
 export const SLACK_SECRET_PLACEHOLDERS = { botToken: "xoxb-YOUR-BOT-TOKEN", signingSecret: SIGNING_SECRET_PLACEHOLDER };
@@ -404,11 +491,18 @@ export interface OperatorConfig {
 }
 
 export function loadOperatorConfig(env: Env): OperatorConfig {
-  const values = parse(env, ["NOTIFIER_TARGET", "RESPONDENT_SECRET_ARN", "SLACK_SECRET_ARN", "DLQ_URL"], {
+  const parsed = parse(env, ["NOTIFIER_TARGET", "RESPONDENT_SECRET_ARN", "SLACK_SECRET_ARN", "SECRET_ARN", "DLQ_URL"], {
     RESPONDENT_SECRET_ARN: fields.RESPONDENT_SECRET_ARN.optional(),
     SLACK_SECRET_ARN: fields.SLACK_SECRET_ARN.optional(),
+    SECRET_ARN: fields.SECRET_ARN.optional(),
     DLQ_URL: fields.DLQ_URL.optional(),
   });
+  // The stack's one secret holds both parts; the two specific variables still win when set.
+  const values = {
+    ...parsed,
+    RESPONDENT_SECRET_ARN: parsed.RESPONDENT_SECRET_ARN ?? parsed.SECRET_ARN,
+    SLACK_SECRET_ARN: parsed.SLACK_SECRET_ARN ?? parsed.SECRET_ARN,
+  };
   if (values.RESPONDENT_SECRET_ARN && env.RESPONDENT_API_KEY?.trim()) {
     throw new ConfigError(
       "RESPONDENT_SECRET_ARN",

@@ -249,6 +249,38 @@ export interface HealthStore {
   write(component: HealthComponent, next: HealthRecord, expectedRevision: number | undefined): Promise<boolean>;
 }
 
+/** Who holds the poller's lease, and until when. */
+export interface PollLeaseHolder {
+  holder: string;
+  until: Date;
+}
+
+/**
+ * The poller's lease: one item in the table that a poll tick takes before polling, so that an
+ * overlapping tick (a duplicate or late scheduler delivery, `start` next to the deployed poller)
+ * skips instead of listing everything a second time. Overlaps stay harmless without it
+ * (conditional state writes, the ledger); the lease only saves the work.
+ */
+export interface PollLease {
+  /**
+   * Takes the lease until `until` unless another holder has it and it has not run out; then
+   * resolves that holder. Throws StateUnavailableError when the table cannot be reached.
+   */
+  acquire(holder: string, until: Date): Promise<{ acquired: true } | { acquired: false; heldBy: PollLeaseHolder }>;
+  /** Ends the lease at once if `holder` still has it; a no-op otherwise. */
+  release(holder: string): Promise<void>;
+}
+
+/** The deployed stack's one credentials secret, as `secret fill` reads and writes it whole. */
+export interface CredentialsSecretStore {
+  /** Where it is, for messages (its ARN). */
+  readonly where: string;
+  /** The stored JSON object; undefined when it has no value yet or is not a JSON object. */
+  read(): Promise<Record<string, unknown> | undefined>;
+  /** Stores `value` as the secret's new version, in one write. */
+  write(value: Record<string, string>): Promise<void>;
+}
+
 export type ResumeOutcome = "resumed" | "was_active" | "not_found";
 
 export interface SubscriptionPauses {

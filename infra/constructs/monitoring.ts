@@ -14,9 +14,8 @@ import { Topic } from "aws-cdk-lib/aws-sns";
 import { EmailSubscription } from "aws-cdk-lib/aws-sns-subscriptions";
 import type { IQueue } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
-import type { MetricName } from "../../src/ports.ts";
+import type { CloudWatchMetricName } from "../../src/adapters/observability.ts";
 import { NOTIFIER_SERVICE_NAME } from "./notifier.ts";
-import { POLLER_SERVICE_NAME } from "./poller.ts";
 
 export interface MonitoringProps {
   /** POWERTOOLS_METRICS_NAMESPACE of both functions. */
@@ -48,7 +47,7 @@ export class Monitoring extends Construct {
     });
     if (props.alarmEmail) this.topic.addSubscription(new EmailSubscription(props.alarmEmail));
 
-    const serviceMetric = (service: string, metricName: MetricName, period: Duration) =>
+    const serviceMetric = (service: string, metricName: CloudWatchMetricName, period: Duration) =>
       new Metric({
         namespace: props.metricsNamespace,
         metricName,
@@ -57,26 +56,19 @@ export class Monitoring extends Construct {
         period,
       });
 
-    this.addAlarm("PollerErrors", {
-      metric: props.poller.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 3,
-      datapointsToAlarm: 2,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      description:
-        "The poller failed (error or timeout) in two of the last three 5-minute windows. Check the poller's log group for the error; a single failure is ignored because the next tick re-polls.",
-    });
-
-    // The poller counts Polls when a poll starts and PollFailures when it ends incomplete, so
-    // successful polls are the difference. Minutes without any poll count as zero.
+    // The poller fails its invocation whenever a poll of it is incomplete (lambdas/poller/handler.ts),
+    // so successful invocations are Lambda's own (free) Invocations minus Errors; no custom metric
+    // needed. Minutes without any invocation count as zero. This is also the poller's error alarm:
+    // a poller that keeps failing raises it; one failed tick is healed by the next and raises nothing
+    // (a separate errors alarm would cost $0.10 a month and page for exactly that).
     const minute = Duration.minutes(1);
     this.addAlarm("NoSuccessfulPoll", {
       metric: new MathExpression({
-        label: "Successful polls",
-        expression: "FILL(polls, 0) - FILL(failures, 0)",
+        label: "Successful poller invocations",
+        expression: "FILL(invocations, 0) - FILL(errors, 0)",
         usingMetrics: {
-          polls: serviceMetric(POLLER_SERVICE_NAME, "Polls", minute),
-          failures: serviceMetric(POLLER_SERVICE_NAME, "PollFailures", minute),
+          invocations: props.poller.metricInvocations({ period: minute, statistic: Stats.SUM }),
+          errors: props.poller.metricErrors({ period: minute, statistic: Stats.SUM }),
         },
         period: minute,
       }),
@@ -101,14 +93,10 @@ export class Monitoring extends Construct {
         "Events reached the dead-letter queue after repeated failed deliveries: those alerts were not posted. Inspect the messages and the notifier's logs, fix the cause, then redrive the dead-letter queue.",
     });
 
-    this.addAlarm("NotifierErrors", {
-      metric: props.notifier.metricErrors({ period: FIVE_MINUTES, statistic: Stats.SUM }),
-      threshold: 1,
-      evaluationPeriods: 1,
-      treatMissingData: TreatMissingData.NOT_BREACHING,
-      description:
-        "The notifier failed a whole invocation (crash or timeout, not a single event), so its batch will be retried. Check the notifier's log group.",
-    });
+    // No separate alarm on the notifier's invocation errors ($0.10 a month): a notifier that keeps
+    // failing sends its events to the dead letters after 5 deliveries, which DeadLetterQueueNotEmpty
+    // reports; a crash healed by the retry loses nothing and needs nobody. The http function keeps
+    // its alarm: a failed click is retried by no one.
 
     if (props.slackEndpoint) {
       this.addAlarm("SlackEndpointErrors", {

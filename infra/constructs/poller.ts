@@ -38,12 +38,19 @@ export interface PollerProps {
   table: StateTable;
   queue: EventQueue;
   respondentSecret: ServiceSecret;
+  /**
+   * Reserve a concurrency of 1 (the `reservePollerConcurrency` setting). Off by default: Lambda
+   * refuses a reservation that leaves an account under 10 unreserved, which is all a new account has.
+   */
+  reserveConcurrency?: boolean | undefined;
 }
 
 /**
- * The poller function and the schedule that runs it. It never runs twice at once (reserved
- * concurrency 1) and is never retried: a failed or dropped tick is covered by the next one,
- * which re-polls from the stored state anyway.
+ * The poller function and the schedule that runs it. It reserves no concurrency by default: a
+ * tick that overlaps another (a late or duplicated scheduler delivery) finds the poll lease in
+ * the table taken and skips (src/usecases/poll-lease.ts), and an overlap would be harmless anyway
+ * (conditional state writes, the ledger). It is never retried: a failed or dropped tick is covered
+ * by the next one, which re-polls from the stored state anyway.
  */
 export class Poller extends Construct {
   readonly function: NodejsFunction;
@@ -68,7 +75,7 @@ export class Poller extends Construct {
       serviceName: POLLER_SERVICE_NAME,
       metricsNamespace: props.metricsNamespace,
       logRetentionDays: props.logRetentionDays,
-      reservedConcurrentExecutions: 1,
+      reservedConcurrentExecutions: props.reserveConcurrency ? 1 : undefined,
       environment: {
         RESPONDENT_SECRET_ARN: props.respondentSecret.secret.secretArn,
         RESPONDENT_API_URL: props.respondentApiUrl,
@@ -90,7 +97,8 @@ export class Poller extends Construct {
     this.function = fn;
 
     props.respondentSecret.grantRead(role);
-    props.ops?.slackSecret.grantRead(role);
+    // With the stack's one secret the ops channel's token is in the secret already read.
+    if (props.ops && props.ops.slackSecret !== props.respondentSecret) props.ops.slackSecret.grantRead(role);
     props.table.grantPollerAccess(role);
     props.queue.grantSend(role);
 

@@ -1,4 +1,4 @@
-import { RemovalPolicy, SecretValue, Stack, Validations } from "aws-cdk-lib";
+import { RemovalPolicy, SecretValue, Validations } from "aws-cdk-lib";
 import { Grant, type IGrantable } from "aws-cdk-lib/aws-iam";
 import { type ISecret, Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
@@ -11,6 +11,8 @@ export interface ServiceSecretProps {
    * and the command that fills it, instead of running with a generated value.
    */
   fields: Record<string, string>;
+  /** The variables the fill command (`respondent-notifier secret fill`) shows, each with its placeholder. */
+  fillVariables: Record<string, string>;
   /** Import this secret (its name or complete ARN) instead of creating one. */
   existing?: string | undefined;
 }
@@ -21,7 +23,10 @@ export interface ServiceSecretProps {
  */
 export class ServiceSecret extends Construct {
   readonly secret: ISecret;
-  /** The `aws secretsmanager put-secret-value` command that fills the secret. */
+  /**
+   * The command that fills the secret: `respondent-notifier secret fill`, which keeps the fields
+   * it is not given and refuses to leave a required one empty (a raw put-secret-value would).
+   */
   readonly fillCommand: string;
   private readonly policyArn: string;
 
@@ -33,10 +38,10 @@ export class ServiceSecret extends Construct {
     this.policyArn = this.secret.secretFullArn ?? `${this.secret.secretArn}-??????`;
 
     this.fillCommand = [
-      "aws secretsmanager put-secret-value",
-      `--region ${Stack.of(this).region}`,
-      `--secret-id ${props.existing ?? this.secret.secretArn}`,
-      `--secret-string '${JSON.stringify(props.fields)}'`,
+      ...Object.entries(props.fillVariables).map(([variable, placeholder]) => `${variable}=${placeholder}`),
+      "npx respondent-notifier secret fill",
+      // The ARN names the region; `secret fill` reads the secret there.
+      `--secret-id ${this.secret.secretArn}`,
     ].join(" ");
   }
 
@@ -67,7 +72,7 @@ function createSecret(scope: Construct, props: ServiceSecretProps): ISecret {
   Validations.of(secret).acknowledge({
     id: "AwsSolutions-SMG4",
     reason:
-      "The secret holds credentials issued by a third party (Respondent API key pair, Slack bot token) that a rotation Lambda cannot mint. They are rotated by issuing new ones and running the put-secret-value command from the stack outputs; the functions pick the new value up within the 5-minute secret cache.",
+      "The secret holds credentials issued by third parties (Respondent API key pair and webhook key, Slack bot token and signing secret) that a rotation Lambda cannot mint. They are rotated by issuing new ones and running `respondent-notifier secret fill` (stack output Step1FillSecret); the functions pick the new value up within the 5-minute secret cache.",
   });
   return secret;
 }

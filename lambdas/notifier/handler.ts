@@ -12,6 +12,8 @@ import { deliverBatch } from "../../src/usecases/deliver.ts";
 const config = loadNotifierLambdaConfig(process.env);
 const logger = new Logger();
 const metrics = new Metrics();
+// Only the alarmed counts become CloudWatch metrics; the rest go into one `counts` line per invocation.
+const counts = powertoolsMetrics(metrics);
 const platform = awsPlatform(
   {
     table: config.table,
@@ -20,7 +22,7 @@ const platform = awsPlatform(
     opsChannelId: config.opsChannelId,
     conversationUrlTemplate: config.conversationUrlTemplate,
   },
-  { log: powertoolsLog(logger), metrics: powertoolsMetrics(metrics) },
+  { log: powertoolsLog(logger), metrics: counts },
 );
 const notifier = composeNotifier(platform);
 const queue = deliveryQueue(platform);
@@ -40,6 +42,8 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
     });
     return { batchItemFailures: unsettled.map(({ message }) => ({ itemIdentifier: message.messageId })) };
   } finally {
+    const logged = counts.takeLogged();
+    if (Object.keys(logged).length > 0) logger.info("counts", { counts: logged });
     metrics.publishStoredMetrics();
   }
 }

@@ -7,12 +7,15 @@ import { composePoller } from "../../src/app/compose.ts";
 import { loadPollerLambdaConfig } from "../../src/config.ts";
 import { PollIncompleteError } from "../../src/errors.ts";
 import { firstProblem, pollCycle } from "../../src/usecases/poll-cycle.ts";
+import { describeLeaseHolder, SINGLE_POLL_LEASE_MS, withPollLease } from "../../src/usecases/poll-lease.ts";
 import { pollRepeatedly, sleep } from "../../src/usecases/poll-loop.ts";
 
 // Built once per container: warm invocations reuse clients, the cached secret and the seen-cache.
 const config = loadPollerLambdaConfig(process.env);
 const logger = new Logger();
 const metrics = new Metrics();
+// Only the alarmed counts become CloudWatch metrics; the rest go into one `counts` line per invocation.
+const counts = powertoolsMetrics(metrics);
 const poller = composePoller(
   awsPlatform(
     {
@@ -23,48 +26,73 @@ const poller = composePoller(
       slack: config.ops && { settings: config.ops.slack, secretArn: config.ops.slackSecretArn },
       opsChannelId: config.ops?.channelId,
     },
-    { log: powertoolsLog(logger), metrics: powertoolsMetrics(metrics) },
+    { log: powertoolsLog(logger), metrics: counts },
   ),
 );
 
 export async function handler(
   _event: unknown,
   context: Context,
-): Promise<{ polls: number; newReplies: number; eventsQueued: number }> {
+): Promise<{ polls: number; newReplies: number; eventsQueued: number; skipped?: true }> {
   logger.addContext(context);
   try {
-    const results = await pollRepeatedly(
-      async () => {
-        const result = await pollCycle(poller);
-        if (result.report) {
-          const { events: _events, failures, ...figures } = result.report;
-          logger.info("poll finished", { ...figures, failures: failures.length });
-        }
-        return result;
-      },
+    // The lease covers this invocation (every poll of its minute when it loops) and runs out by
+    // itself before the next scheduled tick: an overlapping or duplicated tick skips rather than
+    // polling the same minute again. One conditional write a tick; no release needed.
+    const remainingMs = context.getRemainingTimeInMillis();
+    const holdMs = config.pollIntervalSeconds < 60 ? remainingMs : Math.min(remainingMs, SINGLE_POLL_LEASE_MS);
+    const leased = await withPollLease(
+      poller.lease,
       {
-        intervalMs: config.pollIntervalSeconds * 1000,
-        remainingMs: () => context.getRemainingTimeInMillis(),
-        now: () => Date.now(),
-        sleep,
-        onStop: ({ polls }) => logger.warn("too close to the timeout for another poll this minute", { polls }),
+        holder: context.awsRequestId,
+        until: new Date(Date.now() + holdMs),
+        log: poller.poll.log,
+        keepUntilEnd: true,
       },
+      () => pollTick(context),
     );
-    const incomplete = results.filter((result) => firstProblem(result) !== undefined);
-    const first = incomplete[0];
-    if (first) {
-      // Failing the invocation is what the error alarm sees; the next tick retries from the stored state.
-      throw new PollIncompleteError(
-        `poll incomplete (${incomplete.length} of ${results.length} polls), first: ${firstProblem(first)}; the next tick retries`,
-      );
+    if (leased.skipped) {
+      logger.info("poll skipped: another poll is running", { reason: describeLeaseHolder(leased.heldBy) });
+      return { polls: 0, newReplies: 0, eventsQueued: 0, skipped: true };
     }
-    const reports = results.flatMap((result) => (result.report ? [result.report] : []));
-    return {
-      polls: results.length,
-      newReplies: reports.reduce((sum, report) => sum + report.newReplies, 0),
-      eventsQueued: reports.reduce((sum, report) => sum + report.eventsQueued, 0),
-    };
+    return leased.value;
   } finally {
+    const logged = counts.takeLogged();
+    if (Object.keys(logged).length > 0) logger.info("counts", { counts: logged });
     metrics.publishStoredMetrics();
   }
+}
+
+async function pollTick(context: Context): Promise<{ polls: number; newReplies: number; eventsQueued: number }> {
+  const results = await pollRepeatedly(
+    async () => {
+      const result = await pollCycle(poller);
+      if (result.report) {
+        const { events: _events, failures, ...figures } = result.report;
+        logger.info("poll finished", { ...figures, failures: failures.length });
+      }
+      return result;
+    },
+    {
+      intervalMs: config.pollIntervalSeconds * 1000,
+      remainingMs: () => context.getRemainingTimeInMillis(),
+      now: () => Date.now(),
+      sleep,
+      onStop: ({ polls }) => logger.warn("too close to the timeout for another poll this minute", { polls }),
+    },
+  );
+  const incomplete = results.filter((result) => firstProblem(result) !== undefined);
+  const first = incomplete[0];
+  if (first) {
+    // Failing the invocation is what the error alarm sees; the next tick retries from the stored state.
+    throw new PollIncompleteError(
+      `poll incomplete (${incomplete.length} of ${results.length} polls), first: ${firstProblem(first)}; the next tick retries`,
+    );
+  }
+  const reports = results.flatMap((result) => (result.report ? [result.report] : []));
+  return {
+    polls: results.length,
+    newReplies: reports.reduce((sum, report) => sum + report.newReplies, 0),
+    eventsQueued: reports.reduce((sum, report) => sum + report.eventsQueued, 0),
+  };
 }

@@ -13,9 +13,36 @@ export function powertoolsLog(logger: Logger): Log {
   };
 }
 
-/** Powertools Metrics (CloudWatch EMF in the log stream) behind the Metrics port. */
-export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics {
-  return { count: (name, value = 1) => metrics.addMetric(name, MetricUnit.Count, value) };
+/**
+ * The counts published as CloudWatch custom metrics: only those an alarm reads (infra/constructs/
+ * monitoring.ts takes its metric names from this list). Each one published costs $0.30 a month;
+ * every other count goes into the invocation's `counts` log line instead (Logs Insights).
+ */
+export const CLOUDWATCH_METRICS = ["PermanentFailures"] as const satisfies readonly MetricName[];
+export type CloudWatchMetricName = (typeof CLOUDWATCH_METRICS)[number];
+
+const published = new Set<MetricName>(CLOUDWATCH_METRICS);
+
+/**
+ * Powertools Metrics (CloudWatch EMF in the log stream) behind the Metrics port, for the counts in
+ * CLOUDWATCH_METRICS; the others are added up here, and `takeLogged()` hands them over (and starts
+ * again) for the invocation's `counts` log line.
+ */
+export function powertoolsMetrics(metrics: PowertoolsMetrics): Metrics & {
+  takeLogged(): Partial<Record<MetricName, number>>;
+} {
+  let logged: Partial<Record<MetricName, number>> = {};
+  return {
+    count: (name, value = 1) => {
+      if (published.has(name)) metrics.addMetric(name, MetricUnit.Count, value);
+      else logged[name] = (logged[name] ?? 0) + value;
+    },
+    takeLogged: () => {
+      const taken = logged;
+      logged = {};
+      return taken;
+    },
+  };
 }
 
 export type LogLevel = "debug" | "info" | "warn" | "error" | "silent";

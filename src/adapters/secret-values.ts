@@ -1,6 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
+import { GetSecretValueCommand, PutSecretValueCommand, SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { z } from "zod";
-import { describeError, registerSecret } from "../errors.ts";
+import { CREDENTIALS_SECRET_FIELDS } from "../config.ts";
+import { describeError, registerSecret, StateUnavailableError } from "../errors.ts";
+import type { CredentialsSecretStore } from "../ports.ts";
 
 /**
  * Reads the stack's JSON secrets for the operator CLI (doctor, and the deployed mode of the
@@ -38,15 +40,57 @@ export function regionOfArn(arn: string): string | undefined {
   return region && /^[a-z]{2}(-[a-z]+)+-\d$/.test(region) ? region : undefined;
 }
 
-/** The same command the stack prints as FillRespondentSecretCommand / FillSlackSecretCommand. */
+/**
+ * The command that fills the stack's one secret (the stack output FillSecretCommand). Not a raw
+ * `put-secret-value`: the secret holds every credential, and that would replace all of it with
+ * the fields it names; `secret fill` keeps the others and refuses to leave a required one empty.
+ * `placeholders` maps the secret's fields to fill to their placeholders; each is given through
+ * the variable `secret fill` reads it from.
+ */
 export function fillSecretCommand(arn: string, placeholders: Record<string, string>): string {
-  const region = regionOfArn(arn);
-  return [
-    "aws secretsmanager put-secret-value",
-    ...(region ? [`--region ${region}`] : []),
-    `--secret-id ${arn}`,
-    `--secret-string '${JSON.stringify(placeholders)}'`,
-  ].join(" ");
+  const variables = Object.entries(placeholders).map(([field, placeholder]) => {
+    const variable = CREDENTIALS_SECRET_FIELDS.find((each) => each.field === field)?.variable ?? field;
+    return `${variable}=${placeholder}`;
+  });
+  return [...variables, "npx respondent-notifier secret fill", `--secret-id ${arn}`].join(" ");
+}
+
+/** The one credentials secret in Secrets Manager, read and written whole. */
+export class SecretsManagerCredentialsStore implements CredentialsSecretStore {
+  constructor(
+    private readonly client: SecretsManagerClient,
+    readonly where: string,
+  ) {}
+
+  async read(): Promise<Record<string, unknown> | undefined> {
+    let text: string | undefined;
+    try {
+      text = (await this.client.send(new GetSecretValueCommand({ SecretId: this.where }))).SecretString;
+    } catch (error) {
+      const name = error instanceof Error ? error.name : "";
+      const message = error instanceof Error ? error.message : "";
+      if (name === "ResourceNotFoundException" && /secret value/i.test(message)) return undefined;
+      throw new StateUnavailableError(`could not read secret ${this.where}: ${describeError(error)}`, { cause: error });
+    }
+    try {
+      const json: unknown = JSON.parse(text ?? "");
+      if (typeof json !== "object" || json === null || Array.isArray(json)) return undefined;
+      for (const value of Object.values(json)) if (typeof value === "string" && value) registerSecret(value);
+      return json as Record<string, unknown>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async write(value: Record<string, string>): Promise<void> {
+    try {
+      await this.client.send(new PutSecretValueCommand({ SecretId: this.where, SecretString: JSON.stringify(value) }));
+    } catch (error) {
+      throw new StateUnavailableError(`could not store secret ${this.where}: ${describeError(error)}`, {
+        cause: error,
+      });
+    }
+  }
 }
 
 export async function readJsonSecret<T extends z.ZodType>(

@@ -3,8 +3,11 @@ import { SecretsManagerClient } from "@aws-sdk/client-secrets-manager";
 import type { z } from "zod";
 import { ConfigError, describeError, registerSecret, StateUnavailableError } from "../errors.ts";
 
-/** Secrets are cached for this long in a warm Lambda: a rotation is picked up within it. */
-const SECRET_MAX_AGE_SECONDS = 300;
+/**
+ * Secrets are cached for this long in a warm Lambda: a rotation is picked up within it. 15 minutes
+ * rather than 5: each function's reads are then $0.01 a month instead of $0.04 (bench/cost.ts).
+ */
+export const SECRET_MAX_AGE_SECONDS = 900;
 
 /** `region` undefined: the AWS SDK's default chain decides. */
 export function createSecretsProvider(region: string | undefined): SecretsProvider {

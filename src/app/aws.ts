@@ -7,6 +7,7 @@ import {
   readJsonSecret,
   regionOfArn,
   type SecretReading,
+  SecretsManagerCredentialsStore,
 } from "../adapters/secret-values.ts";
 import { createSecretsProvider, secretGetter } from "../adapters/secrets.ts";
 import { createSqsClient } from "../adapters/sqs-queue.ts";
@@ -21,7 +22,14 @@ import {
   type TableSettings,
 } from "../config.ts";
 import { registerSecret } from "../errors.ts";
-import { type Clock, type Log, type Metrics, type RespondentCredentials, systemClock } from "../ports.ts";
+import {
+  type Clock,
+  type CredentialsSecretStore,
+  type Log,
+  type Metrics,
+  type RespondentCredentials,
+  systemClock,
+} from "../ports.ts";
 import type { Platform } from "./platform.ts";
 
 /**
@@ -150,7 +158,7 @@ export function inspectRespondentSecret(
   return inspectSecret(region, {
     arn,
     variable: "RESPONDENT_SECRET_ARN",
-    stackOutput: "RespondentSecretArn",
+    stackOutput: "SecretArn",
     schema: respondentSecretSchema,
     placeholders: RESPONDENT_SECRET_PLACEHOLDERS,
   });
@@ -163,7 +171,7 @@ export function inspectSlackSecret(
   return inspectSecret(region, {
     arn,
     variable: "SLACK_SECRET_ARN",
-    stackOutput: "SlackSecretArn",
+    stackOutput: "SecretArn",
     schema: slackSecretSchema,
     placeholders: SLACK_SECRET_PLACEHOLDERS,
   });
@@ -179,4 +187,9 @@ async function inspectSecret<T extends z.ZodType>(
   } finally {
     client.destroy();
   }
+}
+
+/** The one credentials secret, read and written whole (`secret fill`), in the region its ARN names. */
+export function credentialsSecretStore(arn: string, region: string | undefined): CredentialsSecretStore {
+  return new SecretsManagerCredentialsStore(createSecretsManagerClient(regionOfArn(arn) ?? region), arn);
 }

@@ -2,6 +2,7 @@ import { DynamoDigestStore } from "../adapters/dynamo/digest-store.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
+import { DynamoPollLease } from "../adapters/dynamo/poll-lease.ts";
 import { DynamoProjectNameStore } from "../adapters/dynamo/project-store.ts";
 import { DynamoReplyCounter } from "../adapters/dynamo/reply-counter.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
@@ -86,6 +87,7 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
     health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
     // Each tick queues the digests that are due (quiet hours over, a digest interval ended).
     digests: options.dryRun ? undefined : { digests: digestStore(platform), queue: digestQueue(platform), clock, log },
+    lease: options.dryRun ? undefined : new DynamoPollLease(table.client, table.name, { clock }),
   };
 }
 

@@ -50,8 +50,8 @@ export async function openOperatorPlatform(
       : undefined;
   if (options.needs.respondent && !respondent) {
     throw new ConfigError(
-      "RESPONDENT_SECRET_ARN",
-      "is required with NOTIFIER_TARGET=aws (stack output RespondentSecretArn), or set RESPONDENT_API_KEY/RESPONDENT_API_SECRET",
+      "SECRET_ARN",
+      "is required with NOTIFIER_TARGET=aws (stack output SecretArn), or set RESPONDENT_SECRET_ARN or RESPONDENT_API_KEY/RESPONDENT_API_SECRET",
     );
   }
   const slack = config.slackBotToken

@@ -1,7 +1,7 @@
 import { createInterface } from "node:readline/promises";
 import type { CountingMetrics } from "../adapters/observability.ts";
 import { type OperatorPlatform, type OperatorPlatformOptions, openOperatorPlatform } from "../app/operator.ts";
-import type { LocalConfig, OperatorConfig } from "../config.ts";
+import type { Env, LocalConfig, OperatorConfig } from "../config.ts";
 import type { Log } from "../ports.ts";
 import type { StatusLine } from "./progress.ts";
 
@@ -40,6 +40,8 @@ export function processIo(): CliIo {
 export interface CliContext {
   config: () => LocalConfig;
   operator: () => OperatorConfig;
+  /** The environment the command runs with, for the config loaders of src/config.ts only. */
+  env: () => Env;
   log: Log;
   metrics: CountingMetrics;
   /** A line of the command's result, on stdout. */

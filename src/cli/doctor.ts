@@ -121,7 +121,7 @@ async function checkRespondent(ctx: CliContext, run: DoctorRun, config: LocalCon
     await run.check("Respondent credentials", () => ({
       status: "fail",
       detail: "none configured",
-      fix: "set RESPONDENT_SECRET_ARN to the stack output RespondentSecretArn",
+      fix: "set SECRET_ARN to the stack output SecretArn",
     }));
     return;
   }
@@ -191,7 +191,7 @@ async function checkSlack(ctx: CliContext, run: DoctorRun, config: LocalConfig):
       await run.check("Slack token", () => ({
         status: "fail",
         detail: "none configured",
-        fix: "set SLACK_SECRET_ARN to the stack output SlackSecretArn",
+        fix: "set SECRET_ARN to the stack output SecretArn",
       }));
     } else {
       await run.check("Slack token", () => ({

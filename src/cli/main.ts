@@ -9,6 +9,7 @@ import { registerDeadLetterCommands } from "./dlq.ts";
 import { registerDoctorCommand } from "./doctor.ts";
 import { runPollOnce, runStart } from "./poll.ts";
 import { createStatusLine } from "./progress.ts";
+import { registerSecretCommands } from "./secret.ts";
 import { registerSubscriptionCommands } from "./subscriptions.ts";
 
 function buildProgram(context: () => CliContext, io: CliIo): Command {
@@ -47,6 +48,7 @@ function buildProgram(context: () => CliContext, io: CliIo): Command {
   registerDoctorCommand(program, context);
   registerDeadLetterCommands(program, context);
   registerConversationCommands(program, context);
+  registerSecretCommands(program, context);
   return program;
 }
 
@@ -75,6 +77,7 @@ export async function main(argv: string[], env: Env = process.env, io: CliIo = p
           operator ??= loadOperatorConfig(env);
           return operator;
         },
+        env: () => env,
         log: consoleLog({ level, write: (line) => progress.around(() => io.stderr(`${line}\n`)) }),
         metrics: new CountingMetrics(),
         out: (line) => progress.around(() => io.stdout(`${line}\n`)),

@@ -1,4 +1,5 @@
 import { describeError } from "../errors.ts";
+import type { PollLease } from "../ports.ts";
 import { type DigestTickPorts, queueDueDigests } from "./digest.ts";
 import { errorObservation, type HealthMonitor, pollObservation } from "./health.ts";
 import { type PollOptions, type PollPorts, type PollReport, poll } from "./poll.ts";
@@ -12,6 +13,11 @@ export interface PollCyclePorts {
   health?: HealthMonitor | undefined;
   /** Queues the digests that are due; absent in a dry run. */
   digests?: DigestTickPorts | undefined;
+  /**
+   * The poll lease an entry point takes around a tick's cycles (see withPollLease in
+   * ./poll-lease.ts); pollCycle itself does not touch it. Absent for a dry run (it writes nothing).
+   */
+  lease?: PollLease | undefined;
 }
 
 export type PollCycleResult = { report: PollReport; error?: undefined } | { report?: undefined; error: unknown };

@@ -2,7 +2,7 @@
  * Polling more often than EventBridge Scheduler's one-minute minimum: each scheduled
  * invocation polls at 0, i, 2i, ... seconds of its minute and returns before the next one is
  * due. Extra polls are cheap on a warm container, whose SeenCache skips every unchanged
- * conversation, and the poller's reserved concurrency of 1 keeps loops from overlapping.
+ * conversation, and the poll lease (./poll-lease.ts) keeps loops from overlapping.
  */
 
 /** The schedule's period in looping mode: one invocation covers one minute. */

@@ -3,11 +3,12 @@ import type { Clock, Log, SeenSnapshotStore } from "../ports.ts";
 
 /**
  * A warm poller saves its SeenCache at most this often (and only when it changed). A save
- * writes about N/80 units (661 WCU at 50,000 conversations): every 15 minutes that is about
- * $1.20 a month at 50,000, against up to $18 for a save after every changed poll. An older
- * snapshot only costs a new container the reads of what changed since.
+ * writes about N/80 units (661 WCU at 50,000 conversations): every 3 hours that is about
+ * $0.10 a month at 50,000 ($0.30 hourly, $1.20 every 15 minutes), against up to $18 for a save
+ * after every changed poll. An older snapshot only costs a new container the reads of what
+ * changed since (a few dozen items for a busy study; cold starts are about 12 a day).
  */
-export const SEEN_SNAPSHOT_SAVE_INTERVAL_MS = 15 * 60_000;
+export const SEEN_SNAPSHOT_SAVE_INTERVAL_MS = 3 * 60 * 60_000;
 
 /** A SeenCache that counts its changes, so that a snapshot is saved only when it would differ. */
 export class TrackedSeenCache extends Map<string, string> {

@@ -137,11 +137,11 @@ describe("the CLI against the deployed stack", () => {
     expect(run.code).toBe(1);
     const lines = run.stdout.trimEnd().split("\n");
     expect(lines).toContain(
-      `✘ Respondent secret: secret ${RESPONDENT_ARN} is empty — fill it with aws secretsmanager put-secret-value --region eu-west-1 --secret-id ${RESPONDENT_ARN} --secret-string '{"apiKey":"YOUR_API_KEY","apiSecret":"YOUR_API_SECRET"}'`,
+      `✘ Respondent secret: secret ${RESPONDENT_ARN} is empty — fill it with RESPONDENT_API_KEY=YOUR_API_KEY RESPONDENT_API_SECRET=YOUR_API_SECRET npx respondent-notifier secret fill --secret-id ${RESPONDENT_ARN}`,
     );
     expect(lines).toContain("- Respondent credentials: not checked: the secret is not usable");
     expect(lines).toContain(
-      `✘ Slack secret: secret ${SLACK_ARN} does not exist — check SLACK_SECRET_ARN against the stack output SlackSecretArn (and the region)`,
+      `✘ Slack secret: secret ${SLACK_ARN} does not exist — check SLACK_SECRET_ARN against the stack output SecretArn (and the region)`,
     );
     expect(lines).toContain(
       `! Dead letters: 3 alerts failed delivery and wait in the dead-letter queue ${DLQ_URL} — see them: respondent-notifier dlq list; re-send them: respondent-notifier dlq redrive`,

@@ -44,6 +44,8 @@ interface Deployed {
 }
 
 const deployed = new Map<string, Deployed>();
+/** What `cdk synth` printed (stdout and stderr). */
+let synthOutput = "";
 const outdir = mkdtempSync(join(tmpdir(), "notifier-cdk-"));
 
 afterAll(() => rmSync(outdir, { recursive: true, force: true }));
@@ -68,7 +70,10 @@ beforeAll(() => {
     ],
     { cwd: REPO_ROOT, encoding: "utf8", timeout: 300_000, env: { ...process.env, AWS_EC2_METADATA_DISABLED: "true" } },
   );
-  if (synth.status !== 0) throw new Error(`cdk synth failed:\n${synth.stderr}`);
+  if (synth.status !== 0) {
+    throw new Error(`cdk synth failed (status ${synth.status}, signal ${synth.signal}):\n${synth.stderr}`);
+  }
+  synthOutput = `${synth.stdout}\n${synth.stderr}`;
 
   const template = JSON.parse(readFileSync(join(outdir, "RespondentNotifier.template.json"), "utf8")) as {
     Resources: Record<string, { Type: string; Properties: Json }>;
@@ -87,6 +92,7 @@ beforeAll(() => {
       environment,
     });
   }
+  // A hang guard: two esbuild bundles on a loaded 2-core machine take two minutes or more.
 }, 360_000);
 
 function fn(service: string): Deployed {
@@ -176,6 +182,12 @@ describe.each([
       expect(configErrorOf(load({ ...environment, [name]: "%not valid%" }))?.field, name).toBe(name);
     }
   });
+});
+
+it("the real cdk synth configures every CDK feature flag (no 'feature flags are not configured' warning)", () => {
+  expect(synthOutput).toMatch(/Bundling asset/);
+  expect(synthOutput).not.toMatch(/feature flags? (are|is) not configured/i);
+  expect(synthOutput).not.toMatch(/cdk flags/);
 });
 
 it("the stack sets exactly the documented runtime variables besides the configuration", () => {

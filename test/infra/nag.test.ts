@@ -21,8 +21,7 @@ describe("cdk-nag AwsSolutions checks", () => {
     const acknowledged = acknowledgements(synthesized.stack).map(({ path, id }) => `${id} @ ${path}`);
 
     expect(acknowledged.sort()).toEqual([
-      "AwsSolutions-SMG4 @ RespondentNotifier/RespondentSecret/Secret",
-      "AwsSolutions-SMG4 @ RespondentNotifier/SlackSecret/Secret",
+      "AwsSolutions-SMG4 @ RespondentNotifier/Secret/Secret",
       "AwsSolutions-SNS2 @ RespondentNotifier/Monitoring/AlarmTopic",
     ]);
   });

@@ -29,8 +29,8 @@ describe("settings", () => {
       logRetentionDays: 30,
       alarmEmail: undefined,
       conversationUrlTemplate: undefined,
-      existingRespondentSecret: undefined,
-      existingSlackSecret: undefined,
+      existingSecret: undefined,
+      reservePollerConcurrency: false,
       slackAdminUsers: [],
     });
   });
@@ -63,7 +63,7 @@ describe("settings", () => {
       "prod/respondent",
       "arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/respondent-AbC123",
     ]) {
-      expect(parseSettings({ existingRespondentSecret: existing }).existingRespondentSecret).toBe(existing);
+      expect(parseSettings({ existingSecret: existing }).existingSecret).toBe(existing);
     }
   });
 
@@ -85,9 +85,10 @@ describe("settings", () => {
     ["alarmEmail", "oncall", "e-mail address"],
     ["conversationUrlTemplate", "https://app.respondent.io/conversations", "must contain {conversationUid}"],
     ["conversationUrlTemplate", "http://app.respondent.io/{conversationUid}", "https URL"],
-    ["existingRespondentSecret", "has spaces", "secret name"],
-    ["existingSlackSecret", "arn:aws:s3:::bucket", "secret name"],
-    ["existingSlackSecret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack", "complete secret ARN"],
+    ["existingSecret", "has spaces", "secret name"],
+    ["existingSecret", "arn:aws:s3:::bucket", "secret name"],
+    ["existingSecret", "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack", "complete secret ARN"],
+    ["reservePollerConcurrency", "yes", "true or false"],
     ["slackAdminUsers", "jane,U0ADMIN0001", "Slack user ids"],
   ])("reject %s = %j, naming the setting and what is allowed", (name, value, allowed) => {
     const error = rejection({ [name]: value });

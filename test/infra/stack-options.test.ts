@@ -3,8 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { awsSolutionsFindings } from "./nag.ts";
 import { resource, type Synthesized, statementsOfRole, synthesize } from "./synth.ts";
 
-const RESPONDENT_SECRET_NAME = "prod/respondent-notifier/respondent";
-const SLACK_SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:prod/respondent-notifier/slack-AbC123";
+const SECRET_NAME = "prod/respondent-notifier/credentials";
 const URL_TEMPLATE = "https://app.respondent.io/projects/{projectId}/conversations/{conversationUid}";
 
 let synthesized: Synthesized;
@@ -22,8 +21,8 @@ beforeAll(() => {
     logRetentionDays: "90",
     alarmEmail: "oncall@example.com",
     conversationUrlTemplate: URL_TEMPLATE,
-    existingRespondentSecret: RESPONDENT_SECRET_NAME,
-    existingSlackSecret: SLACK_SECRET_ARN,
+    existingSecret: SECRET_NAME,
+    reservePollerConcurrency: "true",
   });
   template = synthesized.template;
 });
@@ -41,8 +40,8 @@ describe("a stack with every setting given", () => {
   it("is named by stackName, which also namespaces its metrics", () => {
     expect(synthesized.stack.stackName).toBe("RespondentNotifierStaging");
     expect(env("Poller").POWERTOOLS_METRICS_NAMESPACE).toBe("RespondentNotifierStaging");
-    const noPollAlarm = resource(template, "AWS::CloudWatch::Alarm", "MonitoringNoSuccessfulPoll").Properties;
-    expect(JSON.stringify(noPollAlarm.Metrics)).toContain('"Namespace":"RespondentNotifierStaging"');
+    const permanentFailures = resource(template, "AWS::CloudWatch::Alarm", "MonitoringAlertsFailedPermanently");
+    expect(permanentFailures.Properties.Namespace).toBe("RespondentNotifierStaging");
   });
 
   it("polls the configured API every pollRateMinutes", () => {
@@ -73,11 +72,11 @@ describe("a stack with every setting given", () => {
     expect(env("Notifier").CONVERSATION_URL_TEMPLATE).toBe(URL_TEMPLATE);
   });
 
-  it("creates no secret when both are imported", () => {
+  it("creates no secret when one is imported", () => {
     template.resourceCountIs("AWS::SecretsManager::Secret", 0);
   });
 
-  it("a secret imported by name reaches the poller as its ARN and is readable under any suffix, no wider", () => {
+  it("a secret imported by name reaches both functions as its ARN and is readable under any suffix, no wider", () => {
     const arnUpToName = [
       "arn:",
       { Ref: "AWS::Partition" },
@@ -86,35 +85,31 @@ describe("a stack with every setting given", () => {
       ":",
       { Ref: "AWS::AccountId" },
     ];
-    const arn = { "Fn::Join": ["", [...arnUpToName, `:secret:${RESPONDENT_SECRET_NAME}`]] };
-    const roleId = resource(template, "AWS::IAM::Role", "PollerRole").id;
-
-    expect(env("Poller").RESPONDENT_SECRET_ARN).toEqual(arn);
-    expect(statementsOfRole(template, roleId)).toContainEqual({
+    const arn = { "Fn::Join": ["", [...arnUpToName, `:secret:${SECRET_NAME}`]] };
+    const readable = {
       actions: ["secretsmanager:GetSecretValue"],
-      resource: { "Fn::Join": ["", [...arnUpToName, `:secret:${RESPONDENT_SECRET_NAME}-??????`]] },
+      resource: { "Fn::Join": ["", [...arnUpToName, `:secret:${SECRET_NAME}-??????`]] },
+    };
+
+    // With an ops channel the poller reads the Slack token from the same secret.
+    expect(env("Poller")).toMatchObject({
+      RESPONDENT_SECRET_ARN: arn,
+      SLACK_SECRET_ARN: arn,
+      OPS_SLACK_CHANNEL: "C0OPS000001",
     });
+    expect(env("Notifier")).toMatchObject({ SLACK_SECRET_ARN: arn, OPS_SLACK_CHANNEL: "C0OPS000001" });
+    for (const role of ["PollerRole", "NotifierRole"]) {
+      const statements = statementsOfRole(template, resource(template, "AWS::IAM::Role", role).id);
+      expect(statements.filter((statement) => statement.actions.includes("secretsmanager:GetSecretValue"))).toEqual([
+        readable,
+      ]);
+    }
   });
 
-  it("a secret imported by complete ARN is readable under exactly that ARN", () => {
-    const roleId = resource(template, "AWS::IAM::Role", "NotifierRole").id;
-
-    expect(env("Notifier").SLACK_SECRET_ARN).toBe(SLACK_SECRET_ARN);
-    expect(statementsOfRole(template, roleId)).toContainEqual({
-      actions: ["secretsmanager:GetSecretValue"],
-      resource: SLACK_SECRET_ARN,
-    });
-  });
-
-  it("with an ops channel, the poller reads the imported Slack secret under exactly that ARN too", () => {
-    const roleId = resource(template, "AWS::IAM::Role", "PollerRole").id;
-
-    expect(env("Poller")).toMatchObject({ OPS_SLACK_CHANNEL: "C0OPS000001", SLACK_SECRET_ARN });
-    expect(env("Notifier").OPS_SLACK_CHANNEL).toBe("C0OPS000001");
-    expect(statementsOfRole(template, roleId)).toContainEqual({
-      actions: ["secretsmanager:GetSecretValue"],
-      resource: SLACK_SECRET_ARN,
-    });
+  it("reserves a concurrency of 1 for the poller with reservePollerConcurrency, and none for the notifier", () => {
+    const properties = (prefix: string) => resource(template, "AWS::Lambda::Function", `${prefix}Function`).Properties;
+    expect(properties("Poller").ReservedConcurrentExecutions).toBe(1);
+    expect(properties("Notifier").ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it("passes the cdk-nag AwsSolutions checks too", () => {

@@ -2,6 +2,8 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Match, type Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { templateUsage } from "../../bench/template-usage.ts";
+import { CLOUDWATCH_METRICS } from "../../src/adapters/observability.ts";
 import {
   bundleDirectory,
   getAtt,
@@ -80,8 +82,9 @@ describe("both functions", () => {
   });
 
   it("secrets reach the functions only as ARNs, never as values", () => {
-    expect(env("Poller").RESPONDENT_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "RespondentSecret")));
-    expect(env("Notifier").SLACK_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "SlackSecret")));
+    // One secret holds every credential: each function reads its own fields of it.
+    expect(env("Poller").RESPONDENT_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
+    expect(env("Notifier").SLACK_SECRET_ARN).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
     const names = [...Object.keys(env("Poller")), ...Object.keys(env("Notifier"))];
     expect(names.filter((name) => /TOKEN|API_KEY|API_SECRET$/.test(name))).toEqual([]);
   });
@@ -120,8 +123,10 @@ describe("the schedule", () => {
     });
   });
 
-  it("the poller never runs twice at once", () => {
-    expect(fn("Poller").Properties.ReservedConcurrentExecutions).toBe(1);
+  it("no function reserves concurrency (a new account's quota of 10 leaves none to reserve)", () => {
+    const functions = Object.values(template.findResources("AWS::Lambda::Function"));
+    expect(functions.length).toBeGreaterThanOrEqual(2);
+    for (const fnResource of functions) expect(fnResource.Properties.ReservedConcurrentExecutions).toBeUndefined();
   });
 
   it("Scheduler's role may invoke the poller function and nothing else", () => {
@@ -232,13 +237,17 @@ describe("the state table", () => {
 });
 
 describe("the secrets", () => {
-  it.each([
-    ["RespondentSecret", { apiKey: "", apiSecret: "" }],
-    ["SlackSecret", { botToken: "", signingSecret: "" }],
-  ])("%s is created empty (no generated value) and kept when the stack is deleted", (name, emptyValue) => {
-    const secret = resource(template, "AWS::SecretsManager::Secret", name);
+  it("is one secret, created with every credential field empty (no generated value) and kept when the stack is deleted", () => {
+    template.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    const secret = resource(template, "AWS::SecretsManager::Secret", "Secret");
 
-    expect(JSON.parse(secret.Properties.SecretString as string)).toEqual(emptyValue);
+    expect(JSON.parse(secret.Properties.SecretString as string)).toEqual({
+      apiKey: "",
+      apiSecret: "",
+      botToken: "",
+      signingSecret: "",
+      webhookSecret: "",
+    });
     expect(secret.Properties.GenerateSecretString).toBeUndefined();
     expect(secret).toMatchObject({ DeletionPolicy: "Retain", UpdateReplacePolicy: "Retain" });
   });
@@ -257,11 +266,11 @@ describe("least privilege", () => {
         { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resource: logs("Poller") },
         {
           actions: ["secretsmanager:GetSecretValue"],
-          resource: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
+          resource: ref(id("AWS::SecretsManager::Secret", "Secret")),
         },
         {
           actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
-          resource: [table()],
+          resource: table(),
         },
         { actions: ["sqs:SendMessage"], resource: queue() },
       ]),
@@ -275,7 +284,7 @@ describe("least privilege", () => {
     expect(statements).toEqual(
       expect.arrayContaining([
         { actions: ["logs:CreateLogStream", "logs:PutLogEvents"], resource: logs("Notifier") },
-        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "SlackSecret")) },
+        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "Secret")) },
         {
           actions: [
             "dynamodb:BatchGetItem",
@@ -285,7 +294,7 @@ describe("least privilege", () => {
             "dynamodb:Query",
             "dynamodb:UpdateItem",
           ],
-          resource: [table()],
+          resource: table(),
         },
         {
           actions: [
@@ -332,34 +341,27 @@ describe("alarms", () => {
   it("every alarm notifies the alarm topic when it fires and when it clears", () => {
     const alarms = Object.values(resourcesOf(template, "AWS::CloudWatch::Alarm"));
 
-    expect(alarms).toHaveLength(6);
+    expect(alarms).toHaveLength(4);
     for (const each of alarms) {
       expect(each.Properties).toMatchObject({ AlarmActions: [topic()], OKActions: [topic()] });
     }
   });
 
-  it("fires when the poller fails in two of three 5-minute windows", () => {
-    expect(alarm("PollerErrors")).toMatchObject({
-      Namespace: "AWS/Lambda",
-      MetricName: "Errors",
-      Dimensions: [{ Name: "FunctionName", Value: ref(fn("Poller").id) }],
-      Statistic: "Sum",
-      Period: 300,
-      EvaluationPeriods: 3,
-      DatapointsToAlarm: 2,
-      Threshold: 1,
-      ComparisonOperator: "GreaterThanOrEqualToThreshold",
-    });
+  it("read exactly the custom metrics the functions publish: none is published that no alarm needs", () => {
+    const usage = templateUsage(template.toJSON() as Parameters<typeof templateUsage>[0], "RespondentNotifier");
+    const alarmed = new Set(usage.customMetrics.map((metric) => metric.split("/")[1]));
+
+    expect([...alarmed].sort()).toEqual([...CLOUDWATCH_METRICS].sort());
   });
 
-  it("fires when no poll has succeeded for 10 minutes: polls started minus polls failed, silence counting as none", () => {
+  it("fires when no poll has succeeded for 10 minutes: poller invocations minus failed ones (Lambda's own metrics), silence counting as none", () => {
     const pollerMetric = (id: string, metricName: string) => ({
       Id: id,
       MetricStat: {
         Metric: {
-          Namespace: "RespondentNotifier",
+          Namespace: "AWS/Lambda",
           MetricName: metricName,
-          Dimensions: [{ Name: "service", Value: "poller" }],
+          Dimensions: [{ Name: "FunctionName", Value: ref(fn("Poller").id) }],
         },
         Period: 60,
         Stat: "Sum",
@@ -369,9 +371,9 @@ describe("alarms", () => {
 
     expect(alarm("NoSuccessfulPoll")).toMatchObject({
       Metrics: [
-        { Expression: "FILL(polls, 0) - FILL(failures, 0)", ReturnData: true },
-        pollerMetric("polls", "Polls"),
-        pollerMetric("failures", "PollFailures"),
+        { Expression: "FILL(invocations, 0) - FILL(errors, 0)", ReturnData: true },
+        pollerMetric("invocations", "Invocations"),
+        pollerMetric("errors", "Errors"),
       ],
       EvaluationPeriods: 10,
       DatapointsToAlarm: 10,
@@ -392,14 +394,10 @@ describe("alarms", () => {
     });
   });
 
-  it("fires on any notifier invocation error", () => {
-    expect(alarm("NotifierErrors")).toMatchObject({
-      Namespace: "AWS/Lambda",
-      MetricName: "Errors",
-      Dimensions: [{ Name: "FunctionName", Value: ref(fn("Notifier").id) }],
-      Threshold: 1,
-      EvaluationPeriods: 1,
-    });
+  it("has no separate notifier errors alarm: a notifier that keeps failing fills the dead letters, which alarm", () => {
+    expect(
+      Object.keys(template.findResources("AWS::CloudWatch::Alarm")).some((key) => key.includes("NotifierErrors")),
+    ).toBe(false);
   });
 
   it("fires on any alert that failed permanently", () => {
@@ -425,35 +423,47 @@ describe("alarms", () => {
 });
 
 describe("outputs", () => {
-  it("name the table, both queues, both secrets and the alarm topic", () => {
+  it("name the table, both queues, the secret and the alarm topic", () => {
     const outputs = template.findOutputs("*");
 
     expect(outputs.TableName?.Value).toEqual(ref(id("AWS::DynamoDB::Table", "State")));
     expect(outputs.QueueUrl?.Value).toEqual(ref(id("AWS::SQS::Queue", "EventsQueue")));
     expect(outputs.DeadLetterQueueUrl?.Value).toEqual(ref(id("AWS::SQS::Queue", "EventsDeadLetterQueue")));
-    expect(outputs.RespondentSecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "RespondentSecret")));
-    expect(outputs.SlackSecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "SlackSecret")));
+    expect(outputs.SecretArn?.Value).toEqual(ref(id("AWS::SecretsManager::Secret", "Secret")));
     expect(outputs.AlarmTopicArn?.Value).toEqual(ref(id("AWS::SNS::Topic", "MonitoringAlarmTopic")));
   });
 
-  it.each([
-    ["FillRespondentSecretCommand", "RespondentSecret", `'{"apiKey":"YOUR_API_KEY","apiSecret":"YOUR_API_SECRET"}'`],
-    [
-      "FillSlackSecretCommand",
-      "SlackSecret",
-      `'{"botToken":"xoxb-YOUR-BOT-TOKEN","signingSecret":"YOURSIGNINGSECRET"}'`,
-    ],
-  ])("%s is the put-secret-value command for that secret", (output, secret, json) => {
-    const value = template.findOutputs(output)[output]?.Value as { "Fn::Join": [string, unknown[]] };
-    const parts = value["Fn::Join"][1];
+  /** An output's value with the deploy-time references in it replaced by readable stand-ins. */
+  const rendered = (name: string): string => {
+    const value = template.findOutputs(name)[name]?.Value as string | { "Fn::Join": [string, unknown[]] };
+    if (typeof value === "string") return value;
+    const names: Record<string, string> = {
+      [JSON.stringify(ref(id("AWS::SecretsManager::Secret", "Secret")))]: "<SecretArn>",
+      [JSON.stringify(ref(id("AWS::DynamoDB::Table", "State")))]: "<TableName>",
+      [JSON.stringify(ref(id("AWS::SQS::Queue", "EventsDeadLetterQueue")))]: "<DeadLetterQueueUrl>",
+      [JSON.stringify(ref("AWS::Region"))]: "<region>",
+    };
+    return value["Fn::Join"][1]
+      .map((part) => (typeof part === "string" ? part : (names[JSON.stringify(part)] ?? JSON.stringify(part))))
+      .join("");
+  };
 
-    expect(parts).toEqual([
-      "aws secretsmanager put-secret-value --region ",
-      ref("AWS::Region"),
-      " --secret-id ",
-      ref(id("AWS::SecretsManager::Secret", secret)),
-      ` --secret-string ${json}`,
-    ]);
+  it("name each next step as a command to paste, in order", () => {
+    const steps = Object.keys(template.findOutputs("*"))
+      .filter((name) => name.startsWith("Step"))
+      .sort();
+
+    expect(steps).toEqual(["Step1FillSecret", "Step2OperatorEnvironment", "Step3Check", "Step4Subscribe"]);
+    expect(rendered("Step1FillSecret")).toBe(
+      "RESPONDENT_API_KEY=YOUR_API_KEY RESPONDENT_API_SECRET=YOUR_API_SECRET SLACK_BOT_TOKEN=xoxb-YOUR-BOT-TOKEN npx respondent-notifier secret fill --secret-id <SecretArn>",
+    );
+    expect(rendered("Step2OperatorEnvironment")).toBe(
+      "export NOTIFIER_TARGET=aws AWS_REGION=<region> TABLE_NAME=<TableName> SECRET_ARN=<SecretArn> DLQ_URL=<DeadLetterQueueUrl>",
+    );
+    expect(rendered("Step3Check")).toBe("npx respondent-notifier doctor");
+    expect(rendered("Step4Subscribe")).toBe(
+      "npx respondent-notifier subscriptions add --project YOUR_PROJECT_ID --channel YOUR_CHANNEL_ID",
+    );
   });
 });
 
@@ -461,13 +471,13 @@ describe("the http function (Slack's Request URL)", () => {
   const http = () => resource(template, "AWS::Lambda::Function", "SlackEndpointHttpFunction");
   const variables = () => (http().Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 
-  it("runs on Node.js 24 on arm64 with both secrets, the table and the Respondent API, reserving no concurrency", () => {
+  it("runs on Node.js 24 on arm64 with the secret, the table and the Respondent API, reserving no concurrency", () => {
     expect(http().Properties).toMatchObject({ Runtime: "nodejs24.x", Architectures: ["arm64"] });
-    // A reservation would take from new accounts' small concurrency quota, which the poller's 1 already uses.
+    // A reservation would take from new accounts' small concurrency quota (10, all of it unreservable).
     expect(http().Properties.ReservedConcurrentExecutions).toBeUndefined();
     expect(variables()).toMatchObject({
-      SLACK_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "SlackSecret")),
-      RESPONDENT_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
+      SLACK_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "Secret")),
+      RESPONDENT_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "Secret")),
       TABLE_NAME: ref(id("AWS::DynamoDB::Table", "State")),
       RESPONDENT_API_URL: "https://api.respondent.io",
       POWERTOOLS_SERVICE_NAME: "http",
@@ -489,7 +499,7 @@ describe("the http function (Slack's Request URL)", () => {
     expect(value).toContain("slack/events");
   });
 
-  it("may read both secrets, use the table and log: nothing else (no queue)", () => {
+  it("may read the secret, use the table and log: nothing else (no queue)", () => {
     const statements = statementsOfRole(template, id("AWS::IAM::Role", "SlackEndpointHttpRole"));
 
     expect(statements).toEqual(
@@ -498,11 +508,7 @@ describe("the http function (Slack's Request URL)", () => {
           actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
           resource: getAtt(id("AWS::Logs::LogGroup", "SlackEndpointHttpLogs"), "Arn"),
         },
-        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "SlackSecret")) },
-        {
-          actions: ["secretsmanager:GetSecretValue"],
-          resource: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
-        },
+        { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "Secret")) },
         {
           actions: [
             "dynamodb:DeleteItem",
@@ -511,11 +517,11 @@ describe("the http function (Slack's Request URL)", () => {
             "dynamodb:Query",
             "dynamodb:UpdateItem",
           ],
-          resource: [getAtt(id("AWS::DynamoDB::Table", "State"), "Arn")],
+          resource: getAtt(id("AWS::DynamoDB::Table", "State"), "Arn"),
         },
       ]),
     );
-    expect(statements).toHaveLength(4);
+    expect(statements).toHaveLength(3);
   });
 
   it("has an alarm on its errors, to the alarm topic", () => {

@@ -1,9 +1,10 @@
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import type { CloudAssembly } from "aws-cdk-lib/cx-api";
+import { REPO_ROOT } from "../../infra/constructs/service-function.ts";
 import { parseSettings } from "../../infra/settings.ts";
 import { NotifierStack } from "../../infra/stack.ts";
 
@@ -27,10 +28,21 @@ export interface Synthesized {
   cleanup(): void;
 }
 
+/**
+ * The context `cdk synth` reads from cdk.json: the CDK feature flags the project adopted. The
+ * template tests synthesize with them, so they check the template `cdk deploy` would deploy.
+ */
+export function cdkJsonContext(): Record<string, unknown> {
+  const cdkJson = JSON.parse(readFileSync(join(REPO_ROOT, "cdk.json"), "utf8")) as {
+    context?: Record<string, unknown>;
+  };
+  return cdkJson.context ?? {};
+}
+
 /** Synthesizes the stack as infra/app.ts does, from raw context values, into a temp directory. */
 export function synthesize(context: Record<string, unknown> = {}): Synthesized {
   const outdir = mkdtempSync(join(tmpdir(), "notifier-cdk-"));
-  const app = new App({ outdir });
+  const app = new App({ outdir, context: cdkJsonContext() });
   const settings = parseSettings(context);
   const stack = new NotifierStack(app, settings.stackName, { settings, ...FIXTURE_ENTRIES });
   const assembly = app.synth();
@@ -77,10 +89,11 @@ export function statementsOfRole(template: Template, roleId: string): { actions:
   const policies = Object.values(resourcesOf(template, "AWS::IAM::Policy")).filter((policy) =>
     (policy.Properties.Roles as unknown[]).some((role) => JSON.stringify(role) === JSON.stringify(ref(roleId))),
   );
+  // One entry per (actions, resource): the same grants whether or not CDK merged statements
+  // (the `@aws-cdk/aws-iam:minimizePolicies` flag joins statements with the same actions).
   return policies.flatMap((policy) =>
-    ((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement ?? []).map((statement) => ({
-      actions: [statement.Action].flat().sort(),
-      resource: statement.Resource,
-    })),
+    ((policy.Properties.PolicyDocument as { Statement: Statement[] }).Statement ?? []).flatMap((statement) =>
+      [statement.Resource].flat().map((resource) => ({ actions: [statement.Action].flat().sort(), resource })),
+    ),
   );
 }

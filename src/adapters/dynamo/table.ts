@@ -31,6 +31,7 @@ import type { Log } from "../../ports.ts";
  * | digest              | DIGEST#<digestId>       | DIGEST                      |
  * | reply held for it   | DIGEST#<digestId>       | REPLY#<createdAt>#<eventId> |
  * | digest due          | DIGESTS                 | DUE#<dueAt>#<digestId>      |
+ * | poll lease          | LEASE                   | POLLER                      |
  */
 export const TABLE_KEY = { partitionKey: "pk", sortKey: "sk" } as const;
 /** Epoch seconds: an item worth keeping only for a while carries it, and DynamoDB deletes it after. */
@@ -74,6 +75,7 @@ export const DIGESTS_DUE_PARTITION = "DIGESTS";
 export const DUE_PREFIX = "DUE#";
 export const digestDueKey = (dueAt: string, digestId: string): ItemKey =>
   itemKey(DIGESTS_DUE_PARTITION, `${DUE_PREFIX}${dueAt}#${digestId}`);
+export const pollLeaseKey = (): ItemKey => itemKey("LEASE", "POLLER");
 
 /** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
