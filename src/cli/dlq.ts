@@ -95,9 +95,7 @@ async function listDeadLetters(
 
 function describeDeadLetter(view: DeadLetterView): string[] {
   const attempts =
-    view.receiveCount === undefined
-      ? ""
-      : ` after ${view.receiveCount} attempt${view.receiveCount === 1 ? "" : "s"}`;
+    view.receiveCount === undefined ? "" : ` after ${view.receiveCount} attempt${view.receiveCount === 1 ? "" : "s"}`;
   const lines = [`${view.id}  ${view.atMeaning} ${view.at ?? "(time unknown)"}${attempts}`];
   if (view.event) {
     const channels = view.event.targets.map((target) => target.channelId).join(", ");

@@ -8,9 +8,25 @@ export interface ConversationState {
   lastMessageCreatedAt: string;
 }
 
+/**
+ * What the table holds for a conversation: the sweep's state (absent until a sweep or a full
+ * read of the conversation settled it) and the participant messages the messages feed has
+ * handled after it. The feed never moves the state: it only sees a window of messages, so it
+ * cannot tell that nothing between the state and what it saw is missing (see
+ * src/usecases/feed-poll.ts).
+ */
+export interface StoredConversation {
+  state: ConversationState | undefined;
+  feedHandled: readonly string[];
+}
+
 export interface Detection {
   /** Events for participant messages with at least one subscribed channel, oldest first. */
   events: NewReplyEvent[];
+  /** New participant messages (routed or not) that were not handled before: what the feed marks. */
+  participantMessageUids: string[];
+  /** New messages skipped because the messages feed handled them already. */
+  handledBefore: number;
   /** The state to store once the events are durably queued; undefined when nothing moved. */
   nextState: ConversationState | undefined;
   /** New messages written by our own side: they only advance the state. */
@@ -23,6 +39,8 @@ export interface Detection {
 
 const NOTHING: Detection = {
   events: [],
+  participantMessageUids: [],
+  handledBefore: 0,
   nextState: undefined,
   ownMessages: 0,
   unrouted: 0,
@@ -72,6 +90,8 @@ export function detectNewMessages(input: {
    * started after them, so they would never alert it. Costs at most one poll of delay.
    */
   horizon?: Date | undefined;
+  /** Message uids already handled (the feed's marks): they move the state but alert nothing. */
+  alreadyHandled?: ReadonlySet<string> | undefined;
 }): Detection {
   const { conversation, stored, subscriptions } = input;
   if (conversation.deleted || isUnchanged(conversation, stored)) return NOTHING;
@@ -95,14 +115,21 @@ export function detectNewMessages(input: {
   const matching = subscriptions.filter((subscription) => subscriptionMatches(subscription, scope));
 
   const events: NewReplyEvent[] = [];
+  const participantMessageUids: string[] = [];
+  let handledBefore = 0;
   let ownMessages = 0;
   let unrouted = 0;
   for (const { message, key } of newMessages) {
+    if (input.alreadyHandled?.has(message.uid)) {
+      handledBefore += 1;
+      continue;
+    }
     const sender = senderOf(message, conversation);
     if (sender.ours) {
       ownMessages += 1;
       continue;
     }
+    participantMessageUids.push(message.uid);
     const targets = matching
       // "Created before the subscription" never alerts; created at its very instant does.
       .filter((subscription) => Date.parse(subscription.createdAt) <= key.createdAtMs)
@@ -122,6 +149,8 @@ export function detectNewMessages(input: {
 
   return {
     events,
+    participantMessageUids,
+    handledBefore,
     nextState: { lastMessageUid: newest.uid, lastMessageCreatedAt: newest.createdAt },
     ownMessages,
     unrouted,
@@ -185,4 +214,23 @@ function buildEvent(
     },
     targets,
   };
+}
+
+/**
+ * The feed's marks a move of the state to `next` accounts for: those of messages at or before
+ * it, and those of messages no longer in the conversation. Marks of later messages stay, so a
+ * mark the feed adds while a sweep runs is never lost.
+ */
+export function accountedMarks(
+  conversation: Conversation,
+  marks: readonly string[],
+  next: ConversationState,
+): string[] {
+  if (marks.length === 0) return [];
+  const nextKey = keyOf({ uid: next.lastMessageUid, createdAt: next.lastMessageCreatedAt });
+  const byUid = new Map(conversation.messages.map((message) => [message.uid, message]));
+  return marks.filter((uid) => {
+    const message = byUid.get(uid);
+    return message === undefined || compareKeys(keyOf(message), nextKey) <= 0;
+  });
 }
