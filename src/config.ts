@@ -80,6 +80,9 @@ const fields = {
   OPS_SLACK_CHANNEL: optionalText.pipe(channelIdSchema.optional()),
   NOTIFIER_TARGET: z.enum(["local", "aws"], { error: "must be local or aws" }).default("local"),
   DLQ_URL: z.url({ error: "must be the SQS dead-letter queue URL (stack output DeadLetterQueueUrl)" }),
+  RESPONDENT_FEED: z.enum(["on", "off"], { error: "must be on or off" }).default("on"),
+  RECONCILE_INTERVAL_MINUTES: integer(1, 1440).default(10),
+  RESPONDENT_WEBHOOK_SECRET: optionalText,
 } as const;
 
 type Fields = typeof fields;
@@ -178,6 +181,30 @@ function tableSettings(env: Env, target: "local" | "aws"): TableSettings {
 }
 
 /**
+ * The messages feed (RESPONDENT_FEED, default on): between two sweeps of every conversation, a
+ * poll reads only the messages since the last one. `enabled: false` is the poll as it was.
+ */
+export interface FeedSettings {
+  enabled: boolean;
+  reconcileIntervalMinutes: number;
+}
+
+function feedSettings(env: Env): FeedSettings {
+  const values = parse(env, ["RESPONDENT_FEED", "RECONCILE_INTERVAL_MINUTES"]);
+  return { enabled: values.RESPONDENT_FEED === "on", reconcileIntervalMinutes: values.RECONCILE_INTERVAL_MINUTES };
+}
+
+/** What the `POST /respondent/webhook` route needs: the webhook's `privateKey`, when signatures are checked. */
+export interface WebhookSettings {
+  /** Absent: deliveries are not signature-checked (they are hints only; nothing is alerted from them). */
+  secret: string | undefined;
+}
+
+export function loadWebhookSettings(env: Env): WebhookSettings {
+  return { secret: parse(env, ["RESPONDENT_WEBHOOK_SECRET"]).RESPONDENT_WEBHOOK_SECRET };
+}
+
+/**
  * The poll intervals the poller Lambda accepts. Each divides the scheduled minute, so polls
  * stay evenly spaced across invocations, and the last poll of a minute (at 60 - interval s)
  * still has POLL_TIME_RESERVE_MS plus start-up slack before the 55 s timeout: 10 and 12 s
@@ -206,6 +233,7 @@ export interface PollerLambdaConfig {
   pollIntervalSeconds: number;
   /** Absent: no health messages (the poller then never reads the Slack secret). */
   ops: OpsChannelSettings | undefined;
+  feed: FeedSettings;
 }
 
 export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
@@ -219,6 +247,7 @@ export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
     table: tableSettings(env, "aws"),
     queueUrl: values.QUEUE_URL,
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
+    feed: feedSettings(env),
     ops: opsChannelId
       ? {
           channelId: opsChannelId,
@@ -273,6 +302,8 @@ export interface LocalConfig {
   conversationUrlTemplate: string | undefined;
   /** Health transitions and paused channels are posted here (to the fake Slack too). */
   opsChannelId: string | undefined;
+  feed: FeedSettings;
+  webhook: WebhookSettings;
 }
 
 export function loadLocalConfig(env: Env): LocalConfig {
@@ -300,13 +331,16 @@ export function loadLocalConfig(env: Env): LocalConfig {
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
     conversationUrlTemplate: values.CONVERSATION_URL_TEMPLATE,
     opsChannelId: values.OPS_SLACK_CHANNEL,
+    feed: feedSettings(env),
+    webhook: loadWebhookSettings(env),
   };
 }
 
-/** Shape of the Respondent secret in Secrets Manager. */
+/** Shape of the Respondent secret in Secrets Manager (`webhookSecret`: the webhook's privateKey, optional). */
 export const respondentSecretSchema = z.object({
   apiKey: z.string().min(1, "apiKey is empty"),
   apiSecret: z.string().min(1, "apiSecret is empty"),
+  webhookSecret: z.string().min(1, "webhookSecret is empty").optional(),
 });
 
 /** Shape of the Slack secret in Secrets Manager. */

@@ -25,6 +25,7 @@ const poller = composePoller(
     },
     { log: powertoolsLog(logger), metrics: powertoolsMetrics(metrics) },
   ),
+  { feed: config.feed },
 );
 
 export async function handler(

@@ -1,3 +1,8 @@
+import {
+  DynamoFeedStateStore,
+  DynamoWebhookHintStore,
+  DynamoWebhookRegistrationStore,
+} from "../adapters/dynamo/feed-store.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoSeenSnapshotStore } from "../adapters/dynamo/seen-snapshot.ts";
@@ -9,18 +14,25 @@ import { RespondentApiClient, type RespondentApiClientOptions } from "../adapter
 import { createSlackDirectory } from "../adapters/slack-directory.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
 import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
+import type { FeedSettings } from "../config.ts";
 import type { HealthComponent } from "../domain/health.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { ConfigError } from "../errors.ts";
 import type {
+  ConversationReader,
   ConversationSource,
   DeliveryQueue,
   EventQueue,
+  FeedStateStore,
+  MessageFeed,
   OpsChannel,
   SlackDirectory,
   SlackPoster,
   SubscriptionPauses,
   SubscriptionStore,
+  WebhookAdmin,
+  WebhookHintStore,
+  WebhookRegistrationStore,
 } from "../ports.ts";
 import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
@@ -39,6 +51,8 @@ import type { Platform } from "./platform.ts";
 export interface PollerOptions {
   /** Read everything, queue nothing, write nothing (the queue refuses, no snapshot is saved). */
   dryRun?: boolean;
+  /** The messages feed between sweeps (config `feed`); absent or disabled, every poll is a sweep. */
+  feed?: FeedSettings | undefined;
 }
 
 /** The poller's ports (src/usecases/poll-cycle.ts), with a seen-cache that lives as long as the process. */
@@ -57,6 +71,17 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       log,
       metrics,
       cache,
+      feed: options.feed?.enabled
+        ? {
+            source: respondentApi(platform),
+            store: feedStateStore(platform),
+            reconcileIntervalMs: options.feed.reconcileIntervalMinutes * 60_000,
+            ops:
+              !options.dryRun && platform.opsChannelId && platform.slack
+                ? opsChannel(platform, slackPoster(platform))
+                : undefined,
+          }
+        : undefined,
     },
     snapshots: new SeenCacheSnapshots({
       store: new DynamoSeenSnapshotStore(table.client, table.name, { clock, log }),
@@ -105,11 +130,46 @@ export function subscriptionPauses(platform: Platform): SubscriptionPauses {
   return new DynamoSubscriptionPauses(platform.table.client, platform.table.name);
 }
 
+/** The messages feed's shared state (the poller, and `doctor` to show and reset it). */
+export function feedStateStore(platform: Pick<Platform, "table" | "clock" | "log">): FeedStateStore {
+  return new DynamoFeedStateStore(platform.table.client, platform.table.name, {
+    clock: platform.clock,
+    log: platform.log,
+  });
+}
+
+/** `/v1/webhooks` (the `webhook` commands). */
+export function webhookAdmin(platform: Pick<Platform, "respondent" | "log" | "metrics">): WebhookAdmin {
+  return respondentApi(platform);
+}
+
+/** Which webhook this installation registered. */
+export function webhookRegistrationStore(platform: Pick<Platform, "table">): WebhookRegistrationStore {
+  return new DynamoWebhookRegistrationStore(platform.table.client, platform.table.name);
+}
+
+/** Webhook deliveries seen and conversation reads they caused (dedupe and debounce). */
+export function webhookHintStore(platform: Pick<Platform, "table">): WebhookHintStore {
+  return new DynamoWebhookHintStore(platform.table.client, platform.table.name);
+}
+
+/** One conversation by uid (what a webhook hint makes the notifier read). */
+export function conversationReader(platform: Pick<Platform, "respondent" | "log" | "metrics">): ConversationReader {
+  return respondentApi(platform);
+}
+
 /** The Respondent Partner API client; `overrides` narrow it for one question (doctor reads one page). */
 export function respondentClient(
   platform: Pick<Platform, "respondent" | "log" | "metrics">,
   overrides: Partial<Pick<RespondentApiClientOptions, "maxConcurrency" | "maxRetries">> = {},
 ): ConversationSource {
+  return respondentApi(platform, overrides);
+}
+
+function respondentApi(
+  platform: Pick<Platform, "respondent" | "log" | "metrics">,
+  overrides: Partial<Pick<RespondentApiClientOptions, "maxConcurrency" | "maxRetries">> = {},
+): RespondentApiClient & MessageFeed {
   const respondent = platform.respondent;
   if (!respondent) throw missing("RESPONDENT_API_KEY", "the Respondent API credentials");
   return new RespondentApiClient({

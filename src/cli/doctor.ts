@@ -1,7 +1,13 @@
 import type { Command } from "commander";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
 import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
-import { deadLetterQueue, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
+import {
+  deadLetterQueue,
+  feedStateStore,
+  respondentClient,
+  slackDirectory,
+  subscriptionStore,
+} from "../app/compose.ts";
 import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
 import { DEFAULT_SLACK_API_URL, type LocalConfig } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
@@ -11,6 +17,7 @@ import {
   type CheckResult,
   type CheckStatus,
   checkDeadLetters,
+  checkFeedState,
   checkHistoryScopes,
   checkRespondentCredentials,
   checkSlackChannel,
@@ -27,9 +34,13 @@ export function registerDoctorCommand(program: Command, context: () => CliContex
     .description(
       "check the setup, one line per check with the fix: Respondent credentials and base URL, Slack token and channels, the table, deployed secrets, dead letters",
     )
-    .action(async () => {
+    .option(
+      "--reset-feed",
+      "use the messages feed again after the poller switched to sweep-only (the next poll sweeps first)",
+    )
+    .action(async (options: { resetFeed?: boolean }) => {
       const ctx = context();
-      ctx.setExitCode(await runDoctor(ctx));
+      ctx.setExitCode(await runDoctor(ctx, { resetFeed: options.resetFeed === true }));
     });
 }
 
@@ -42,7 +53,7 @@ export function renderCheck(result: CheckResult, color: boolean): string {
   return `${symbol} ${result.check}: ${result.detail}${result.fix ? ` — ${result.fix}` : ""}`;
 }
 
-async function runDoctor(ctx: CliContext): Promise<number> {
+async function runDoctor(ctx: CliContext, options: { resetFeed: boolean } = { resetFeed: false }): Promise<number> {
   const config = ctx.config();
   const run = new DoctorRun({
     // Off a terminal each check's own line is the progress; a throttled "checking" line would lag behind it.
@@ -57,6 +68,13 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     const table = await checkTable(ctx, run);
     try {
       const subscriptions = table ? await checkStoredSubscriptions(run, table) : undefined;
+      if (table) {
+        await run.check("Messages feed", async () => {
+          const store = feedStateStore(table);
+          if (options.resetFeed) await store.reset();
+          return checkFeedState(config.feed, (await store.read())?.state, options.resetFeed);
+        });
+      }
       await checkChannels(run, slack, subscriptions);
       await checkDeadLetterQueue(ctx, run, table);
     } finally {

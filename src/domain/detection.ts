@@ -1,5 +1,5 @@
 import { eventIdFor, MAX_EVENT_BODY_CHARS, type NewReplyEvent, truncateCodePoints } from "./events.ts";
-import type { Conversation, Message } from "./respondent.ts";
+import type { Conversation, FeedMessage, Message, MinimalConversation } from "./respondent.ts";
 import { type Subscription, subscriptionId, subscriptionMatches } from "./subscriptions.ts";
 
 /** What the poller remembers per conversation: the last message it has handled. */
@@ -130,16 +130,7 @@ export function detectNewMessages(input: {
       continue;
     }
     participantMessageUids.push(message.uid);
-    const targets = matching
-      // "Created before the subscription" never alerts; created at its very instant does.
-      .filter((subscription) => Date.parse(subscription.createdAt) <= key.createdAtMs)
-      .map((subscription) => ({
-        subscriptionId: subscriptionId(subscription),
-        channelId: subscription.channelId,
-        mentions: subscription.mentions,
-        threadPerConversation: subscription.threadPerConversation,
-        body: subscription.body,
-      }));
+    const targets = targetsAt(matching, key.createdAtMs);
     if (targets.length === 0) {
       unrouted += 1;
       continue;
@@ -156,6 +147,97 @@ export function detectNewMessages(input: {
     unrouted,
     latestMessageMissing,
   };
+}
+
+function targetsAt(matching: readonly Subscription[], createdAtMs: number): NewReplyEvent["targets"] {
+  return (
+    matching
+      // "Created before the subscription" never alerts; created at its very instant does.
+      .filter((subscription) => Date.parse(subscription.createdAt) <= createdAtMs)
+      .map((subscription) => ({
+        subscriptionId: subscriptionId(subscription),
+        channelId: subscription.channelId,
+        mentions: subscription.mentions,
+        threadPerConversation: subscription.threadPerConversation,
+        body: subscription.body,
+      }))
+  );
+}
+
+export interface FeedDetection {
+  /** Events for participant messages with at least one subscribed channel, oldest first. */
+  events: NewReplyEvent[];
+  /** Participant messages handled now (routed or not): the marks to store once the events are queued. */
+  participantMessageUids: string[];
+  ownMessages: number;
+  /** At or before the sweep's state, or marked by an earlier feed poll: nothing to do. */
+  handledBefore: number;
+  unrouted: number;
+}
+
+/**
+ * The feed's half of detection, for the messages of one conversation the feed returned: the
+ * same rules and the same event ids as the sweep's `detectNewMessages`. A message at or
+ * before the stored state was the sweep's; one the feed marked earlier was handled; a sender in
+ * `teamUids` (the `conversation.user` uids the sweep learnt) is our side; anyone else, or a
+ * sender that cannot be read, is a participant.
+ */
+export function detectFeedMessages(input: {
+  conversation: MinimalConversation;
+  messages: readonly FeedMessage[];
+  stored: StoredConversation | undefined;
+  subscriptions: readonly Subscription[];
+  teamUids: ReadonlySet<string>;
+  detectedAt: Date;
+}): FeedDetection {
+  const { conversation, stored } = input;
+  const result: FeedDetection = {
+    events: [],
+    participantMessageUids: [],
+    ownMessages: 0,
+    handledBefore: 0,
+    unrouted: 0,
+  };
+  if (conversation.deleted) return result;
+  const state = stored?.state;
+  const storedKey = state ? keyOf({ uid: state.lastMessageUid, createdAt: state.lastMessageCreatedAt }) : undefined;
+  const marks = new Set(stored?.feedHandled ?? []);
+  const scope = {
+    projectId: conversation.metadata?.projectId,
+    externalResearcherId: conversation.metadata?.externalResearcherId,
+  };
+  const matching = input.subscriptions.filter((subscription) => subscriptionMatches(subscription, scope));
+  const ordered = input.messages
+    .map((message) => ({ message, key: keyOf(message) }))
+    .sort((a, b) => compareKeys(a.key, b.key));
+  for (const { message, key } of ordered) {
+    if ((storedKey && compareKeys(key, storedKey) <= 0) || marks.has(message.uid)) {
+      result.handledBefore += 1;
+      continue;
+    }
+    const senderUid = message.sender?.uid;
+    if (senderUid && input.teamUids.has(senderUid)) {
+      result.ownMessages += 1;
+      continue;
+    }
+    result.participantMessageUids.push(message.uid);
+    const targets = targetsAt(matching, key.createdAtMs);
+    if (targets.length === 0) {
+      result.unrouted += 1;
+      continue;
+    }
+    const sender: Sender = senderUid
+      ? {
+          ours: false,
+          known: true,
+          uid: senderUid,
+          firstName: message.sender?.firstName,
+          lastName: message.sender?.lastName,
+        }
+      : { ours: false, known: false };
+    result.events.push(buildEvent(conversation, message, sender, targets, input.detectedAt));
+  }
+  return result;
 }
 
 interface Sender {
@@ -186,7 +268,7 @@ function stringField(record: Record<string, unknown> | undefined, field: string)
 }
 
 function buildEvent(
-  conversation: Conversation,
+  conversation: Pick<Conversation, "uid" | "name" | "metadata">,
   message: Message,
   sender: Sender,
   targets: NewReplyEvent["targets"],

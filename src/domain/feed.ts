@@ -59,7 +59,8 @@ export function pollSource(
   options: { full: boolean; reconcileIntervalMs: number },
 ): PollSource {
   if (options.full) return { kind: "sweep", why: "full" };
-  if (!state?.watermark || !state.lastSweepAt) return { kind: "sweep", why: "first" };
+  // Without our account's uid the feed cannot tell our messages from participants': sweep to learn it.
+  if (!state?.watermark || !state.lastSweepAt || state.teamUids.length === 0) return { kind: "sweep", why: "first" };
   if (state.mode === "sweep-only") return { kind: "sweep", why: "sweep-only" };
   if (now.getTime() - Date.parse(state.lastSweepAt) >= options.reconcileIntervalMs) {
     return { kind: "sweep", why: "reconcile" };
@@ -72,7 +73,7 @@ export function pollSource(
  * to the grace period before its last complete poll. Undefined while it has not polled.
  */
 export function feedCoverage(state: FeedState | undefined): { from: Date; through: Date } | undefined {
-  if (!state || state.mode !== "feed" || !state.coverageStart || !state.lastFeedPollAt) return undefined;
+  if (state?.mode !== "feed" || !state.coverageStart || !state.lastFeedPollAt) return undefined;
   const from = new Date(state.coverageStart);
   const through = new Date(Date.parse(state.lastFeedPollAt) - MISS_GRACE_MS);
   return through.getTime() >= from.getTime() ? { from, through } : undefined;

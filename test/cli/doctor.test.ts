@@ -70,10 +70,11 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       `✔ Slack token: accepted at ${slack.url}/api/: workspace "Fake Slack workspace", app user @respondent-notifier`,
       `✔ Table: "${env.TABLE_NAME}" at ${env.DYNAMODB_ENDPOINT}: reachable, key schema pk/sk as expected`,
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
+      "✔ Messages feed: on; no sweep yet (the first poll lists every conversation, then uses the feed)",
       "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       "✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)",
       "✔ Dead letters: none in the local dead letters",
-      "doctor: 7 passed, 0 failed",
+      "doctor: 8 passed, 0 failed",
     ]);
   });
 
@@ -111,7 +112,7 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✘ Slack channel C0DOCMISSING: not found (subscribed to p-doctor) — check the channel id (channel details > About > Channel ID); a private channel also answers this until the app is invited: /invite @respondent-notifier in it",
     );
     expect(lines).toContain("✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)");
-    expect(lines.at(-1)).toBe("doctor: 6 passed, 4 failed");
+    expect(lines.at(-1)).toBe("doctor: 7 passed, 4 failed");
     for (const secret of [API_KEY, "stale-secret-value-1", SLACK_TOKEN]) {
       expect(run.stdout + run.stderr).not.toContain(secret);
     }

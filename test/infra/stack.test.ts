@@ -260,7 +260,13 @@ describe("least privilege", () => {
           resource: ref(id("AWS::SecretsManager::Secret", "RespondentSecret")),
         },
         {
-          actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+          actions: [
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+          ],
           resource: [table()],
         },
         { actions: ["sqs:SendMessage"], resource: queue() },
