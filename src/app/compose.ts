@@ -18,6 +18,8 @@ import type { FeedSettings } from "../config.ts";
 import type { HealthComponent } from "../domain/health.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { ConfigError } from "../errors.ts";
+import { respondentWebhookRoute } from "../http/respondent-webhook.ts";
+import type { Route } from "../http/route.ts";
 import type {
   ConversationReader,
   ConversationSource,
@@ -91,6 +93,34 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
     }),
     health: options.dryRun ? undefined : healthMonitor(platform, "poller"),
   };
+}
+
+/**
+ * `POST /respondent/webhook` (src/http/respondent-webhook.ts), for composeHttpRoutes: a hint
+ * reads its conversation through the API and runs the poller's detection on it. `secret` is
+ * the webhook's privateKey (locally RESPONDENT_WEBHOOK_SECRET; deployed, the secret's
+ * `webhookSecret`); undefined, signatures are not checked.
+ */
+export function respondentWebhook(
+  platform: Platform,
+  options: {
+    secret: () => Promise<string | undefined>;
+    feed?: FeedSettings | undefined;
+    /** At most one read of a conversation per window (default 3 s). */
+    readWindowMs?: number;
+  },
+): Route {
+  const { clock, log, metrics } = platform;
+  return respondentWebhookRoute({
+    secret: options.secret,
+    hints: webhookHintStore(platform),
+    reader: conversationReader(platform),
+    poll: composePoller(platform, { feed: options.feed }).poll,
+    clock,
+    log,
+    metrics,
+    ...(options.readWindowMs === undefined ? {} : { readWindowMs: options.readWindowMs }),
+  });
 }
 
 /** The notifier's ports (src/usecases/deliver.ts): ledger, threads, Slack and, with an ops channel, the watch. */

@@ -96,6 +96,18 @@ export function afterSweep(state: FeedState, startedAt: Date, teamUids: Iterable
   return next;
 }
 
+/**
+ * A feed poll stores its progress only once the watermark would move by this much: a steady
+ * poll then writes nothing most of the time (at 10 s polls, one write a minute instead of six),
+ * and reads at most this plus the overlap again.
+ */
+export const FEED_STATE_WRITE_EVERY_MS = 60_000;
+
+export function feedPollWorthStoring(state: FeedState, until: Date): boolean {
+  const from = Date.parse(state.lastFeedPollAt ?? state.watermark ?? "");
+  return Number.isNaN(from) || until.getTime() - from >= FEED_STATE_WRITE_EVERY_MS;
+}
+
 /** The state after a complete feed poll whose window ended at `until`. */
 export function afterFeedPoll(state: FeedState, until: Date, teamUids: Iterable<string>): FeedState {
   const at = until.toISOString();

@@ -12,6 +12,7 @@ import {
   afterSweep,
   type FeedState,
   feedCoverage,
+  feedPollWorthStoring,
   feedShouldHaveSeen,
   initialFeedState,
   type PollSource,
@@ -179,7 +180,7 @@ function emptyReport(subscriptions: readonly Subscription[], scopes: ReadonlyArr
 
 interface SweepFeedContext {
   state: FeedState;
-  why: Extract<PollSource, { kind: "sweep" }>["why"] | "feed-refused";
+  why: Extract<PollSource, { kind: "sweep" }>["why"] | "feed-refused" | "webhook";
   /** Filled while sweeping: the `conversation.user` uids seen, and the messages the feed missed. */
   teamUids?: Set<string>;
 }
@@ -287,6 +288,39 @@ async function sweep(ports: PollPorts, options: PollOptions, feedContext: SweepF
       await updateFeedState(ports, feed, (state) => afterSweep(state, subscriptionsReadAt, teamUids));
     }
   }
+  return report;
+}
+
+/**
+ * The sweep's detection for one conversation read on its own (what a webhook hint leads to):
+ * the same state, marks, events and conditional write as a sweep, for a conversation of a
+ * polled scope only. It never counts misses nor moves the feed's watermark.
+ */
+export async function checkConversation(ports: PollPorts, conversation: Conversation): Promise<PollReport> {
+  const startedAt = Date.now();
+  const readAt = ports.clock.now();
+  const subscriptions = await ports.subscriptions.list();
+  const scopes = pollScopes(subscriptions);
+  const report = emptyReport(subscriptions, scopes);
+  const projectId = conversation.metadata?.projectId;
+  const inScope = scopes.includes(undefined) || (projectId !== undefined && scopes.includes(projectId));
+  if (!inScope || conversation.deleted) return report;
+  report.conversationsScanned = 1;
+  const output: ScopeOutput = { events: [], failures: [] };
+  const label = projectId ?? ALL_SCOPE_LABEL;
+  await processPage(
+    [conversation],
+    { subscriptions, readAt },
+    label,
+    { ...ports, cache: undefined },
+    {},
+    report,
+    output,
+    ports.feed ? { state: initialFeedState(), why: "webhook" } : undefined,
+  );
+  report.events = output.events;
+  report.failures = output.failures;
+  report.durationMs = Date.now() - startedAt;
   return report;
 }
 
@@ -407,7 +441,7 @@ async function feedPoll(
       report.failures.push({ ...toFailure(error, ALL_SCOPE_LABEL), conversationUid });
     }
   });
-  if (report.failures.length === 0) {
+  if (report.failures.length === 0 && feedPollWorthStoring(state, until)) {
     await updateFeedState(ports, feed, (current) => afterFeedPoll(current, until, []));
   }
   return finish();
