@@ -9,6 +9,7 @@ import { registerDoctorCommand } from "./doctor.ts";
 import { runPollOnce, runStart } from "./poll.ts";
 import { createStatusLine } from "./progress.ts";
 import { registerSubscriptionCommands } from "./subscriptions.ts";
+import { registerWebhookCommands } from "./webhook.ts";
 
 function buildProgram(context: () => CliContext, io: CliIo): Command {
   const program = new Command("respondent-notifier")
@@ -46,6 +47,7 @@ function buildProgram(context: () => CliContext, io: CliIo): Command {
   registerSubscriptionCommands(program, context);
   registerDoctorCommand(program, context);
   registerDeadLetterCommands(program, context);
+  registerWebhookCommands(program, context);
   return program;
 }
 
