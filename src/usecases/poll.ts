@@ -353,7 +353,12 @@ async function feedPoll(
     string,
     { conversation: FeedMessage["conversation"]; messages: Map<string, FeedMessage> }
   >();
-  for (const scope of scopes) {
+  let refusal: unknown;
+  let serviceDown = false;
+  // Scopes at once, within the client's request budget (a steady scope is one request).
+  const scopeConcurrency = Math.max(1, Math.floor(options.scopeConcurrency ?? DEFAULT_SCOPE_CONCURRENCY));
+  await forEachLimited(scopes, scopeConcurrency, async (scope) => {
+    if (refusal !== undefined || serviceDown) return;
     const label = scope ?? ALL_SCOPE_LABEL;
     try {
       for await (const page of feed.source.listMessages({ projectId: scope, since, until })) {
@@ -371,14 +376,16 @@ async function feedPoll(
       }
     } catch (error) {
       if (asNotifierError(error).code === "respondent_request_rejected") {
-        return { report, refusal: error };
+        refusal ??= error;
+        return;
       }
       const failure = toFailure(error, label);
       report.failures.push(failure);
       ports.log.error("could not read the messages feed", { scope: label, reason: failure.reason });
-      if (asNotifierError(error).reach === "service") break;
+      if (asNotifierError(error).reach === "service") serviceDown = true;
     }
-  }
+  });
+  if (refusal !== undefined) return { report, refusal };
 
   const finish = () => {
     report.durationMs = Date.now() - startedAt;
