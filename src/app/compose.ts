@@ -99,7 +99,8 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
  * `POST /respondent/webhook` (src/http/respondent-webhook.ts), for composeHttpRoutes: a hint
  * reads its conversation through the API and runs the poller's detection on it. `secret` is
  * the webhook's privateKey (locally RESPONDENT_WEBHOOK_SECRET; deployed, the secret's
- * `webhookSecret`); undefined, signatures are not checked.
+ * `webhookSecret`); undefined, signatures are not checked. The conversation's state is
+ * written in place (UpdateItem, keeping the feed's marks), whatever `feed` says.
  */
 export function respondentWebhook(
   platform: Platform,

@@ -316,7 +316,9 @@ export async function checkConversation(ports: PollPorts, conversation: Conversa
     {},
     report,
     output,
-    ports.feed ? { state: initialFeedState(), why: "webhook" } : undefined,
+    // Always the marks-aware path: whatever RESPONDENT_FEED says here, a poller may use the
+    // feed, and a plain write of the state would drop the marks it adds meanwhile.
+    { state: initialFeedState(), why: "webhook" },
   );
   report.events = output.events;
   report.failures = output.failures;
