@@ -107,6 +107,9 @@ const fields = {
   SLACK_SIGNING_SECRET: optionalText.pipe(slackSigningSecret.optional()),
   SLACK_ADMIN_USERS: optionalText.pipe(slackUserList),
   HTTP_PORT: integer(0, 65_535).default(3000),
+  RESPONDENT_FEED: z.enum(["on", "off"], { error: "must be on or off" }).default("on"),
+  RECONCILE_INTERVAL_MINUTES: integer(1, 1440).default(10),
+  RESPONDENT_WEBHOOK_SECRET: optionalText,
 } as const;
 
 type Fields = typeof fields;
@@ -207,6 +210,30 @@ function tableSettings(env: Env, target: "local" | "aws"): TableSettings {
 }
 
 /**
+ * The messages feed (RESPONDENT_FEED, default on): between two sweeps of every conversation, a
+ * poll reads only the messages since the last one. `enabled: false` is the poll as it was.
+ */
+export interface FeedSettings {
+  enabled: boolean;
+  reconcileIntervalMinutes: number;
+}
+
+function feedSettings(env: Env): FeedSettings {
+  const values = parse(env, ["RESPONDENT_FEED", "RECONCILE_INTERVAL_MINUTES"]);
+  return { enabled: values.RESPONDENT_FEED === "on", reconcileIntervalMinutes: values.RECONCILE_INTERVAL_MINUTES };
+}
+
+/** What the `POST /respondent/webhook` route needs: the webhook's `privateKey`, when signatures are checked. */
+export interface WebhookSettings {
+  /** Absent: deliveries are not signature-checked (they are hints only; nothing is alerted from them). */
+  secret: string | undefined;
+}
+
+export function loadWebhookSettings(env: Env): WebhookSettings {
+  return { secret: parse(env, ["RESPONDENT_WEBHOOK_SECRET"]).RESPONDENT_WEBHOOK_SECRET };
+}
+
+/**
  * The poll intervals the poller Lambda accepts. Each divides the scheduled minute, so polls
  * stay evenly spaced across invocations, and the last poll of a minute (at 60 - interval s)
  * still has POLL_TIME_RESERVE_MS plus start-up slack before the 55 s timeout: 10 and 12 s
@@ -235,6 +262,7 @@ export interface PollerLambdaConfig {
   pollIntervalSeconds: number;
   /** Absent: no health messages (the poller then never reads the Slack secret). */
   ops: OpsChannelSettings | undefined;
+  feed: FeedSettings;
 }
 
 export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
@@ -248,6 +276,7 @@ export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
     table: tableSettings(env, "aws"),
     queueUrl: values.QUEUE_URL,
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
+    feed: feedSettings(env),
     ops: opsChannelId
       ? {
           channelId: opsChannelId,
@@ -308,6 +337,8 @@ export interface LocalConfig {
   slackSigningSecret: string | undefined;
   /** Who may change subscriptions from Slack (`/respondent subscribe`); empty: nobody. */
   slackAdminUsers: string[];
+  feed: FeedSettings;
+  webhook: WebhookSettings;
 }
 
 export function loadLocalConfig(env: Env): LocalConfig {
@@ -341,6 +372,8 @@ export function loadLocalConfig(env: Env): LocalConfig {
     httpPort: values.HTTP_PORT,
     slackSigningSecret: values.SLACK_SIGNING_SECRET,
     slackAdminUsers: values.SLACK_ADMIN_USERS ?? [],
+    feed: feedSettings(env),
+    webhook: loadWebhookSettings(env),
   };
 }
 
@@ -367,10 +400,11 @@ export function loadHttpLambdaConfig(env: Env): HttpLambdaConfig {
   };
 }
 
-/** Shape of the Respondent secret in Secrets Manager. */
+/** Shape of the Respondent secret in Secrets Manager (`webhookSecret`: the webhook's privateKey, optional). */
 export const respondentSecretSchema = z.object({
   apiKey: z.string().min(1, "apiKey is empty"),
   apiSecret: z.string().min(1, "apiSecret is empty"),
+  webhookSecret: z.string().min(1, "webhookSecret is empty").optional(),
 });
 
 /**

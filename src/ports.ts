@@ -4,10 +4,11 @@
  */
 
 import type { SlackMessage } from "./domain/alert.ts";
-import type { ConversationState } from "./domain/detection.ts";
+import type { ConversationState, StoredConversation } from "./domain/detection.ts";
 import type { AlertTarget, DigestDue, NewReplyEvent } from "./domain/events.ts";
+import type { FeedState } from "./domain/feed.ts";
 import type { HealthComponent, HealthRecord } from "./domain/health.ts";
-import type { Conversation, MalformedConversation } from "./domain/respondent.ts";
+import type { Conversation, FeedMessage, MalformedConversation, Webhook } from "./domain/respondent.ts";
 import type { Subscription } from "./domain/subscriptions.ts";
 
 /** The Partner API key pair, sent as `x-api-key` / `x-api-secret`. */
@@ -35,18 +36,105 @@ export interface ConversationSource {
   listConversations(filter: ListConversationsFilter): AsyncIterable<ConversationPageResult>;
 }
 
+/** `GET /v1/messaging/messages` for one scope and time window (both ends included). */
+export interface MessagesFilter {
+  projectId?: string | undefined;
+  since: Date;
+  until: Date;
+}
+
+export interface MessagePageResult {
+  page: number;
+  appliedPageSize: number;
+  totalResults: number | undefined;
+  messages: FeedMessage[];
+  /** Items that failed validation (counted and logged; a sweep still covers their conversations). */
+  malformed: number;
+}
+
+export interface MessageFeed {
+  /**
+   * Walks every page of the messages feed for the filter. Throws RespondentRequestRejectedError
+   * when the API refuses the request (a 4xx other than 401/403/408/429): the feed is then unusable.
+   */
+  listMessages(filter: MessagesFilter): AsyncIterable<MessagePageResult>;
+}
+
+export interface ConversationReader {
+  /** `GET /v1/messaging/conversations/{uid}`; undefined when the API says there is no such conversation. */
+  getConversation(conversationUid: string): Promise<Conversation | undefined>;
+}
+
+/** The organisation's one webhook (`/v1/webhooks`). */
+export interface WebhookAdmin {
+  /** Undefined when none is registered. */
+  getWebhook(): Promise<Webhook | undefined>;
+  /** Registers `url`, deactivating the previous webhook; the answer carries the signing key. */
+  createWebhook(url: string): Promise<Webhook>;
+  deleteWebhook(webhookId: string): Promise<void>;
+}
+
 export interface StateStore {
   /** Reads the stored state of each uid (absent uids have none). */
   getStates(conversationUids: readonly string[]): Promise<Map<string, ConversationState>>;
+  /** The state and the feed's marks of each uid, in one read (uids with neither are absent). */
+  getStored(conversationUids: readonly string[]): Promise<Map<string, StoredConversation>>;
   /**
    * Stores `next` only if the stored state is still `expected` (absent when undefined).
-   * Throws StateConflictError when another writer moved it first.
+   * Throws StateConflictError when another writer moved it first. With `accountedFeedMarks`
+   * (the feed is on), the item is updated in place: those marks are removed and any other
+   * mark (one the feed added meanwhile) stays.
    */
   advanceState(
     conversationUid: string,
     expected: ConversationState | undefined,
     next: ConversationState,
+    accountedFeedMarks?: readonly string[],
   ): Promise<void>;
+  /** Records that the feed handled these messages (idempotent, commutes with every other write). */
+  addFeedMarks(conversationUid: string, messageUids: readonly string[]): Promise<void>;
+}
+
+/** The feed's shared state (one item): which source the poller uses, how far the feed got, the team's account. */
+export interface StoredFeedState {
+  state: FeedState;
+  revision: number;
+}
+
+export interface FeedStateStore {
+  read(): Promise<StoredFeedState | undefined>;
+  /** Stores `next` only if the stored revision is still `expectedRevision` (no item when undefined). */
+  write(next: FeedState, expectedRevision: number | undefined): Promise<boolean>;
+  /** Removes it (`doctor --reset-feed`); resolves false when there was none. */
+  reset(): Promise<boolean>;
+}
+
+/** Webhook deliveries seen and conversation reads they caused, so duplicates and floods cost nothing. */
+export interface WebhookHintStore {
+  /** True the first time a delivery uuid is recorded; the record expires after `keepSeconds`. */
+  recordDelivery(uuid: string, receivedAt: Date, keepSeconds: number): Promise<boolean>;
+  /**
+   * Claims the right to read the conversation now, for `windowMs`: refused (with the end of the
+   * current window) while another read's window is open.
+   */
+  claimRead(
+    conversationUid: string,
+    now: Date,
+    windowMs: number,
+  ): Promise<{ claimed: true } | { claimed: false; until: Date }>;
+}
+
+/** The webhook URL this installation registered (so `webhook register` can tell ours from another integration's). */
+export interface WebhookRegistration {
+  webhookId: string;
+  url: string;
+  registeredAt: string;
+}
+
+export interface WebhookRegistrationStore {
+  read(): Promise<WebhookRegistration | undefined>;
+  save(registration: WebhookRegistration): Promise<void>;
+  forget(): Promise<void>;
 }
 
 export interface SubscriptionStore {
@@ -333,7 +421,9 @@ export type MetricName =
   | "RepliesSent"
   | "RepliesFailed"
   | "ConversationsMarkedRead"
-  | "SlackRequestsRefused";
+  | "SlackRequestsRefused"
+  | "MissedByFeed"
+  | "WebhookHints";
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;

@@ -5,11 +5,15 @@ import { Construct } from "constructs";
 // The adapters' own key schema and TTL attribute, so the table and the code cannot drift apart.
 import { TABLE_KEY, TTL_ATTRIBUTE } from "../../src/adapters/dynamo/table.ts";
 
-/** What the poller does with the table: conversation state, and reading subscriptions. */
+/**
+ * What the poller does with the table: conversation state, and reading subscriptions; with the
+ * messages feed, UpdateItem adds the feed's marks to a conversation's item in place.
+ */
 export const POLLER_TABLE_ACTIONS = [
   "dynamodb:GetItem",
   "dynamodb:BatchGetItem",
   "dynamodb:PutItem",
+  "dynamodb:UpdateItem",
   "dynamodb:Query",
 ] as const;
 

@@ -28,6 +28,7 @@ const poller = composePoller(
     },
     { log: powertoolsLog(logger), metrics: counts },
   ),
+  { feed: config.feed },
 );
 
 export async function handler(

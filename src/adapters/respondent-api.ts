@@ -4,8 +4,12 @@ import {
   type Conversation,
   conversationPageSchema,
   conversationSchema,
+  type FeedMessage,
+  feedMessageSchema,
   type MalformedConversation,
   summarizeIssues,
+  type Webhook,
+  webhookSchema,
 } from "../domain/respondent.ts";
 import {
   RespondentAuthError,
@@ -16,11 +20,16 @@ import {
 } from "../errors.ts";
 import type {
   ConversationPageResult,
+  ConversationReader,
   ConversationSource,
   ListConversationsFilter,
   Log,
+  MessageFeed,
+  MessagePageResult,
+  MessagesFilter,
   Metrics,
   RespondentCredentials,
+  WebhookAdmin,
 } from "../ports.ts";
 
 export interface RespondentApiClientOptions extends RespondentClientSettings {
@@ -37,6 +46,8 @@ export interface RespondentApiClientOptions extends RespondentClientSettings {
 }
 
 const CONVERSATIONS_PATH = "/v1/messaging/conversations";
+const MESSAGES_PATH = "/v1/messaging/messages";
+const WEBHOOKS_PATH = "/v1/webhooks";
 const BACKOFF_BASE_MS = 250;
 const BACKOFF_CAP_MS = 8_000;
 const DEFAULT_MAX_RETRY_AFTER_SECONDS = 30;
@@ -45,6 +56,7 @@ const EXCERPT_CHARS = 200;
 const HINT_400 = "check the projectId / externalResearcherId filter values";
 const HINT_404 =
   "check RESPONDENT_API_URL (production https://api.respondent.io, staging https://api-staging.respondent.io)";
+const HINT_FEED_400 = "the messages feed refused the request (its since/until format is not documented)";
 
 /** Why one attempt failed, when another attempt may succeed. */
 type RetryableFailure =
@@ -115,7 +127,7 @@ class RequestSlots {
  * strictly in page order, validates each conversation on its own, and turns every failure into
  * one of the Respondent* errors with a message that is safe to log.
  */
-export class RespondentApiClient implements ConversationSource {
+export class RespondentApiClient implements ConversationSource, MessageFeed, ConversationReader, WebhookAdmin {
   private readonly settings: RespondentClientSettings;
   private readonly credentials: () => Promise<RespondentCredentials>;
   private readonly log: Log;
@@ -188,6 +200,134 @@ export class RespondentApiClient implements ConversationSource {
     }
   }
 
+  /**
+   * Walks the messages feed one page at a time (a steady poll needs one page): `since` and
+   * `until` as ISO 8601, which is what the API most likely expects (it does not say); a
+   * refusal is a RespondentRequestRejectedError carrying the API's own words.
+   */
+  async *listMessages(filter: MessagesFilter): AsyncGenerator<MessagePageResult> {
+    const credentials = await this.credentials();
+    const listing = new AbortController();
+    try {
+      let pageSize = this.settings.pageSize;
+      for (let page = 1; ; page += 1) {
+        const url = new URL(`${this.settings.baseUrl}${MESSAGES_PATH}`);
+        url.searchParams.set("page", String(page));
+        url.searchParams.set("pageSize", String(pageSize));
+        url.searchParams.set("includeCount", "true");
+        url.searchParams.set("since", filter.since.toISOString());
+        url.searchParams.set("until", filter.until.toISOString());
+        if (filter.projectId !== undefined) url.searchParams.set("projectId", filter.projectId);
+        const what = `messages page ${page}`;
+        const { value: result } = await this.withRetries(what, { page, feed: true }, listing.signal, async () => {
+          const { json } = await this.exchange(url, "GET", undefined, credentials, listing.signal, {
+            400: HINT_FEED_400,
+            404: `the messages feed is not there (${HINT_404})`,
+            what,
+            showRefusal: true,
+          });
+          return parseMessagePage(json, page);
+        });
+        this.metrics?.count("PagesFetched");
+        if (result.malformed > 0) {
+          this.log.warn("skipped malformed messages in the feed; the next sweep covers their conversations", {
+            page,
+            malformed: result.malformed,
+          });
+        }
+        yield result;
+        const count = result.messages.length + result.malformed;
+        if (count === 0) return;
+        if (
+          result.totalResults !== undefined
+            ? page * result.appliedPageSize >= result.totalResults
+            : count < result.appliedPageSize
+        ) {
+          return;
+        }
+        pageSize = result.appliedPageSize;
+      }
+    } finally {
+      listing.abort();
+    }
+  }
+
+  async getConversation(conversationUid: string): Promise<Conversation | undefined> {
+    const credentials = await this.credentials();
+    const url = new URL(`${this.settings.baseUrl}${CONVERSATIONS_PATH}/${encodeURIComponent(conversationUid)}`);
+    const what = `conversation ${conversationUid}`;
+    const { value } = await this.withRetries(what, { conversationUid }, new AbortController().signal, async () => {
+      const { json } = await this.exchange(url, "GET", undefined, credentials, new AbortController().signal, {
+        what,
+        notFound: "undefined",
+        400: "the conversation id was refused",
+      });
+      if (json === undefined) return undefined;
+      const parsed = conversationSchema.safeParse(json);
+      if (!parsed.success) {
+        throw new AttemptFailed({
+          kind: "bad_response",
+          problem: `${what}: not a conversation (${summarizeIssues(parsed.error)})`,
+        });
+      }
+      return parsed.data;
+    });
+    return value;
+  }
+
+  async getWebhook(): Promise<Webhook | undefined> {
+    const { json } = await this.webhookRequest("GET", WEBHOOKS_PATH, undefined, "the webhook");
+    if (json === undefined || json === null || (typeof json === "object" && Object.keys(json).length === 0)) {
+      return undefined;
+    }
+    return this.parseWebhook(json, "the webhook");
+  }
+
+  async createWebhook(url: string): Promise<Webhook> {
+    const { json } = await this.webhookRequest("POST", WEBHOOKS_PATH, { url }, "the new webhook");
+    return this.parseWebhook(json, "the new webhook");
+  }
+
+  async deleteWebhook(webhookId: string): Promise<void> {
+    await this.webhookRequest(
+      "DELETE",
+      `${WEBHOOKS_PATH}/${encodeURIComponent(webhookId)}`,
+      undefined,
+      `webhook ${webhookId}`,
+    );
+  }
+
+  private async webhookRequest(
+    method: "GET" | "POST" | "DELETE",
+    path: string,
+    body: unknown,
+    what: string,
+  ): Promise<{ json: unknown }> {
+    const credentials = await this.credentials();
+    const url = new URL(`${this.settings.baseUrl}${path}`);
+    const signal = new AbortController().signal;
+    const { value } = await this.withRetries(what, { webhook: path }, signal, () =>
+      this.exchange(url, method, body, credentials, signal, {
+        what,
+        400: `the API refused the request for ${what}`,
+        notFound: method === "GET" ? "undefined" : undefined,
+        emptyBody: "undefined",
+        showRefusal: true,
+      }),
+    );
+    return { json: value.json };
+  }
+
+  private parseWebhook(json: unknown, what: string): Webhook {
+    const parsed = webhookSchema.safeParse(json);
+    if (!parsed.success) {
+      throw new RespondentBadResponseError(
+        `Respondent API answered ${what} with something else (${summarizeIssues(parsed.error)})`,
+      );
+    }
+    return parsed.data;
+  }
+
   /** Without `totalResults` the end is the first page that is empty or short of the applied size. */
   private async *walkSequentially(
     first: ConversationPageResult,
@@ -203,41 +343,56 @@ export class RespondentApiClient implements ConversationSource {
   }
 
   private async fetchPage(page: number, pageSize: number, context: ListingContext): Promise<ConversationPageResult> {
+    const { value: result, attempt } = await this.withRetries(`page ${page}`, { page }, context.signal, () =>
+      this.attempt(page, pageSize, context),
+    );
+    this.metrics?.count("PagesFetched");
+    this.log.debug("fetched a page of Respondent conversations", {
+      page,
+      appliedPageSize: result.appliedPageSize,
+      totalResults: result.totalResults,
+      count: result.conversations.length,
+      malformed: result.malformed.length,
+      attempt,
+    });
+    if (result.appliedPageSize !== pageSize && page > 1) {
+      this.log.warn("Respondent changed the applied page size during a walk; some conversations may be missed", {
+        page,
+        requestedPageSize: pageSize,
+        appliedPageSize: result.appliedPageSize,
+      });
+    }
+    return result;
+  }
+
+  /**
+   * Runs `attempt` until it succeeds, a final error is thrown, or the retries are used up (then
+   * the last failure, as a Respondent* error naming `where`). One retry rule for every request.
+   */
+  private async withRetries<T>(
+    where: string,
+    logAttributes: Record<string, unknown>,
+    signal: AbortSignal,
+    attempt: () => Promise<T>,
+  ): Promise<{ value: T; attempt: number }> {
     const attempts = this.settings.maxRetries + 1;
-    for (let attempt = 1; ; attempt += 1) {
-      context.signal.throwIfAborted();
+    for (let number = 1; ; number += 1) {
+      signal.throwIfAborted();
       try {
-        const result = await this.attempt(page, pageSize, context);
-        this.metrics?.count("PagesFetched");
-        this.log.debug("fetched a page of Respondent conversations", {
-          page,
-          appliedPageSize: result.appliedPageSize,
-          totalResults: result.totalResults,
-          count: result.conversations.length,
-          malformed: result.malformed.length,
-          attempt,
-        });
-        if (result.appliedPageSize !== pageSize && page > 1) {
-          this.log.warn("Respondent changed the applied page size during a walk; some conversations may be missed", {
-            page,
-            requestedPageSize: pageSize,
-            appliedPageSize: result.appliedPageSize,
-          });
-        }
-        return result;
+        return { value: await attempt(), attempt: number };
       } catch (error) {
         if (!(error instanceof AttemptFailed)) throw error;
         const { failure } = error;
-        if (attempt >= attempts) throw this.exhausted(failure, page, attempts);
-        const delayMs = this.retryDelay(failure, attempt);
+        if (number >= attempts) throw this.exhausted(failure, where, attempts);
+        const delayMs = this.retryDelay(failure, number);
         this.log.warn("Respondent request failed; retrying", {
-          page,
-          attempt,
+          ...logAttributes,
+          attempt: number,
           of: attempts,
           reason: describeFailure(failure, this.settings.timeoutMs, this.origin),
           delayMs,
         });
-        await this.pause(delayMs, context.signal);
+        await this.pause(delayMs, signal);
       }
     }
   }
@@ -252,23 +407,59 @@ export class RespondentApiClient implements ConversationSource {
     if (context.filter.externalResearcherId !== undefined) {
       url.searchParams.set("externalResearcherId", context.filter.externalResearcherId);
     }
+    const { json } = await this.exchange(url, "GET", undefined, context.credentials, context.signal, {
+      400: HINT_400,
+      404: HINT_404,
+      what: `page ${page}`,
+    });
+    return parsePage(json, page);
+  }
 
-    const { apiKey, apiSecret } = context.credentials;
+  /**
+   * Sends one request within the shared request budget and classifies the answer: 401/403 throw
+   * RespondentAuthError, 408/429/5xx, timeouts, network errors and a body that is not JSON
+   * throw AttemptFailed (a retry may help), any other non-2xx throws
+   * RespondentRequestRejectedError with the hint for its status. `notFound: "undefined"`
+   * answers a 404 with `json: undefined` instead.
+   */
+  private async exchange(
+    url: URL,
+    method: "GET" | "POST" | "DELETE",
+    body: unknown,
+    credentials: RespondentCredentials,
+    signal: AbortSignal,
+    hints: {
+      400?: string;
+      404?: string;
+      what: string;
+      /** Add the start of the answer to a 400's message (the API says what it refused). */
+      showRefusal?: boolean;
+      notFound?: "undefined";
+      emptyBody?: "undefined";
+    },
+  ): Promise<{ status: number; json: unknown }> {
+    const { apiKey, apiSecret } = credentials;
     // Held until the body is read, when the server is done with the request; the timeout only
     // starts once the slot is ours, so waiting for one never times a request out.
-    const releaseSlot = await this.requestSlots.acquire(context.signal);
+    const releaseSlot = await this.requestSlots.acquire(signal);
     const timeout = AbortSignal.timeout(this.settings.timeoutMs);
     let response: Response;
     let text: string;
     try {
       response = await fetch(url, {
-        method: "GET",
-        headers: { accept: "application/json", "x-api-key": apiKey, "x-api-secret": apiSecret },
-        signal: AbortSignal.any([timeout, context.signal]),
+        method,
+        headers: {
+          accept: "application/json",
+          "x-api-key": apiKey,
+          "x-api-secret": apiSecret,
+          ...(body === undefined ? {} : { "content-type": "application/json" }),
+        },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+        signal: AbortSignal.any([timeout, signal]),
       });
       text = await response.text();
     } catch (error) {
-      context.signal.throwIfAborted();
+      signal.throwIfAborted();
       if (timeout.aborted) throw new AttemptFailed({ kind: "timeout" });
       throw new AttemptFailed({ kind: "network", code: networkErrorCode(error) });
     } finally {
@@ -278,8 +469,12 @@ export class RespondentApiClient implements ConversationSource {
     const secrets = [apiKey, apiSecret];
     const { status } = response;
     if (status === 401 || status === 403) throw new RespondentAuthError(status);
-    if (status === 400) throw new RespondentRequestRejectedError(400, HINT_400);
-    if (status === 404) throw new RespondentRequestRejectedError(404, HINT_404);
+    if (status === 404 && hints.notFound === "undefined") return { status, json: undefined };
+    if (status === 400) {
+      const excerpt = hints.showRefusal ? excerptOf(text, secrets) : "";
+      throw new RespondentRequestRejectedError(400, `${hints[400] ?? HINT_400}${excerpt ? `: ${excerpt}` : ""}`);
+    }
+    if (status === 404) throw new RespondentRequestRejectedError(404, hints[404] ?? HINT_404);
     if (status === 408 || status === 429 || status >= 500) {
       throw new AttemptFailed({
         kind: "status",
@@ -292,19 +487,17 @@ export class RespondentApiClient implements ConversationSource {
       const excerpt = excerptOf(text, secrets);
       throw new RespondentRequestRejectedError(status, `unexpected answer${excerpt ? `: ${excerpt}` : ""}`);
     }
-
-    let json: unknown;
+    if (text.trim() === "" && hints.emptyBody === "undefined") return { status, json: undefined };
     try {
-      json = JSON.parse(text);
+      return { status, json: JSON.parse(text) };
     } catch {
       const contentType = response.headers.get("content-type") ?? "no content-type";
       const excerpt = excerptOf(text, secrets);
       throw new AttemptFailed({
         kind: "bad_response",
-        problem: `page ${page}: the body is not JSON (${contentType})${excerpt ? `: ${excerpt}` : ""}`,
+        problem: `${hints.what}: the body is not JSON (${contentType})${excerpt ? `: ${excerpt}` : ""}`,
       });
     }
-    return parsePage(json, page);
   }
 
   private retryDelay(failure: RetryableFailure, attempt: number): number {
@@ -321,7 +514,7 @@ export class RespondentApiClient implements ConversationSource {
     signal.throwIfAborted();
   }
 
-  private exhausted(failure: RetryableFailure, page: number, attempts: number): Error {
+  private exhausted(failure: RetryableFailure, where: string, attempts: number): Error {
     if (failure.kind === "bad_response") {
       return new RespondentBadResponseError(
         `Respondent API returned an unusable response after ${attempts} attempts: ${failure.problem}`,
@@ -330,12 +523,12 @@ export class RespondentApiClient implements ConversationSource {
     if (failure.kind === "status") {
       const excerpt = failure.excerpt ? `: ${failure.excerpt}` : "";
       return new RespondentUnavailableError(
-        `Respondent API unavailable: ${failure.status} after ${attempts} attempts (page ${page})${excerpt}`,
+        `Respondent API unavailable: ${failure.status} after ${attempts} attempts (${where})${excerpt}`,
         failure.status,
       );
     }
     const reason = describeFailure(failure, this.settings.timeoutMs, this.origin);
-    return new RespondentUnavailableError(`Respondent API unavailable: ${reason} (page ${page}, ${attempts} attempts)`);
+    return new RespondentUnavailableError(`Respondent API unavailable: ${reason} (${where}, ${attempts} attempts)`);
   }
 }
 
@@ -366,6 +559,36 @@ function parsePage(json: unknown, page: number): ConversationPageResult {
     appliedPageSize: envelope.data.pageSize,
     totalResults: envelope.data.totalResults,
     conversations,
+    malformed,
+  };
+}
+
+function parseMessagePage(json: unknown, page: number): MessagePageResult {
+  const envelope = conversationPageSchema.safeParse(json);
+  if (!envelope.success) {
+    throw new AttemptFailed({
+      kind: "bad_response",
+      problem: `messages page ${page}: the body is not a page of messages (${summarizeIssues(envelope.error)})`,
+    });
+  }
+  if (envelope.data.page !== page) {
+    throw new AttemptFailed({
+      kind: "bad_response",
+      problem: `messages page ${page}: the response says it is page ${envelope.data.page}`,
+    });
+  }
+  const messages: FeedMessage[] = [];
+  let malformed = 0;
+  for (const item of envelope.data.results) {
+    const parsed = feedMessageSchema.safeParse(item);
+    if (parsed.success) messages.push(parsed.data);
+    else malformed += 1;
+  }
+  return {
+    page,
+    appliedPageSize: envelope.data.pageSize,
+    totalResults: envelope.data.totalResults,
+    messages,
     malformed,
   };
 }

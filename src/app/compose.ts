@@ -1,4 +1,9 @@
 import { DynamoDigestStore } from "../adapters/dynamo/digest-store.ts";
+import {
+  DynamoFeedStateStore,
+  DynamoWebhookHintStore,
+  DynamoWebhookRegistrationStore,
+} from "../adapters/dynamo/feed-store.ts";
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
@@ -18,17 +23,22 @@ import { createSlackDirectory } from "../adapters/slack-directory.ts";
 import { createSlackResponder } from "../adapters/slack-responder.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
 import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
+import type { FeedSettings } from "../config.ts";
 import type { HealthComponent } from "../domain/health.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { ConfigError } from "../errors.ts";
+import { respondentWebhookRoute } from "../http/respondent-webhook.ts";
 import type { Route } from "../http/route.ts";
 import { slackEventsRoute } from "../http/slack-events.ts";
 import type {
   ConversationActions,
+  ConversationReader,
   ConversationSource,
   DeliveryQueue,
   DigestQueue,
   EventQueue,
+  FeedStateStore,
+  MessageFeed,
   MuteStore,
   OpsChannel,
   SlackDirectory,
@@ -36,6 +46,9 @@ import type {
   SlackResponder,
   SubscriptionPauses,
   SubscriptionStore,
+  WebhookAdmin,
+  WebhookHintStore,
+  WebhookRegistrationStore,
 } from "../ports.ts";
 import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
@@ -58,6 +71,8 @@ import type { Platform } from "./platform.ts";
 export interface PollerOptions {
   /** Read everything, queue nothing, write nothing (the queue refuses, no snapshot is saved). */
   dryRun?: boolean;
+  /** The messages feed between sweeps (config `feed`); absent or disabled, every poll is a sweep. */
+  feed?: FeedSettings | undefined;
 }
 
 /** The poller's ports (src/usecases/poll-cycle.ts), with a seen-cache that lives as long as the process. */
@@ -77,6 +92,17 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
       metrics,
       cache,
       projectNames: options.dryRun ? undefined : projectNames(platform),
+      feed: options.feed?.enabled
+        ? {
+            source: respondentApi(platform),
+            store: feedStateStore(platform),
+            reconcileIntervalMs: options.feed.reconcileIntervalMinutes * 60_000,
+            ops:
+              !options.dryRun && platform.opsChannelId && platform.slack
+                ? opsChannel(platform, slackPoster(platform))
+                : undefined,
+          }
+        : undefined,
     },
     snapshots: new SeenCacheSnapshots({
       store: new DynamoSeenSnapshotStore(table.client, table.name, { clock, log }),
@@ -89,6 +115,35 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
     digests: options.dryRun ? undefined : { digests: digestStore(platform), queue: digestQueue(platform), clock, log },
     lease: options.dryRun ? undefined : new DynamoPollLease(table.client, table.name, { clock }),
   };
+}
+
+/**
+ * `POST /respondent/webhook` (src/http/respondent-webhook.ts), for composeHttpRoutes: a hint
+ * reads its conversation through the API and runs the poller's detection on it. `secret` is
+ * the webhook's privateKey (locally RESPONDENT_WEBHOOK_SECRET; deployed, the secret's
+ * `webhookSecret`); undefined, signatures are not checked. The conversation's state is
+ * written in place (UpdateItem, keeping the feed's marks), whatever `feed` says.
+ */
+export function respondentWebhook(
+  platform: Platform,
+  options: {
+    secret: () => Promise<string | undefined>;
+    feed?: FeedSettings | undefined;
+    /** At most one read of a conversation per window (default 3 s). */
+    readWindowMs?: number;
+  },
+): Route {
+  const { clock, log, metrics } = platform;
+  return respondentWebhookRoute({
+    secret: options.secret,
+    hints: webhookHintStore(platform),
+    reader: conversationReader(platform),
+    poll: composePoller(platform, { feed: options.feed }).poll,
+    clock,
+    log,
+    metrics,
+    ...(options.readWindowMs === undefined ? {} : { readWindowMs: options.readWindowMs }),
+  });
 }
 
 /** The notifier's ports (src/usecases/deliver.ts): ledger, threads, Slack and, with an ops channel, the watch. */
@@ -177,11 +232,46 @@ export function subscriptionPauses(platform: Platform): SubscriptionPauses {
   return new DynamoSubscriptionPauses(platform.table.client, platform.table.name);
 }
 
+/** The messages feed's shared state (the poller, and `doctor` to show and reset it). */
+export function feedStateStore(platform: Pick<Platform, "table" | "clock" | "log">): FeedStateStore {
+  return new DynamoFeedStateStore(platform.table.client, platform.table.name, {
+    clock: platform.clock,
+    log: platform.log,
+  });
+}
+
+/** `/v1/webhooks` (the `webhook` commands). */
+export function webhookAdmin(platform: Pick<Platform, "respondent" | "log" | "metrics">): WebhookAdmin {
+  return respondentApi(platform);
+}
+
+/** Which webhook this installation registered. */
+export function webhookRegistrationStore(platform: Pick<Platform, "table">): WebhookRegistrationStore {
+  return new DynamoWebhookRegistrationStore(platform.table.client, platform.table.name);
+}
+
+/** Webhook deliveries seen and conversation reads they caused (dedupe and debounce). */
+export function webhookHintStore(platform: Pick<Platform, "table">): WebhookHintStore {
+  return new DynamoWebhookHintStore(platform.table.client, platform.table.name);
+}
+
+/** One conversation by uid (what a webhook hint makes the notifier read). */
+export function conversationReader(platform: Pick<Platform, "respondent" | "log" | "metrics">): ConversationReader {
+  return respondentApi(platform);
+}
+
 /** The Respondent Partner API client; `overrides` narrow it for one question (doctor reads one page). */
 export function respondentClient(
   platform: Pick<Platform, "respondent" | "log" | "metrics">,
   overrides: Partial<Pick<RespondentApiClientOptions, "maxConcurrency" | "maxRetries">> = {},
 ): ConversationSource {
+  return respondentApi(platform, overrides);
+}
+
+function respondentApi(
+  platform: Pick<Platform, "respondent" | "log" | "metrics">,
+  overrides: Partial<Pick<RespondentApiClientOptions, "maxConcurrency" | "maxRetries">> = {},
+): RespondentApiClient & MessageFeed {
   const respondent = platform.respondent;
   if (!respondent) throw missing("RESPONDENT_API_KEY", "the Respondent API credentials");
   return new RespondentApiClient({

@@ -2,7 +2,14 @@ import type { Command } from "commander";
 import { describeTableProblem } from "../adapters/dynamo/table.ts";
 import { fillSecretCommand } from "../adapters/secret-values.ts";
 import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
-import { deadLetterQueue, projectNames, respondentClient, slackDirectory, subscriptionStore } from "../app/compose.ts";
+import {
+  deadLetterQueue,
+  feedStateStore,
+  projectNames,
+  respondentClient,
+  slackDirectory,
+  subscriptionStore,
+} from "../app/compose.ts";
 import { type OperatorPlatform, openOperatorPlatform } from "../app/operator.ts";
 import { DEFAULT_SLACK_API_URL, type LocalConfig, SLACK_SECRET_PLACEHOLDERS } from "../config.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
@@ -12,6 +19,7 @@ import {
   type CheckResult,
   type CheckStatus,
   checkDeadLetters,
+  checkFeedState,
   checkHistoryScopes,
   checkProjectNames,
   checkRespondentCredentials,
@@ -31,9 +39,13 @@ export function registerDoctorCommand(program: Command, context: () => CliContex
     .description(
       "check the setup, one line per check with the fix: Respondent credentials and base URL, Slack token and channels, the table, deployed secrets, dead letters",
     )
-    .action(async () => {
+    .option(
+      "--reset-feed",
+      "use the messages feed again after the poller switched to sweep-only (the next poll sweeps first)",
+    )
+    .action(async (options: { resetFeed?: boolean }) => {
       const ctx = context();
-      ctx.setExitCode(await runDoctor(ctx));
+      ctx.setExitCode(await runDoctor(ctx, { resetFeed: options.resetFeed === true }));
     });
 }
 
@@ -46,7 +58,7 @@ export function renderCheck(result: CheckResult, color: boolean): string {
   return `${symbol} ${result.check}: ${result.detail}${result.fix ? ` — ${result.fix}` : ""}`;
 }
 
-async function runDoctor(ctx: CliContext): Promise<number> {
+async function runDoctor(ctx: CliContext, options: { resetFeed: boolean } = { resetFeed: false }): Promise<number> {
   const config = ctx.config();
   slackSecretRead = undefined;
   const run = new DoctorRun({
@@ -62,6 +74,13 @@ async function runDoctor(ctx: CliContext): Promise<number> {
     const table = await checkTable(ctx, run);
     try {
       const stored = table ? await checkStoredSubscriptions(run, table) : undefined;
+      if (table) {
+        await run.check("Messages feed", async () => {
+          const store = feedStateStore(table);
+          if (options.resetFeed) await store.reset();
+          return checkFeedState(config.feed, (await store.read())?.state, options.resetFeed);
+        });
+      }
       await checkChannels(run, slack, stored?.subscriptions, stored?.describe);
       await run.check("Slack signing secret", () => signingSecretCheck(ctx, config, slack, stored?.subscriptions));
       await checkDeadLetterQueue(ctx, run, table);

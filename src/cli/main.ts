@@ -11,6 +11,7 @@ import { runPollOnce, runStart } from "./poll.ts";
 import { createStatusLine } from "./progress.ts";
 import { registerSecretCommands } from "./secret.ts";
 import { registerSubscriptionCommands } from "./subscriptions.ts";
+import { registerWebhookCommands } from "./webhook.ts";
 
 function buildProgram(context: () => CliContext, io: CliIo): Command {
   const program = new Command("respondent-notifier")
@@ -29,11 +30,12 @@ function buildProgram(context: () => CliContext, io: CliIo): Command {
     .description("poll the Respondent API once and deliver the resulting alerts")
     .option("--once", "run one poll cycle, deliver its alerts, then exit")
     .option("--dry-run", "poll for real but write nothing and post nothing; show what would be alerted and where")
-    .action(async (options: { once?: boolean; dryRun?: boolean }) => {
+    .option("--full", "list every conversation (a sweep) even when the messages feed would do")
+    .action(async (options: { once?: boolean; dryRun?: boolean; full?: boolean }) => {
       if (!options.once)
         throw new UsageError("poll needs --once (use `respondent-notifier start` to poll continuously)");
       const ctx = context();
-      ctx.setExitCode(await runPollOnce(ctx, { dryRun: options.dryRun === true }));
+      ctx.setExitCode(await runPollOnce(ctx, { dryRun: options.dryRun === true, full: options.full === true }));
     });
 
   program
@@ -49,6 +51,7 @@ function buildProgram(context: () => CliContext, io: CliIo): Command {
   registerDeadLetterCommands(program, context);
   registerConversationCommands(program, context);
   registerSecretCommands(program, context);
+  registerWebhookCommands(program, context);
   return program;
 }
 

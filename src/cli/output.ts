@@ -48,12 +48,15 @@ export function describeWouldAlert(event: NewReplyEvent, nameOf?: ProjectNameOf)
 export function summarizePoll(report: PollReport, alertsPosted: number | undefined): string {
   const parts = [
     `${report.pagesFetched} page${report.pagesFetched === 1 ? "" : "s"}`,
-    `${report.conversationsScanned} conversations`,
+    report.source === "feed"
+      ? `${report.feedMessages} message${report.feedMessages === 1 ? "" : "s"} from the feed`
+      : `${report.conversationsScanned} conversations`,
     `${report.newReplies} new repl${report.newReplies === 1 ? "y" : "ies"}`,
   ];
   if (alertsPosted !== undefined) parts.push(`${alertsPosted} alert${alertsPosted === 1 ? "" : "s"} posted`);
   if (report.malformedConversations > 0) parts.push(`${report.malformedConversations} malformed skipped`);
   if (report.stateConflicts > 0) parts.push(`${report.stateConflicts} left to another poller`);
+  if (report.missedByFeed > 0) parts.push(`${report.missedByFeed} missed by the feed`);
   if (report.failures.length > 0) parts.push(`${report.failures.length} failures`);
   return `poll: ${parts.join(", ")} (${(report.durationMs / 1000).toFixed(1)} s)`;
 }

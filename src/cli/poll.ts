@@ -56,7 +56,7 @@ async function announceDemoSubscription(platform: OperatorPlatform, context: Cli
 async function pollWithOutput(
   poller: PollCyclePorts,
   context: CliContext,
-  options: { dryRun: boolean; pageProgress: boolean },
+  options: { dryRun: boolean; pageProgress: boolean; full?: boolean },
 ): Promise<PollCycleResult> {
   const names = poller.poll.projectNames;
   poller.poll.onEvent = (event) => context.out(describeEvent(event, names && ((id) => names.labelFor(id))));
@@ -64,7 +64,7 @@ async function pollWithOutput(
     ? (progress) => context.progress.update(pollProgressLine(progress))
     : undefined;
   try {
-    return await pollCycle(poller, { dryRun: options.dryRun });
+    return await pollCycle(poller, { dryRun: options.dryRun, full: options.full === true });
   } finally {
     context.progress.done();
   }
@@ -98,7 +98,8 @@ export async function deliverQueued(
   }
 }
 
-export async function runPollOnce(context: CliContext, options: { dryRun: boolean }): Promise<number> {
+export async function runPollOnce(context: CliContext, options: { dryRun: boolean; full?: boolean }): Promise<number> {
+  const full = options.full === true;
   if (context.operator().target === "aws") {
     if (!options.dryRun) {
       requireLocalTarget(
@@ -107,7 +108,7 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
         "the deployed poller runs on its schedule; use `poll --once --dry-run` to preview what it would alert",
       );
     }
-    return runDeployedDryRun(context);
+    return runDeployedDryRun(context, full);
   }
   // A dry run queues nothing: it needs no queue.
   return withPlatform(context, pipelineRequest(context, { queue: !options.dryRun }), async (platform) => {
@@ -117,9 +118,9 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
       const replies = platform.simulator.simulateReplies(3);
       context.log.info(`simulator: ${replies} participants replied since the last run`);
     }
-    const poller = composePoller(platform, { dryRun: options.dryRun });
+    const poller = composePoller(platform, { dryRun: options.dryRun, feed: context.config().feed });
     if (options.dryRun) {
-      const result = await pollWithOutput(poller, context, { dryRun: true, pageProgress: true });
+      const result = await pollWithOutput(poller, context, { dryRun: true, pageProgress: true, full });
       if (result.report) await printDryRun(result.report, platform, context);
       return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
     }
@@ -133,7 +134,7 @@ export async function runPollOnce(context: CliContext, options: { dryRun: boolea
       await deliverQueued(platform, context, deadline());
     }
     const postedBefore = context.metrics.get("AlertsPosted");
-    const result = await pollWithOutput(poller, context, { dryRun: false, pageProgress: true });
+    const result = await pollWithOutput(poller, context, { dryRun: false, pageProgress: true, full });
     const pending = await deliverQueued(platform, context, deadline());
     if (result.report) context.out(summarizePoll(result.report, context.metrics.get("AlertsPosted") - postedBefore));
     const deadLettered = (await deadLetters.approximateCount()) - deadBefore;
@@ -172,13 +173,18 @@ function exitCodeOf(
  * `poll --once --dry-run` against the deployed stack: the deployed table's subscriptions and
  * conversation state, the real API with the deployed credentials, and nothing written.
  */
-async function runDeployedDryRun(context: CliContext): Promise<number> {
+async function runDeployedDryRun(context: CliContext, full: boolean): Promise<number> {
   return withPlatform(context, { needs: { respondent: true } }, async (platform) => {
     context.log.info(`dry run against the deployed table ${platform.table.where}`);
-    const result = await pollWithOutput(composePoller(platform, { dryRun: true }), context, {
-      dryRun: true,
-      pageProgress: true,
-    });
+    const result = await pollWithOutput(
+      composePoller(platform, { dryRun: true, feed: context.config().feed }),
+      context,
+      {
+        dryRun: true,
+        pageProgress: true,
+        full,
+      },
+    );
     if (result.report) await printDryRun(result.report, platform, context);
     return exitCodeOf(result, { pending: 0, deadLettered: 0 }, context);
   });
@@ -211,7 +217,7 @@ export async function runStart(context: CliContext): Promise<number> {
       }
       context.log.info(`polling every ${intervalMs / 1000} s (POLL_INTERVAL_SECONDS); Ctrl-C to stop`);
       // One poller for the whole run: its seen-cache stays warm from one cycle to the next.
-      const poller = composePoller(platform);
+      const poller = composePoller(platform, { feed: context.config().feed });
       while (!stopping) {
         const postedBefore = context.metrics.get("AlertsPosted");
         // Each cycle's summary line is the progress here; a line per page would flood the log.

@@ -92,3 +92,12 @@ export function channelPausedMessage(
       `${cause.fix}, then run ${commands.join(" and ")}.`,
   );
 }
+
+/** The poller stopped using the messages feed: why, and how to turn it back on. */
+export function feedSweepOnlyMessage(reason: string): SlackMessage {
+  return message(
+    `⚠️ The poller stopped using Respondent's messages feed: ${reasonText(reason)}. ` +
+      "Every poll now lists every conversation (no alert is lost; polls cost more API requests). " +
+      "After a look at the poller's logs, run `respondent-notifier doctor --reset-feed` to use the feed again.",
+  );
+}

@@ -80,3 +80,53 @@ export function summarizeIssues(error: z.ZodError, limit = 3): string {
   const more = error.issues.length > limit ? ` (+${error.issues.length - limit} more)` : "";
   return issues.join("; ") + more;
 }
+
+/**
+ * One message of the messages feed (`GET /v1/messaging/messages`, partner-api.openapi.yaml):
+ * the message, its sender, and a `MinimalConversation` (no `user`, no `messages`). Loose like
+ * the rest: unknown fields pass; the sender stays lenient for the same reason as above.
+ */
+export const minimalConversationSchema = z.looseObject({
+  uid: z.string().min(1),
+  createdAt: z.string().optional(),
+  name: z.string(),
+  deleted: z.boolean().optional(),
+  metadata: conversationSchema.shape.metadata,
+  participants: z.array(z.looseObject({ uid: z.string(), firstName: z.string().optional() })).optional(),
+});
+
+export const feedMessageSchema = messageSchema.extend({ conversation: minimalConversationSchema });
+
+export type MinimalConversation = z.infer<typeof minimalConversationSchema>;
+export type FeedMessage = z.infer<typeof feedMessageSchema>;
+
+/** The organisation's one webhook (`WebhookDto`): `privateKey` is the key its payloads are signed with. */
+export const webhookSchema = z.looseObject({
+  id: z.string().min(1),
+  url: z.string(),
+  privateKey: z.string().optional(),
+  teamId: z.string().optional(),
+  organizationId: z.string().optional(),
+});
+
+export type Webhook = z.infer<typeof webhookSchema>;
+
+/**
+ * A webhook delivery's envelope (NOTES.md: `{ event, uuid, created, payload: { resource } }`).
+ * Only what the notifier relies on is required; the resource is read as a hint, never alerted.
+ */
+export const webhookEnvelopeSchema = z.looseObject({
+  event: z.string().min(1),
+  uuid: z.string().min(1).max(200),
+  created: z.unknown().optional(),
+  payload: z.looseObject({ resource: z.unknown() }),
+});
+
+/** The part of a `MESSAGES.CREATED` resource that names what to look at (the rest is ignored). */
+export const messagesCreatedResourceSchema = z.looseObject({
+  conversationId: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, "must be a conversation id"),
+  messageId: z.string().optional(),
+  projectId: z.string().optional(),
+});
+
+export type WebhookEnvelope = z.infer<typeof webhookEnvelopeSchema>;

@@ -1,5 +1,7 @@
+import { randomBytes, randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { signWebhookBody, WEBHOOK_SIGNATURE_HEADER } from "../domain/webhook-signature.ts";
 import { pick, seededRandom, shuffle } from "./random.ts";
 
 /**
@@ -37,6 +39,14 @@ export interface RespondentSimulatorOptions {
   historyEndsAt?: Date;
   /** Behave like a server that ignores `includeCount` (never sends `totalResults`). */
   omitTotalResults?: boolean;
+  /**
+   * How the messages feed takes `since` / `until` (their real format is not documented):
+   * `iso` (default) accepts ISO 8601 instants, both ends included; `refuse` answers 400 to any
+   * request that carries `since`, like an API that wants another format.
+   */
+  feedSince?: "iso" | "refuse";
+  /** How webhook deliveries are signed: over the body as sent (default), over another serialisation, or not at all. */
+  webhookSigning?: "raw" | "pretty" | "none";
   /**
    * After a message is sent to a conversation (`POST .../messages`), its participant writes back
    * this long later (the local demo's "the participant answers"). Unset: nobody writes back.
@@ -136,6 +146,24 @@ export interface RespondentSimulator {
   /** Keeps participants and our side writing (and new conversations opening); returns a stop function. */
   startAutoReplies(options: AutoRepliesOptions): () => void;
   clearRequests(): void;
+  /** The feed will never show this message (an API that indexes late or loses one): only a sweep finds it. */
+  omitFromFeed(messageUid: string): void;
+  /** Switches how the feed takes `since` (see RespondentSimulatorOptions.feedSince). */
+  setFeedSince(mode: "iso" | "refuse"): void;
+  /**
+   * The organisation's webhook (what `POST /v1/webhooks` registers). While one is set, every
+   * participant message is delivered to its URL as a signed `MESSAGES.CREATED` POST, the way
+   * Respondent does; `registerWebhook` sets it without an API call (e.g. to point the
+   * simulator at the local HTTP server), and returns its signing key.
+   */
+  readonly webhook: { id: string; url: string; privateKey: string } | undefined;
+  registerWebhook(url: string): { id: string; url: string; privateKey: string };
+  /** Every delivery attempted, in order, with the HTTP status (or the error) it got. */
+  readonly webhookDeliveries: readonly WebhookDelivery[];
+  /** Sends one `MESSAGES.CREATED` delivery for a message now (again, for a duplicate: same `uuid` when given). */
+  deliverWebhook(conversationUid: string, messageUid: string, options?: { uuid?: string }): Promise<WebhookDelivery>;
+  /** Resolves once every delivery started so far has been answered. */
+  webhooksSettled(): Promise<void>;
   close(): Promise<void>;
   /** Every `GET /v1/projects/{projectId}` received, in arrival order (kept apart from `requests`). */
   readonly projectRequests: readonly ProjectRequest[];
@@ -149,6 +177,15 @@ export interface ProjectRequest {
   projectId: string;
   /** Set once answered; undefined while pending or for a `hang` fault. */
   status: number | undefined;
+}
+
+export interface WebhookDelivery {
+  uuid: string;
+  conversationUid: string;
+  messageUid: string;
+  url: string;
+  status: number | undefined;
+  error?: string;
 }
 
 const DEFAULTS = {
@@ -333,6 +370,21 @@ export async function startRespondentSimulator(
 
   const conversations: StoredConversation[] = [];
   const bySequence = new Map<number, StoredConversation>();
+  /** Every message in the order it was written: what the messages feed serves. */
+  const feedIndex: Array<{ conversation: StoredConversation; message: StoredMessage }> = [];
+  const hiddenFromFeed = new Set<string>();
+  let feedSince = options.feedSince ?? "iso";
+  let webhook: { id: string; url: string; privateKey: string } | undefined;
+  const webhookDeliveries: WebhookDelivery[] = [];
+  const pendingDeliveries = new Set<Promise<unknown>>();
+  // Declared here, defined once the serving helpers exist (history is written before any webhook is set).
+  let sendWebhook: (
+    conversation: StoredConversation,
+    message: StoredMessage,
+    uuid: string,
+  ) => Promise<WebhookDelivery> = async () => {
+    throw new Error("simulator: webhooks are not ready yet");
+  };
 
   const createConversation = (input: AddConversationInput, createdAt: number, random: () => number) => {
     const project = projects.find((candidate) => candidate.id === input.projectId) ?? pick(projects, random);
@@ -365,6 +417,8 @@ export async function startRespondentSimulator(
     const body = input.body ?? pick(fromParticipant ? PARTICIPANT_BODIES : RESEARCHER_BODIES, random);
     const message = new StoredMessage(nextSequence(), at, body, fromParticipant, input.senderOmitted === true);
     conversation.messages.push(message);
+    feedIndex.push({ conversation, message });
+    if (fromParticipant && webhook) void sendWebhook(conversation, message, randomUUID());
     return message;
   };
 
@@ -647,6 +701,206 @@ export async function startRespondentSimulator(
     });
   };
 
+  const isoInstant = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:\d{2})$/;
+
+  const messageJson = (conversation: StoredConversation, message: StoredMessage) => {
+    const participant = conversation.participant();
+    const user = { uid: teamUser.uid, firstName: teamUser.firstName, lastName: teamUser.lastName };
+    const latest = conversation.latest();
+    const read = latest ? !latest.fromParticipant : true;
+    return {
+      uid: formatId(message.at, message.sequence),
+      createdAt: new Date(message.at).toISOString(),
+      updatedAt: new Date(message.at).toISOString(),
+      body: message.body,
+      ...(message.senderOmitted ? {} : { sender: message.fromParticipant ? participant : user }),
+      conversation: {
+        uid: conversation.uid,
+        createdAt: new Date(conversation.createdAt).toISOString(),
+        updatedAt: new Date(latest?.at ?? conversation.createdAt).toISOString(),
+        name: conversation.name,
+        deleted: conversation.deleted,
+        locked: conversation.locked,
+        read,
+        metadata: { projectId: conversation.projectId, externalResearcherId: conversation.externalResearcherId },
+        participants: [
+          { ...user, read: true, deleted: false },
+          { ...participant, read, deleted: false },
+        ],
+      },
+    };
+  };
+
+  /** `GET /v1/messaging/messages`: oldest first, `since` / `until` inclusive, the usual pages. */
+  const serveFeed = (record: SimulatorRequest, response: ServerResponse) => {
+    const { query } = record;
+    const problems: string[] = [];
+    const page = positiveInteger(query.page, 1);
+    if (page === undefined) problems.push("page must be a positive integer");
+    const requestedPageSize = positiveInteger(query.pageSize, CONTRACT_DEFAULT_PAGE_SIZE);
+    if (requestedPageSize === undefined) problems.push("pageSize must be a positive integer");
+    if (query.projectId !== undefined && !OBJECT_ID.test(query.projectId))
+      problems.push("projectId must be a mongodb id");
+    if (query.since !== undefined && feedSince === "refuse") problems.push("since must be a unix timestamp");
+    for (const name of ["since", "until"] as const) {
+      const value = query[name];
+      if (value !== undefined && feedSince === "iso" && !isoInstant.test(value))
+        problems.push(`${name} must be a date`);
+    }
+    if (page === undefined || requestedPageSize === undefined || problems.length > 0) {
+      sendJson(response, 400, { statusCode: 400, message: problems, error: "Bad Request" });
+      return 400;
+    }
+    const sinceMs = query.since === undefined ? Number.NEGATIVE_INFINITY : Date.parse(query.since);
+    const untilMs = query.until === undefined ? Number.POSITIVE_INFINITY : Date.parse(query.until);
+    const matching = feedIndex
+      .filter(
+        ({ conversation, message }) =>
+          message.at >= sinceMs &&
+          message.at <= untilMs &&
+          !conversation.raw &&
+          (query.projectId === undefined || conversation.projectId === query.projectId) &&
+          (query.externalResearcherId === undefined ||
+            conversation.externalResearcherId === query.externalResearcherId) &&
+          (query.conversationUid === undefined || conversation.uid === query.conversationUid) &&
+          !hiddenFromFeed.has(formatId(message.at, message.sequence)),
+      )
+      .sort((a, b) => a.message.at - b.message.at || a.message.sequence - b.message.sequence);
+    const pageSize = Math.min(requestedPageSize, pageSizeCap);
+    const start = (page - 1) * pageSize;
+    const results = matching
+      .slice(start, start + pageSize)
+      .map(({ conversation, message }) => messageJson(conversation, message));
+    const includeCount = record.includeCount && options.omitTotalResults !== true;
+    sendJson(response, 200, { ...(includeCount ? { totalResults: matching.length } : {}), page, pageSize, results });
+    return 200;
+  };
+
+  const readBody = async (request: IncomingMessage) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of request) chunks.push(chunk as Buffer);
+    return Buffer.concat(chunks).toString("utf8");
+  };
+
+  const webhookJson = (value: { id: string; url: string; privateKey: string }) => ({
+    ...value,
+    teamId: teamUser.uid,
+    organizationId: projectIds[0],
+  });
+
+  const registerWebhook = (url: string) => {
+    webhook = { id: objectId(now().getTime()), url, privateKey: randomBytes(24).toString("base64url") };
+    return { ...webhook };
+  };
+
+  /** The conversation by uid, the organisation's webhook, and the feed. */
+  const serveMore = async (record: SimulatorRequest, request: IncomingMessage, response: ServerResponse) => {
+    if (record.method === "GET" && record.path === "/v1/messaging/messages") return serveFeed(record, response);
+    const conversationMatch = /^\/v1\/messaging\/conversations\/([^/]+)$/.exec(record.path);
+    if (record.method === "GET" && conversationMatch) {
+      const uid = decodeURIComponent(conversationMatch[1] ?? "");
+      const sequence = sequenceOf(uid, idTag);
+      const conversation = sequence === undefined ? undefined : bySequence.get(sequence);
+      if (!conversation || conversation.uid !== uid) {
+        sendJson(response, 404, { statusCode: 404, message: "Conversation not found", error: "Not Found" });
+        return 404;
+      }
+      sendJson(response, 200, toJson(conversation, options.order === "shuffled"));
+      return 200;
+    }
+    if (record.path === "/v1/webhooks" && record.method === "GET") {
+      if (!webhook) {
+        sendJson(response, 404, { statusCode: 404, message: "Webhook not found", error: "Not Found" });
+        return 404;
+      }
+      sendJson(response, 200, webhookJson(webhook));
+      return 200;
+    }
+    if (record.path === "/v1/webhooks" && record.method === "POST") {
+      let url: unknown;
+      try {
+        url = (JSON.parse(await readBody(request)) as { url?: unknown }).url;
+      } catch {
+        url = undefined;
+      }
+      if (typeof url !== "string" || !/^https?:\/\/\S+$/.test(url)) {
+        sendJson(response, 400, { statusCode: 400, message: ["url must be a URL address"], error: "Bad Request" });
+        return 400;
+      }
+      sendJson(response, 201, webhookJson(registerWebhook(url)));
+      return 201;
+    }
+    const webhookMatch = /^\/v1\/webhooks\/([^/]+)$/.exec(record.path);
+    if (record.method === "DELETE" && webhookMatch) {
+      if (!webhook || webhook.id !== decodeURIComponent(webhookMatch[1] ?? "")) {
+        sendJson(response, 404, { statusCode: 404, message: "Webhook not found", error: "Not Found" });
+        return 404;
+      }
+      webhook = undefined;
+      sendJson(response, 200, { deleted: true });
+      return 200;
+    }
+    sendJson(response, 404, { statusCode: 404, message: `Cannot ${record.method} ${record.path}`, error: "Not Found" });
+    return 404;
+  };
+
+  sendWebhook = async (conversation, message, uuid) => {
+    const target = webhook;
+    const messageUid = formatId(message.at, message.sequence);
+    const delivery: WebhookDelivery = {
+      uuid,
+      conversationUid: conversation.uid,
+      messageUid,
+      url: target?.url ?? "",
+      status: undefined,
+    };
+    webhookDeliveries.push(delivery);
+    if (!target) {
+      delivery.error = "no webhook registered";
+      return delivery;
+    }
+    const envelope = {
+      event: "MESSAGES.CREATED",
+      uuid,
+      created: now().toISOString(),
+      payload: {
+        resource: {
+          messageId: messageUid,
+          messageBody: message.body,
+          conversationId: conversation.uid,
+          senderType: "PARTICIPANT",
+          projectId: conversation.projectId,
+          createdAt: new Date(message.at).toISOString(),
+        },
+      },
+    };
+    const body = JSON.stringify(envelope);
+    const signing = options.webhookSigning ?? "raw";
+    // `pretty` sends other bytes than those signed: a receiver only matches after re-serialising.
+    const sent = signing === "pretty" ? JSON.stringify(envelope, null, 2) : body;
+    const work = (async () => {
+      try {
+        const answer = await fetch(target.url, {
+          method: "POST",
+          headers: {
+            "content-type": "application/json",
+            ...(signing === "none" ? {} : { [WEBHOOK_SIGNATURE_HEADER]: signWebhookBody(body, target.privateKey) }),
+          },
+          body: sent,
+          signal: AbortSignal.timeout(3_000),
+        });
+        await answer.arrayBuffer();
+        delivery.status = answer.status;
+      } catch (error) {
+        delivery.error = error instanceof Error ? error.message : String(error);
+      }
+    })();
+    pendingDeliveries.add(work);
+    await work;
+    pendingDeliveries.delete(work);
+    return delivery;
+  };
+
   const handle = async (request: IncomingMessage, response: ServerResponse) => {
     const url = new URL(request.url ?? "/", "http://127.0.0.1");
     const query = Object.fromEntries(url.searchParams);
@@ -696,6 +950,20 @@ export async function startRespondentSimulator(
     const action = /^\/v1\/messaging\/conversations\/([^/]+)\/(messages|read)$/.exec(record.path);
     if (action?.[1] && action[2]) {
       record.status = await serveConversationAction(request, response, decodeURIComponent(action[1]), action[2]);
+      return;
+    }
+    if (
+      record.path === "/v1/messaging/messages" ||
+      record.path.startsWith("/v1/messaging/conversations/") ||
+      record.path === "/v1/webhooks" ||
+      record.path.startsWith("/v1/webhooks/")
+    ) {
+      if (request.headers["x-api-key"] !== apiKey || request.headers["x-api-secret"] !== apiSecret) {
+        record.status = 401;
+        sendJson(response, 401, { statusCode: 401, message: "Unauthorized" });
+        return;
+      }
+      record.status = await serveMore(record, request, response);
       return;
     }
     if (record.method !== "GET" || record.path !== "/v1/messaging/conversations") {
@@ -834,10 +1102,33 @@ export async function startRespondentSimulator(
     failNextProjectLookups(count, fault) {
       if (count > 0) projectFaults.push({ remaining: count, fault });
     },
+    omitFromFeed(messageUid) {
+      hiddenFromFeed.add(messageUid);
+    },
+    setFeedSince(mode) {
+      feedSince = mode;
+    },
+    get webhook() {
+      return webhook && { ...webhook };
+    },
+    registerWebhook,
+    webhookDeliveries,
+    async deliverWebhook(conversationUid, messageUid, deliverOptions = {}) {
+      const conversation = find(conversationUid);
+      const message = conversation.messages.find(
+        (candidate) => formatId(candidate.at, candidate.sequence) === messageUid,
+      );
+      if (!message) throw new Error(`simulator: no message ${messageUid} in ${conversationUid}`);
+      return sendWebhook(conversation, message, deliverOptions.uuid ?? randomUUID());
+    },
+    async webhooksSettled() {
+      while (pendingDeliveries.size > 0) await Promise.allSettled([...pendingDeliveries]);
+    },
     async close() {
       for (const stop of [...autoReplyStops]) stop();
       for (const timer of answerTimers) clearTimeout(timer);
       answerTimers.clear();
+      await Promise.allSettled([...pendingDeliveries]);
       await new Promise<void>((resolve) => {
         server.close(() => resolve());
         server.closeAllConnections();

@@ -1,4 +1,5 @@
 import { DEFAULT_RESPONDENT_API_URL } from "../config.ts";
+import type { FeedState } from "../domain/feed.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { describeError, RespondentAuthError, RespondentRequestRejectedError, SlackAuthError } from "../errors.ts";
 import type { ConversationSource, SlackDirectory, SlackIdentity } from "../ports.ts";
@@ -271,5 +272,37 @@ export function checkSigningSecret(input: {
     status: "warn",
     detail: "not set: /respondent and any button would be refused (no subscription shows buttons)",
     fix: input.howToSet,
+  };
+}
+
+/** The messages feed's line: on and working, sweep-only (why, and the reset), or off. */
+export function checkFeedState(
+  settings: { enabled: boolean; reconcileIntervalMinutes: number },
+  stored: FeedState | undefined,
+  reset: boolean,
+): CheckOutcome {
+  if (!settings.enabled) {
+    return { status: "note", detail: "off (RESPONDENT_FEED=off): every poll lists every conversation" };
+  }
+  if (reset) {
+    return {
+      status: "pass",
+      detail: "reset: the next poll sweeps every conversation, then the polls between sweeps use the feed again",
+    };
+  }
+  if (!stored?.lastSweepAt) {
+    return { status: "note", detail: "on; no sweep yet (the first poll lists every conversation, then uses the feed)" };
+  }
+  if (stored.mode === "sweep-only") {
+    return {
+      status: "warn",
+      detail: `sweep-only since ${stored.sweepOnlySince ?? "?"}: ${stored.sweepOnlyReason ?? "no reason stored"}`,
+      fix: "look at the poller's logs, then run `respondent-notifier doctor --reset-feed` to use the feed again",
+    };
+  }
+  const lastFeed = stored.lastFeedPollAt ? `, last feed poll ${stored.lastFeedPollAt}` : "";
+  return {
+    status: "pass",
+    detail: `on: the feed between sweeps, a sweep every ${settings.reconcileIntervalMinutes} min (last ${stored.lastSweepAt}${lastFeed})`,
   };
 }

@@ -111,6 +111,7 @@ describe("the CLI against the deployed stack", () => {
       `✔ Slack token: accepted at ${slack.url}/api/: workspace "Fake Slack workspace", app user @respondent-notifier`,
       `✔ Table: "${env.TABLE_NAME}" at ${env.DYNAMODB_ENDPOINT}: reachable, key schema pk/sk as expected`,
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
+      "✔ Messages feed: on; no sweep yet (the first poll lists every conversation, then uses the feed)",
       "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       `✔ Slack channel ${CHANNEL} (#research): the app is a member (subscribed to *)`,
       `✔ Slack signing secret: set (the signingSecret in the Slack secret ${SLACK_ARN}): Slack's requests to /slack/events are verified`,
@@ -147,7 +148,7 @@ describe("the CLI against the deployed stack", () => {
       `! Dead letters: 3 alerts failed delivery and wait in the dead-letter queue ${DLQ_URL} — see them: respondent-notifier dlq list; re-send them: respondent-notifier dlq redrive`,
     );
     expect(lines).toContain("- Slack signing secret: not checked: the Slack secret is not usable");
-    expect(lines.at(-1)).toBe("doctor: 3 passed, 2 failed, 1 warning");
+    expect(lines.at(-1)).toBe("doctor: 4 passed, 2 failed, 1 warning");
   });
 
   it("poll --once --dry-run shows what the deployed poller would alert and moves no conversation state", async () => {

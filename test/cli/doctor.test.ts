@@ -73,11 +73,12 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       `✔ Table: "${env.TABLE_NAME}" at ${env.DYNAMODB_ENDPOINT}: reachable, key schema pk/sk as expected`,
       "✔ Subscriptions: 1 stored (1 active, 0 paused) for 1 channel",
       "✔ Subscribed projects: p-doctor (1 without a name yet: alerts show the id until the poller has looked it up)",
+      "✔ Messages feed: on; no sweep yet (the first poll lists every conversation, then uses the feed)",
       "✔ Slack history scopes: channels:history: a retried alert reads its channel back before posting again",
       "✔ Slack channel C0DOCMEMBER (#research): the app is a member (subscribed to p-doctor)",
       "✔ Slack signing secret: set (SLACK_SIGNING_SECRET): Slack's requests to /slack/events are verified",
       "✔ Dead letters: none in the local dead letters",
-      "doctor: 9 passed, 0 failed",
+      "doctor: 10 passed, 0 failed",
     ]);
   });
 
@@ -123,7 +124,7 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
     expect(lines).toContain(
       "✘ Slack signing secret: not set, but 4 subscriptions show Reply / Mark as read buttons: every click is refused — set SLACK_SIGNING_SECRET (Slack app > Basic Information > App Credentials > Signing Secret), or turn the buttons off with --no-actions",
     );
-    expect(lines.at(-1)).toBe("doctor: 7 passed, 5 failed");
+    expect(lines.at(-1)).toBe("doctor: 8 passed, 5 failed");
     for (const secret of [API_KEY, "stale-secret-value-1", SLACK_TOKEN]) {
       expect(run.stdout + run.stderr).not.toContain(secret);
     }

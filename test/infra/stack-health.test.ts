@@ -49,7 +49,13 @@ describe("a stack with an ops channel and 15-second polling", () => {
         },
         {
           // The health record needs GetItem and PutItem only, which the poller had already.
-          actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+          actions: [
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+          ],
           resource: table,
         },
         { actions: ["sqs:SendMessage"], resource: getAtt(id("AWS::SQS::Queue", "EventsQueue"), "Arn") },

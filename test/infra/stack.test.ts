@@ -269,7 +269,13 @@ describe("least privilege", () => {
           resource: ref(id("AWS::SecretsManager::Secret", "Secret")),
         },
         {
-          actions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query"],
+          actions: [
+            "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+          ],
           resource: table(),
         },
         { actions: ["sqs:SendMessage"], resource: queue() },

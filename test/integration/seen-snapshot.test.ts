@@ -142,7 +142,12 @@ describe("a cold poll that starts from the snapshot", () => {
             statesRead.push(...uids);
             return store.getStates(uids);
           },
-          advanceState: (uid, expected, next) => store.advanceState(uid, expected, next),
+          getStored: (uids) => {
+            statesRead.push(...uids);
+            return store.getStored(uids);
+          },
+          advanceState: (uid, expected, next, marks) => store.advanceState(uid, expected, next, marks),
+          addFeedMarks: (uid, marks) => store.addFeedMarks(uid, marks),
         }),
       },
     });

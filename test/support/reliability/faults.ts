@@ -251,17 +251,24 @@ export function crashableSlack(poster: SlackPoster, domain: () => CrashDomain): 
 export function conflictingStateStore(inner: StateStore, rival: StateStore, plan: FaultPlan): StateStore {
   return {
     getStates: (uids) => inner.getStates(uids),
-    async advanceState(uid: string, expected: ConversationState | undefined, next: ConversationState) {
+    getStored: (uids) => inner.getStored(uids),
+    async advanceState(
+      uid: string,
+      expected: ConversationState | undefined,
+      next: ConversationState,
+      marks?: readonly string[],
+    ) {
       if (plan.chance("stateConflict")) {
         try {
-          await rival.advanceState(uid, expected, next);
+          await rival.advanceState(uid, expected, next, marks);
           plan.stats.fault("dynamodb.conditional-conflict");
         } catch {
           // The rival lost a race of its own; our write goes ahead unopposed.
         }
       }
-      await inner.advanceState(uid, expected, next);
+      await inner.advanceState(uid, expected, next, marks);
     },
+    addFeedMarks: (uid, marks) => inner.addFeedMarks(uid, marks),
   };
 }
 

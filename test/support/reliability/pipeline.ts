@@ -415,8 +415,10 @@ export class Pipeline {
   private recordingState(inner: StateStore): StateStore {
     return {
       getStates: (uids) => inner.getStates(uids),
-      advanceState: async (uid, expected, next) => {
-        await inner.advanceState(uid, expected, next);
+      getStored: (uids) => inner.getStored(uids),
+      addFeedMarks: (uid, marks) => inner.addFeedMarks(uid, marks),
+      advanceState: async (uid, expected, next, marks) => {
+        await inner.advanceState(uid, expected, next, marks);
         const from = expected ? this.world.lookup(expected.lastMessageUid)?.message.position : -1;
         const to = this.world.lookup(next.lastMessageUid)?.message.position;
         if (from === undefined || to === undefined || to <= from) {
