@@ -79,6 +79,7 @@ export class NotifierStack extends Stack {
       logRetentionDays: settings.logRetentionDays,
       metricsNamespace,
       table: state,
+      queue: events,
       respondentSecret,
       slackSecret,
     });
@@ -119,6 +120,11 @@ export class NotifierStack extends Stack {
     new CfnOutput(this, "SlackRequestUrl", {
       description: "Slack's Request URL for Interactivity and the /respondent slash command (slack-app-manifest.yaml)",
       value: `${slackEndpoint.url.url}slack/events`,
+    });
+    new CfnOutput(this, "Step5RegisterWebhook", {
+      description:
+        "Optional: Respondent's webhook for replies within seconds (projects created through the API); then add RESPONDENT_WEBHOOK_SECRET=<its privateKey> with secret fill",
+      value: `npx respondent-notifier webhook register --url ${slackEndpoint.url.url}respondent/webhook`,
     });
   }
 }

@@ -386,11 +386,16 @@ export interface HttpLambdaConfig {
   respondentSecretArn: string;
   table: TableSettings;
   slackAdminUsers: string[];
+  /** Where a Respondent webhook's hint queues what it finds; absent: POST /respondent/webhook is not served. */
+  queueUrl: string | undefined;
 }
 
 export function loadHttpLambdaConfig(env: Env): HttpLambdaConfig {
-  const values = parse(env, ["SLACK_SECRET_ARN", "RESPONDENT_SECRET_ARN", "SLACK_ADMIN_USERS"]);
+  const values = parse(env, ["SLACK_SECRET_ARN", "RESPONDENT_SECRET_ARN", "SLACK_ADMIN_USERS", "QUEUE_URL"], {
+    QUEUE_URL: z.url({ error: "must be the SQS queue URL" }).optional(),
+  });
   return {
+    queueUrl: values.QUEUE_URL,
     slack: slackSettings(env),
     slackSecretArn: values.SLACK_SECRET_ARN,
     respondent: respondentSettings(env),
@@ -404,7 +409,11 @@ export function loadHttpLambdaConfig(env: Env): HttpLambdaConfig {
 export const respondentSecretSchema = z.object({
   apiKey: z.string().min(1, "apiKey is empty"),
   apiSecret: z.string().min(1, "apiSecret is empty"),
-  webhookSecret: z.string().min(1, "webhookSecret is empty").optional(),
+  // The one secret is created with every field empty: an empty webhookSecret is "not set".
+  webhookSecret: z.preprocess(
+    (value) => (typeof value === "string" && value.trim() === "" ? undefined : value),
+    z.string().optional(),
+  ),
 });
 
 /**

@@ -4,6 +4,7 @@ import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Construct } from "constructs";
 import { DEFAULT_SLACK_API_URL } from "../../src/config.ts";
 import type { LogRetentionDays } from "../settings.ts";
+import type { EventQueue } from "./event-queue.ts";
 import { ServiceFunction } from "./service-function.ts";
 import type { ServiceSecret } from "./service-secret.ts";
 import type { StateTable } from "./state-table.ts";
@@ -20,13 +21,15 @@ export interface SlackEndpointProps {
   logRetentionDays: LogRetentionDays;
   metricsNamespace: string;
   table: StateTable;
+  /** A Respondent webhook's hint queues the new replies it finds, as the poller does. */
+  queue: EventQueue;
   respondentSecret: ServiceSecret;
   slackSecret: ServiceSecret;
 }
 
 /**
- * The http function: every inbound route (Slack's POST /slack/events) behind one Lambda Function
- * URL. The URL's auth type is NONE because Slack cannot sign AWS requests: every request is
+ * The http function: every inbound route (Slack's POST /slack/events, Respondent's POST
+ * /respondent/webhook) behind one Lambda Function URL. The URL's auth type is NONE because Slack cannot sign AWS requests: every request is
  * verified in the handler with the app's signing secret (Bolt's verification) before anything
  * else, and refused with 401 otherwise. RESPONSE_STREAM lets it answer Slack at once and do the
  * slow work afterwards in the same invocation.
@@ -52,6 +55,7 @@ export class SlackEndpoint extends Construct {
         RESPONDENT_SECRET_ARN: props.respondentSecret.secret.secretArn,
         RESPONDENT_API_URL: props.respondentApiUrl,
         TABLE_NAME: props.table.table.tableName,
+        QUEUE_URL: props.queue.queue.queueUrl,
         ...(props.slackAdminUsers.length > 0 ? { SLACK_ADMIN_USERS: props.slackAdminUsers.join(",") } : {}),
       },
     });
@@ -60,6 +64,7 @@ export class SlackEndpoint extends Construct {
     props.slackSecret.grantRead(role);
     props.respondentSecret.grantRead(role);
     props.table.grantSlackEndpointAccess(role);
+    props.queue.grantSend(role);
     this.url = fn.addFunctionUrl({ authType: FunctionUrlAuthType.NONE, invokeMode: InvokeMode.RESPONSE_STREAM });
   }
 }

@@ -34,6 +34,8 @@ export const NOTIFIER_TABLE_ACTIONS = [
  */
 export const SLACK_ENDPOINT_TABLE_ACTIONS = [
   "dynamodb:GetItem",
+  // A Respondent webhook's hint runs the poller's detection (project names are read in batches).
+  "dynamodb:BatchGetItem",
   "dynamodb:PutItem",
   "dynamodb:UpdateItem",
   "dynamodb:DeleteItem",

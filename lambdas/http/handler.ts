@@ -16,6 +16,7 @@ const log = powertoolsLog(logger);
 const platform = awsPlatform(
   {
     table: config.table,
+    queue: config.queueUrl ? { queueUrl: config.queueUrl, deadLetterQueueUrl: undefined } : undefined,
     respondent: { settings: config.respondent, secretArn: config.respondentSecretArn },
     slack: { settings: config.slack, secretArn: config.slackSecretArn },
     slackAdminUsers: config.slackAdminUsers,
@@ -41,7 +42,7 @@ function answerStream(responseStream: awslambda.HttpResponseStream): AnswerStrea
 }
 
 /**
- * Every inbound route (Slack's POST /slack/events) behind one Function URL in RESPONSE_STREAM
+ * Every inbound route (Slack's POST /slack/events, Respondent's POST /respondent/webhook) behind one Function URL in RESPONSE_STREAM
  * mode: the answer is streamed and ended at once (Slack wants it within 3 s), and the route's
  * slow work runs after it in the same invocation.
  */

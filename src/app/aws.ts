@@ -49,7 +49,7 @@ export interface AwsPlatformConfig {
 
 export type RespondentSource = { settings: RespondentClientSettings } & (
   | { secretArn: string }
-  | { credentials: RespondentCredentials }
+  | { credentials: RespondentCredentials; webhookSecret?: string | undefined }
 );
 
 export type SlackSource = { settings: SlackClientSettings } & (
@@ -78,6 +78,10 @@ export function awsPlatform(
         "secretArn" in config.respondent
           ? respondentSecretGetter(config.respondent.secretArn, region)
           : constant(registered(config.respondent.credentials)),
+      webhookSecret:
+        "secretArn" in config.respondent
+          ? respondentSecretWebhookGetter(config.respondent.secretArn, region)
+          : constant(config.respondent.webhookSecret),
     },
     slack: config.slack && {
       settings: config.slack.settings,
@@ -107,6 +111,20 @@ export function respondentSecretGetter(arn: string, region: string | undefined):
     respondentSecretSchema,
     fillSecretCommand(arn, RESPONDENT_SECRET_PLACEHOLDERS),
   );
+}
+
+/** The Respondent webhook's privateKey from the secret (its optional `webhookSecret` field). */
+export function respondentSecretWebhookGetter(
+  arn: string,
+  region: string | undefined,
+): () => Promise<string | undefined> {
+  const read = secretGetter(
+    secretsFor(arn, region),
+    arn,
+    respondentSecretSchema,
+    fillSecretCommand(arn, RESPONDENT_SECRET_PLACEHOLDERS),
+  );
+  return async () => (await read()).webhookSecret;
 }
 
 /** The Slack bot token from its secret (cached for five minutes, so a rotation is picked up). */

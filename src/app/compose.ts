@@ -350,7 +350,13 @@ export function composeSlashCommands(platform: Platform): SlashCommandPorts {
 export function composeHttpRoutes(platform: Platform): Route[] {
   const slack = platform.slack;
   if (!slack) throw missing("SLACK_BOT_TOKEN", "a Slack bot token");
+  // The webhook's hints run the poller's detection, which queues events: only with a queue.
+  const webhook =
+    platform.respondent && platform.queue
+      ? [respondentWebhook(platform, { secret: platform.respondent.webhookSecret ?? (async () => undefined) })]
+      : [];
   return [
+    ...webhook,
     slackEventsRoute({
       signingSecret: slack.signingSecret ?? (async () => undefined),
       actions: composeSlackActions(platform),

@@ -102,7 +102,14 @@ export async function openLocalPlatform(config: LocalConfig, options: LocalPlatf
         credentials = async () => simulated;
         settings = { ...settings, baseUrl: started.url };
       }
-      respondent = { settings, credentials };
+      const configuredWebhookSecret = config.webhook.secret;
+      if (configuredWebhookSecret) registerSecret(configuredWebhookSecret);
+      const simulatorForHooks = simulator;
+      // The simulator signs its deliveries with the privateKey of the webhook registered with it.
+      const webhookSecret = configuredWebhookSecret
+        ? async () => configuredWebhookSecret
+        : async () => simulatorForHooks?.webhook?.privateKey;
+      respondent = { settings, credentials, webhookSecret };
     }
 
     let fakeSlack: FakeSlack | undefined;

@@ -27,6 +27,8 @@ export interface Platform {
     | {
         settings: RespondentClientSettings;
         credentials: () => Promise<RespondentCredentials>;
+        /** The Respondent webhook's privateKey, for POST /respondent/webhook; undefined: deliveries are not signature-checked. */
+        webhookSecret?: (() => Promise<string | undefined>) | undefined;
         /** How the client waits between retries and jitters them; tests replace both to stay fast and repeatable. */
         retryTiming?: { sleep?: (ms: number) => Promise<void>; random?: () => number };
       }

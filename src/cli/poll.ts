@@ -10,6 +10,7 @@ import {
 import { DEMO_CHANNEL_ID } from "../app/local.ts";
 import type { OperatorPlatform } from "../app/operator.ts";
 import { describeError, EXIT_FAILURE, EXIT_OK, UsageError } from "../errors.ts";
+import { RESPONDENT_WEBHOOK_PATH } from "../http/respondent-webhook.ts";
 import { type HttpServer, serveRoutes } from "../http/server.ts";
 import { SLACK_EVENTS_PATH } from "../http/slack-events.ts";
 import { renderPostForTerminal } from "../local/render-terminal.ts";
@@ -258,6 +259,11 @@ async function serveSlackRequests(platform: OperatorPlatform, context: CliContex
     log: context.log,
   });
   context.out(`listening on ${server.url}`);
+  if (platform.simulator && platform.queue) {
+    // The simulator delivers its MESSAGES.CREATED webhooks here, as Respondent would to the Function URL.
+    platform.simulator.registerWebhook(`${server.url}${RESPONDENT_WEBHOOK_PATH}`);
+    context.log.info(`Respondent webhooks: the simulator delivers them to ${server.url}${RESPONDENT_WEBHOOK_PATH}`);
+  }
   if (platform.fakeSlack) {
     platform.fakeSlack.setRequestUrl(`${server.url}${SLACK_EVENTS_PATH}`);
   } else if (!(await platform.slack?.signingSecret?.().catch(() => undefined))) {

@@ -459,7 +459,13 @@ describe("outputs", () => {
       .filter((name) => name.startsWith("Step"))
       .sort();
 
-    expect(steps).toEqual(["Step1FillSecret", "Step2OperatorEnvironment", "Step3Check", "Step4Subscribe"]);
+    expect(steps).toEqual([
+      "Step1FillSecret",
+      "Step2OperatorEnvironment",
+      "Step3Check",
+      "Step4Subscribe",
+      "Step5RegisterWebhook",
+    ]);
     expect(rendered("Step1FillSecret")).toBe(
       "RESPONDENT_API_KEY=YOUR_API_KEY RESPONDENT_API_SECRET=YOUR_API_SECRET SLACK_BOT_TOKEN=xoxb-YOUR-BOT-TOKEN npx respondent-notifier secret fill --secret-id <SecretArn>",
     );
@@ -485,6 +491,7 @@ describe("the http function (Slack's Request URL)", () => {
       SLACK_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "Secret")),
       RESPONDENT_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "Secret")),
       TABLE_NAME: ref(id("AWS::DynamoDB::Table", "State")),
+      QUEUE_URL: ref(id("AWS::SQS::Queue", "EventsQueue")),
       RESPONDENT_API_URL: "https://api.respondent.io",
       POWERTOOLS_SERVICE_NAME: "http",
     });
@@ -499,13 +506,20 @@ describe("the http function (Slack's Request URL)", () => {
     });
   });
 
+  it("outputs the webhook register command with the Function URL and /respondent/webhook", () => {
+    const value = JSON.stringify(template.findOutputs("Step5RegisterWebhook").Step5RegisterWebhook?.Value);
+    expect(value).toContain("npx respondent-notifier webhook register --url ");
+    expect(value).toContain(resource(template, "AWS::Lambda::Url", "SlackEndpointHttpFunction").id);
+    expect(value).toContain("respondent/webhook");
+  });
+
   it("outputs Slack's Request URL: the Function URL with /slack/events", () => {
     const value = JSON.stringify(template.findOutputs("SlackRequestUrl").SlackRequestUrl?.Value);
     expect(value).toContain(resource(template, "AWS::Lambda::Url", "SlackEndpointHttpFunction").id);
     expect(value).toContain("slack/events");
   });
 
-  it("may read the secret, use the table and log: nothing else (no queue)", () => {
+  it("may read the secret, use the table, send to the queue (a webhook hint's new replies) and log: nothing else", () => {
     const statements = statementsOfRole(template, id("AWS::IAM::Role", "SlackEndpointHttpRole"));
 
     expect(statements).toEqual(
@@ -517,6 +531,7 @@ describe("the http function (Slack's Request URL)", () => {
         { actions: ["secretsmanager:GetSecretValue"], resource: ref(id("AWS::SecretsManager::Secret", "Secret")) },
         {
           actions: [
+            "dynamodb:BatchGetItem",
             "dynamodb:DeleteItem",
             "dynamodb:GetItem",
             "dynamodb:PutItem",
@@ -525,9 +540,10 @@ describe("the http function (Slack's Request URL)", () => {
           ],
           resource: getAtt(id("AWS::DynamoDB::Table", "State"), "Arn"),
         },
+        { actions: ["sqs:SendMessage"], resource: getAtt(id("AWS::SQS::Queue", "EventsQueue"), "Arn") },
       ]),
     );
-    expect(statements).toHaveLength(3);
+    expect(statements).toHaveLength(4);
   });
 
   it("has an alarm on its errors, to the alarm topic", () => {
