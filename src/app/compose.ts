@@ -324,6 +324,7 @@ export function composeSlackActions(platform: Platform): SlackActionPorts {
     alerts: new DynamoAlertRecords(table.client, table.name),
     replies: new DynamoReplyLedger(table.client, table.name),
     readMarks: new DynamoReadMarks(table.client, table.name),
+    mutes: muteStore(platform),
     respondent: conversationActions(platform),
     slack: slackResponder(platform),
     poster: (platform.decorate?.slack ?? same)(slackPoster(platform)),

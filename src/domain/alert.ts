@@ -70,6 +70,8 @@ export interface ProjectNaming {
 export const REPLY_ACTION_ID = "respondent_reply";
 /** The action_id of the alert's Mark as read button. */
 export const MARK_READ_ACTION_ID = "respondent_mark_read";
+/** The action_id of the alert's Mute button: no more alerts of this conversation in this channel. */
+export const MUTE_ACTION_ID = "respondent_mute";
 export const ALERT_ACTIONS_BLOCK_ID = "respondent_actions";
 
 /**
@@ -115,6 +117,12 @@ function alertActionButtons(event: NewReplyEvent): Button[] {
       type: "button",
       text: { type: "plain_text", text: "✓ Mark as read", emoji: true },
       action_id: MARK_READ_ACTION_ID,
+      value,
+    },
+    {
+      type: "button",
+      text: { type: "plain_text", text: "🔕 Mute", emoji: true },
+      action_id: MUTE_ACTION_ID,
       value,
     },
   ];

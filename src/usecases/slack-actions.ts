@@ -2,6 +2,7 @@ import { createHash } from "node:crypto";
 import {
   ALERT_EVENT_TYPE,
   MARK_READ_ACTION_ID,
+  MUTE_ACTION_ID,
   parseAlertButtonValue,
   REPLY_ACTION_ID,
   type SlackMessage,
@@ -28,6 +29,7 @@ import type {
   ConversationActions,
   Log,
   Metrics,
+  MuteStore,
   ReadMarks,
   ReplyLedger,
   ReplySubmission,
@@ -35,12 +37,15 @@ import type {
   SlackResponder,
   StoredReply,
 } from "../ports.ts";
+import { muteConversation } from "./mutes.ts";
 
 /** What the alert's buttons and the Reply modal need. */
 export interface SlackActionPorts {
   alerts: AlertRecords;
   replies: ReplyLedger;
   readMarks: ReadMarks;
+  /** Conversation mutes per channel (the Mute button; the same use case as `conversations mute`). */
+  mutes: MuteStore;
   respondent: ConversationActions;
   slack: SlackResponder;
   /** Posts the "replied" note in the alert's thread. */
@@ -89,6 +94,7 @@ export async function handleBlockActions(payload: BlockActionsPayload, ports: Sl
   for (const action of payload.actions) {
     if (action.action_id === REPLY_ACTION_ID) await openReplyModal(payload, action.value, ports);
     else if (action.action_id === MARK_READ_ACTION_ID) await markRead(payload, action.value, ports);
+    else if (action.action_id === MUTE_ACTION_ID) await mute(payload, action.value, ports);
     else if (action.action_id === REPLY_RETRY_ACTION_ID) await retryReply(payload, action.value, ports);
     // Other buttons (the "Open conversation" link) need nothing from us.
   }
@@ -318,5 +324,39 @@ async function send(key: string, submission: ReplySubmission, ports: SlackAction
       { text: "✅ Your reply was sent to the participant (the thread could not be updated)." },
       submission.threadTs,
     );
+  }
+}
+
+/**
+ * Mute: no more alerts of this conversation in this channel (other channels keep theirs), the
+ * same use case as `conversations mute`. Only the one who clicked is told, with the way back.
+ */
+async function mute(payload: BlockActionsPayload, value: string | undefined, ports: SlackActionPorts) {
+  const alert = await verifyAlert(ports.alerts, payload.channel?.id, payload.message?.ts, value);
+  if (!alert) {
+    ports.log.warn("Mute clicked on a message that is not one of our alerts", { channelId: payload.channel?.id });
+    await refuse(payload, ports, NOT_OUR_ALERT);
+    return;
+  }
+  const userId = payload.user.id;
+  try {
+    const outcome = await muteConversation(
+      { conversationUid: alert.conversationUid, channelId: alert.channelId, by: userId },
+      { mutes: ports.mutes, clock: ports.clock, log: ports.log },
+    );
+    const undo = `respondent-notifier conversations unmute --conversation ${alert.conversationUid} --channel ${alert.channelId}`;
+    await refuse(
+      payload,
+      ports,
+      outcome.status === "muted"
+        ? `🔕 Muted: this conversation's replies no longer alert in this channel (other channels keep theirs). To undo: \`${undo}\``
+        : `🔕 Already muted in this channel. To undo: \`${undo}\``,
+    );
+  } catch (error) {
+    ports.log.warn("could not mute a conversation", {
+      conversationUid: alert.conversationUid,
+      reason: describeError(error),
+    });
+    await refuse(payload, ports, `⚠️ Not muted: ${describeError(error)}. Click Mute again.`);
   }
 }

@@ -2,7 +2,7 @@ import { WebClient } from "@slack/web-api";
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
 import { CountingMetrics } from "../../src/adapters/observability.ts";
 import { composeHttpRoutes, composeNotifier, composePoller, subscriptionStore } from "../../src/app/compose.ts";
-import { alertButtonValue, MARK_READ_ACTION_ID, REPLY_ACTION_ID } from "../../src/domain/alert.ts";
+import { alertButtonValue, MARK_READ_ACTION_ID, MUTE_ACTION_ID, REPLY_ACTION_ID } from "../../src/domain/alert.ts";
 import {
   REPLY_INPUT_ACTION_ID,
   REPLY_INPUT_BLOCK_ID,
@@ -277,6 +277,30 @@ describe("POST /slack/events: buttons, the Reply modal and /respondent, over sig
     expect(slack.ephemerals.map((note) => [note.user, note.text])).toEqual([
       [ADMIN, `✅ Already marked as read by <@${RESEARCHER}>.`],
     ]);
+  });
+
+  it("Mute stops the conversation's alerts in that channel only; the clicker is told how to undo it", async () => {
+    const { conversationUid, post } = await alert();
+
+    await slack.clickButton(post, MUTE_ACTION_ID, RESEARCHER);
+    await server.idle();
+
+    expect(slack.ephemerals.map((note) => note.user)).toEqual([RESEARCHER]);
+    expect(slack.ephemerals[0]?.text).toContain("🔕 Muted");
+    expect(slack.ephemerals[0]?.text).toContain(
+      `respondent-notifier conversations unmute --conversation ${conversationUid} --channel ${CHANNEL}`,
+    );
+    // The next reply of that conversation, for both channels: only the other channel gets it.
+    const next = simulator.addMessage(conversationUid, { from: "participant", body: "one more thing" });
+    const before = slack.posts.length;
+    await notify(replyEvent(conversationUid, next, [CHANNEL, OTHER_CHANNEL]), composeNotifier(platform));
+    const posted = slack.posts.slice(before);
+    expect(posted.map((each) => each.channel)).toEqual([OTHER_CHANNEL]);
+
+    // A second click (a colleague's): already muted, nothing changes.
+    await slack.clickButton(post, MUTE_ACTION_ID, ADMIN);
+    await server.idle();
+    expect(slack.ephemerals.at(-1)?.text).toContain("Already muted");
   });
 
   it("Respondent failing while sending: the submitter is told, and nothing is sent twice on their retry", async () => {

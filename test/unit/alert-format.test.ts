@@ -6,6 +6,7 @@ import {
   HIDDEN_BODY_NOTE,
   MARK_READ_ACTION_ID,
   MAX_NOTIFICATION_TEXT,
+  MUTE_ACTION_ID,
   POSSIBLY_REPEATED_NOTE,
   parseAlertButtonValue,
   REPLY_ACTION_ID,
@@ -456,13 +457,14 @@ describe("Reply and Mark as read buttons", () => {
     );
   }
 
-  it("carries respondent_reply and respondent_mark_read, whose value names the conversation and the message", () => {
+  it("carries respondent_reply, respondent_mark_read and respondent_mute, whose value names the conversation and the message", () => {
     const event = replyEvent({ conversation: { uid: "conv-1" }, message: { uid: "msg-1" } });
     const message = formatAlert(event, alertTarget(), plainContext);
 
     const found = buttons(message);
-    expect(found.map((button) => button.actionId)).toEqual([REPLY_ACTION_ID, MARK_READ_ACTION_ID]);
+    expect(found.map((button) => button.actionId)).toEqual([REPLY_ACTION_ID, MARK_READ_ACTION_ID, MUTE_ACTION_ID]);
     expect(found.map((button) => parseAlertButtonValue(button.value))).toEqual([
+      { conversationUid: "conv-1", messageUid: "msg-1" },
       { conversationUid: "conv-1", messageUid: "msg-1" },
       { conversationUid: "conv-1", messageUid: "msg-1" },
     ]);

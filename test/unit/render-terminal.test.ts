@@ -54,6 +54,7 @@ describe("rendering a post for the terminal", () => {
         "  3rd reply today · Respondent conversation conv-1 · project project-a",
         "  [↩️ Reply]",
         "  [✓ Mark as read]",
+        "  [🔕 Mute]",
         "  [Open conversation] https://app.respondent.io/messages/conv-1",
       ].join("\n"),
     );
