@@ -116,7 +116,7 @@ describe("the CLI against the deployed stack", () => {
       `✔ Slack channel ${CHANNEL} (#research): the app is a member (subscribed to *)`,
       `✔ Slack signing secret: set (the signingSecret in the Slack secret ${SLACK_ARN}): Slack's requests to /slack/events are verified`,
       `✔ Dead letters: none in the dead-letter queue ${DLQ_URL}`,
-      "doctor: 10 passed, 0 failed",
+      "doctor: 11 passed, 0 failed",
     ]);
     for (const secret of [API_KEY, API_SECRET, SLACK_TOKEN, SIGNING_SECRET]) {
       expect(run.stdout + run.stderr).not.toContain(secret);

@@ -147,9 +147,20 @@ describe("respondent-notifier start with no accounts at all", { timeout: CLI_TES
     expect(run.code, run.stderr).toBe(0);
     expect(run.stderr).toContain("using embedded Respondent API simulator");
     expect(run.stderr).toContain("using embedded fake Slack");
-    const alerts = run.stdout.match(/new reply: /g) ?? [];
-    expect(alerts.length).toBeGreaterThan(0);
+    expect(run.stdout.match(/new reply: /g)?.length ?? 0).toBeGreaterThan(0);
+    // Every alert the fake Slack rendered, found by a poll or by the simulator's webhook to the
+    // local server: as many as the cycles say they posted, and none of them twice.
+    const rendered = run.stdout.split(/^(?=#C\w+ · )/m).filter((block) => block.startsWith("#C"));
+    expect(rendered.length).toBeGreaterThan(0);
     const posted = [...run.stdout.matchAll(/(\d+) alerts? posted/g)].reduce((sum, match) => sum + Number(match[1]), 0);
-    expect(posted).toBe(alerts.length);
+    expect(posted).toBe(rendered.length);
+    const identities = rendered.map((block) => {
+      const lines = block.split("\n");
+      return [
+        lines.find((line) => line.includes("Respondent conversation")),
+        lines.find((line) => line.startsWith("  │")),
+      ].join("|");
+    });
+    expect(new Set(identities).size).toBe(identities.length);
   });
 });

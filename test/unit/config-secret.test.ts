@@ -10,7 +10,13 @@ import { ConfigError } from "../../src/errors.ts";
 
 const ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:RespondentNotifierSecret-AbCdEf";
 const OTHER = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:own-slack-GhIjKl";
-const FILLED = { apiKey: "k", apiSecret: "s", botToken: "xoxb-1-2", signingSecret: "sig", webhookSecret: "" };
+const FILLED = {
+  apiKey: "k",
+  apiSecret: "s",
+  botToken: "xoxb-1-2",
+  signingSecret: "0123456789abcdef0123456789abcdef",
+  webhookSecret: "",
+};
 
 describe("the one credentials secret", () => {
   it("SECRET_ARN names the secret of both parts for the operator CLI; a specific ARN still wins for its part", () => {
@@ -37,6 +43,6 @@ describe("the one credentials secret", () => {
 
   it("each function's view reads its own fields out of the whole secret", () => {
     expect(respondentSecretSchema.parse(FILLED)).toEqual({ apiKey: "k", apiSecret: "s" });
-    expect(slackSecretSchema.parse(FILLED)).toEqual({ botToken: "xoxb-1-2" });
+    expect(slackSecretSchema.parse(FILLED)).toEqual({ botToken: "xoxb-1-2", signingSecret: FILLED.signingSecret });
   });
 });
