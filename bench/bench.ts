@@ -1,4 +1,4 @@
-import { execFileSync, fork } from "node:child_process";
+import { execFileSync, fork, spawnSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { cpus, tmpdir, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
@@ -521,7 +521,14 @@ async function main(): Promise<number> {
     mkdirSync(dirname(out), { recursive: true });
     writeFileSync(out, `${JSON.stringify(results, null, 2)}\n`);
     progress(`figures written to ${out}`);
-    return 0;
+    // The whole bill (every service, alarms and logs included) is bench/bill.ts's: the table above
+    // prices only what these polls measured.
+    console.log("\nThe monthly bill of the deployed stack, everything included (npm run bench:cost):\n");
+    const bill = spawnSync(process.execPath, [resolve("bin/run-ts.mjs"), resolve("bench/bill.ts")], {
+      stdio: ["ignore", "inherit", "inherit"],
+    });
+    // Like every figure here, a bill over budget is printed as MISS, not failed on.
+    return bill.error ? 1 : 0;
   } finally {
     rmSync(scratch, { recursive: true, force: true });
   }

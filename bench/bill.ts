@@ -22,6 +22,7 @@ import { templateUsage } from "./template-usage.ts";
 const STAND_IN_ENTRIES = {
   pollerEntry: "test/infra/fixtures/poller-handler.ts",
   notifierEntry: "test/infra/fixtures/notifier-handler.ts",
+  httpEntry: "test/infra/fixtures/http-handler.ts",
 };
 
 function synthesizedUsage(pollIntervalSeconds: number) {

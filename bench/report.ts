@@ -335,7 +335,7 @@ export function renderReport(results: BenchResults): string {
       ]),
     ),
     "",
-    `Monthly cost at 1-minute polling (${PRICES.source}); ${options.coldStartsPerDay} cold starts a day assumed`,
+    `Cost of the measured polls at 1-minute polling (${PRICES.source}); ${options.coldStartsPerDay} cold starts a day assumed. Partial: the whole bill, alarms and logs included, follows below`,
     "",
     table(
       [
