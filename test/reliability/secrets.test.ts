@@ -25,6 +25,8 @@ const LAMBDA_SECRETS = {
   botToken: "xoxb-LAMBDALEAK-token-2c1b0a9f",
 };
 const CHANNEL = "C0SECRETS01";
+const UNAVAILABLE_CHANNEL = "C0SECRETS02";
+const REJECTED_CHANNEL = "C0SECRETS03";
 
 function leaks(output: string, secrets: Record<string, string>): string[] {
   return Object.entries(secrets).flatMap(([name, value]) => {
@@ -173,7 +175,10 @@ describe("secrets through the Lambda handlers' logs", () => {
       ...subscriptionFor(simulator.projectIds[0] ?? "", CHANNEL),
       createdAt: new Date().toISOString(),
     });
-    slack = await startFakeSlack({ token: LAMBDA_SECRETS.botToken, channels: [CHANNEL] });
+    slack = await startFakeSlack({
+      token: LAMBDA_SECRETS.botToken,
+      channels: [CHANNEL, UNAVAILABLE_CHANNEL, REJECTED_CHANNEL],
+    });
     secretsManager
       .on(GetSecretValueCommand, { SecretId: RESPONDENT_ARN })
       .resolves({
@@ -251,7 +256,14 @@ describe("secrets through the Lambda handlers' logs", () => {
       handler: (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
     };
     /** The record as the event source hands it over: queued in the emulator and received from it. */
-    const record = async (conversation: string, message: string, body?: string): Promise<SQSRecord> => {
+    // Each case posts to its own channel, so the notifier's per-channel pace never defers one case's
+    // post behind the previous case's.
+    const record = async (
+      conversation: string,
+      message: string,
+      body?: string,
+      channelId = CHANNEL,
+    ): Promise<SQSRecord> => {
       const event: NewReplyEvent = {
         version: 1,
         eventId: eventIdFor(conversation, message),
@@ -267,7 +279,7 @@ describe("secrets through the Lambda handlers' logs", () => {
         targets: [
           {
             subscriptionId: `p#${CHANNEL}`,
-            channelId: CHANNEL,
+            channelId,
             mentions: [],
             threadPerConversation: true,
             body: "full",
@@ -318,12 +330,23 @@ describe("secrets through the Lambda handlers' logs", () => {
     const posted = await handler({ Records: [await record("conv-1", "m1")] }, lambdaContext);
     slack.failNext("chat.postMessage", 1, { status: 503 });
     const unavailable = await handler(
-      { Records: [await record("conv-2", "m1"), await record("conv-5", "m1")] },
+      {
+        Records: [
+          await record("conv-2", "m1", undefined, UNAVAILABLE_CHANNEL),
+          await record("conv-5", "m1", undefined, UNAVAILABLE_CHANNEL),
+        ],
+      },
       lambdaContext,
     );
     slack.failNext("chat.postMessage", 1, { error: "invalid_auth" });
     const rejected = await handler(
-      { Records: [await record("conv-3", "m1"), await record("conv-4", "m1", "{oops"), await record("conv-6", "m1")] },
+      {
+        Records: [
+          await record("conv-3", "m1", undefined, REJECTED_CHANNEL),
+          await record("conv-4", "m1", "{oops"),
+          await record("conv-6", "m1", undefined, REJECTED_CHANNEL),
+        ],
+      },
       lambdaContext,
     );
     const logs = output.text();
