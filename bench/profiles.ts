@@ -22,6 +22,38 @@ export const STEADY_METRIC_NAMES = [
   "AlertsPosted",
 ] as const;
 
+/**
+ * A steady messages-feed poll (RESPONDENT_FEED=on, the default), as `npm run bench:feed` measured
+ * it on 2026-12-01 (bench/README.md, 50 ms per API request): one request per subscribed project,
+ * the feed state read, and written at most once a minute.
+ */
+const FEED_POLL = [
+  { conversations: 1_000, lambdaMs: 187 },
+  { conversations: 10_000, lambdaMs: 297 },
+  { conversations: 50_000, lambdaMs: 182 },
+] as const;
+const FEED_POLL_REQUESTS = 5;
+
+/**
+ * With the feed, a sweep (the warm poll above) runs every `sweepEveryMinutes` and feed polls in
+ * between: the warm profile becomes their average over that period.
+ */
+export function withFeed(profile: UsageProfile, pollIntervalSeconds: number, sweepEveryMinutes: number): UsageProfile {
+  const feed = FEED_POLL.find((each) => each.conversations === profile.conversations);
+  if (!feed) throw new Error(`no measured feed poll for ${profile.conversations} conversations`);
+  const pollsPerSweep = (sweepEveryMinutes * 60) / pollIntervalSeconds;
+  const blend = (sweep: number, feedPoll: number) => (sweep + (pollsPerSweep - 1) * feedPoll) / pollsPerSweep;
+  return {
+    ...profile,
+    warm: {
+      apiRequests: blend(profile.warm.apiRequests, FEED_POLL_REQUESTS),
+      lambdaMs: blend(profile.warm.lambdaMs, feed.lambdaMs),
+      readUnits: blend(profile.warm.readUnits, 1),
+      writeUnits: blend(profile.warm.writeUnits, Math.min(1, pollIntervalSeconds / 60)),
+    },
+  };
+}
+
 export function measuredProfile(conversations: number): UsageProfile {
   const measured = MEASURED.find((each) => each.conversations === conversations);
   if (!measured) throw new Error(`no measured profile for ${conversations} conversations`);
