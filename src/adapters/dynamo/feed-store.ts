@@ -17,7 +17,7 @@ import {
   type WebhookRegistration,
   type WebhookRegistrationStore,
 } from "../../ports.ts";
-import { type ItemKey, numberAttribute, stringAttribute, TTL_ATTRIBUTE } from "./table.ts";
+import { type ItemKey, numberAttribute, revisionedWrite, stringAttribute, TTL_ATTRIBUTE } from "./table.ts";
 
 const key = (pk: string, sk: string): ItemKey => ({ pk: { S: pk }, sk: { S: sk } });
 export const feedStateKey = (): ItemKey => key("FEED", "STATE");
@@ -61,6 +61,7 @@ export class DynamoFeedStateStore implements FeedStateStore {
   }
 
   async write(next: FeedState, expectedRevision: number | undefined): Promise<boolean> {
+    const { revision, condition } = revisionedWrite(expectedRevision);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -68,24 +69,18 @@ export class DynamoFeedStateStore implements FeedStateStore {
           Item: {
             ...feedStateKey(),
             state: { S: JSON.stringify(feedStateSchema.parse(next)) },
-            revision: { N: String((expectedRevision ?? 0) + 1) },
+            revision,
             updatedAt: { S: (this.options.clock ?? systemClock).now().toISOString() },
           },
-          ...(expectedRevision === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : {
-                ConditionExpression:
-                  expectedRevision === 0
-                    ? "attribute_not_exists(revision) OR revision = :expected"
-                    : "revision = :expected",
-                ExpressionAttributeValues: { ":expected": { N: String(expectedRevision) } },
-              }),
+          ...condition,
         }),
       );
       return true;
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return false;
-      throw new StateUnavailableError(`could not store the messages-feed state: ${describeError(error)}`);
+      throw new StateUnavailableError(`could not store the messages-feed state: ${describeError(error)}`, {
+        cause: error,
+      });
     }
   }
 

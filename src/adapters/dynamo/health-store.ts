@@ -16,7 +16,7 @@ import {
   type SubscriptionPauses,
   systemClock,
 } from "../../ports.ts";
-import { fromAttributes, healthKey, numberAttribute, subscriptionKey, toAttributes } from "./table.ts";
+import { fromAttributes, healthKey, numberAttribute, revisionedWrite, subscriptionKey, toAttributes } from "./table.ts";
 
 export interface DynamoHealthStoreOptions {
   clock?: Clock;
@@ -62,6 +62,7 @@ export class DynamoHealthStore implements HealthStore {
   }
 
   async write(component: HealthComponent, next: HealthRecord, expectedRevision: number | undefined): Promise<boolean> {
+    const { revision, condition } = revisionedWrite(expectedRevision);
     try {
       await this.client.send(
         new PutItemCommand({
@@ -69,19 +70,10 @@ export class DynamoHealthStore implements HealthStore {
           Item: {
             ...toAttributes(healthRecordSchema.parse(next)),
             ...healthKey(component),
-            revision: { N: String((expectedRevision ?? 0) + 1) },
+            revision,
             updatedAt: { S: (this.options.clock ?? systemClock).now().toISOString() },
           },
-          ...(expectedRevision === undefined
-            ? { ConditionExpression: "attribute_not_exists(pk)" }
-            : {
-                // Revision 0: an item without one (unreadable, written by hand) is replaced too.
-                ConditionExpression:
-                  expectedRevision === 0
-                    ? "attribute_not_exists(revision) OR revision = :expected"
-                    : "revision = :expected",
-                ExpressionAttributeValues: { ":expected": { N: String(expectedRevision) } },
-              }),
+          ...condition,
         }),
       );
       return true;

@@ -187,30 +187,22 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
   }
 
   async settle(eventId: string, channelId: string, claim: Claim, how: SettledHow, now: Date): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: deliveryKey(eventId, channelId),
-          UpdateExpression: "SET #status = :how, settledAt = :now REMOVE leaseUntil",
-          // Only our own claim: one taken over by another notifier is theirs to finish.
-          ConditionExpression: "#status = :pending AND claimedAt = :ours",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: {
-            ":how": { S: how },
-            ":now": { S: now.toISOString() },
-            ":pending": { S: "pending" },
-            ":ours": { S: claim.claimedAt },
-          },
-        }),
-      );
-    } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw new StateUnavailableError(
-        `could not record that event ${eventId} is ${how} in ${channelId}: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
+    await this.updateIfStill(
+      eventId,
+      channelId,
+      {
+        UpdateExpression: "SET #status = :how, settledAt = :now REMOVE leaseUntil",
+        // Only our own claim: one taken over by another notifier is theirs to finish.
+        ConditionExpression: "#status = :pending AND claimedAt = :ours",
+        ExpressionAttributeValues: {
+          ":how": { S: how },
+          ":now": { S: now.toISOString() },
+          ":pending": { S: "pending" },
+          ":ours": { S: claim.claimedAt },
+        },
+      },
+      `record that event ${eventId} is ${how} in ${channelId}`,
+    );
   }
 
   async settleHeld(
@@ -221,56 +213,65 @@ export class DynamoDeliveryLedger implements DeliveryLedger {
     messageTs: string | undefined,
     now: Date,
   ): Promise<void> {
-    try {
-      await this.client.send(
-        new UpdateItemCommand({
-          TableName: this.tableName,
-          Key: deliveryKey(eventId, channelId),
-          UpdateExpression: `SET #status = :how, settledAt = :now${messageTs ? ", messageTs = :ts" : ""}`,
-          ConditionExpression: "#status = :held AND digestId = :digest",
-          ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: {
-            ":how": { S: how },
-            ":now": { S: now.toISOString() },
-            ":held": { S: "held" },
-            ":digest": { S: digestId },
-            ...(messageTs ? { ":ts": { S: messageTs } } : {}),
-          },
-        }),
-      );
-    } catch (error) {
-      // Settled already (a redelivered digest), or no longer held for it: nothing left to record.
-      if (error instanceof ConditionalCheckFailedException) return;
-      throw new StateUnavailableError(
-        `could not record that event ${eventId} was ${how} by digest ${digestId} in ${channelId}: ${describeError(error)}`,
-        { cause: error },
-      );
-    }
+    // Settled already (a redelivered digest), or no longer held for it: nothing left to record.
+    await this.updateIfStill(
+      eventId,
+      channelId,
+      {
+        UpdateExpression: `SET #status = :how, settledAt = :now${messageTs ? ", messageTs = :ts" : ""}`,
+        ConditionExpression: "#status = :held AND digestId = :digest",
+        ExpressionAttributeValues: {
+          ":how": { S: how },
+          ":now": { S: now.toISOString() },
+          ":held": { S: "held" },
+          ":digest": { S: digestId },
+          ...(messageTs ? { ":ts": { S: messageTs } } : {}),
+        },
+      },
+      `record that event ${eventId} was ${how} by digest ${digestId} in ${channelId}`,
+    );
   }
 
   async expireLease(eventId: string, channelId: string, claim: Claim, now: Date): Promise<void> {
+    await this.updateIfStill(
+      eventId,
+      channelId,
+      {
+        UpdateExpression: "SET leaseUntil = :now",
+        // Only our own claim: a slow attempt must not cut short the lease of one that took over.
+        ConditionExpression: "#status = :pending AND claimedAt = :ours",
+        ExpressionAttributeValues: {
+          ":now": { S: now.toISOString() },
+          ":pending": { S: "pending" },
+          ":ours": { S: claim.claimedAt },
+        },
+      },
+      `hand back the claim of event ${eventId} to ${channelId}`,
+    );
+  }
+
+  /**
+   * An update of the delivery's item that applies only while its condition holds; when it no
+   * longer does, someone else owns the delivery now and there is nothing for us to record.
+   */
+  private async updateIfStill(
+    eventId: string,
+    channelId: string,
+    update: { UpdateExpression: string; ConditionExpression: string; ExpressionAttributeValues: Item },
+    what: string,
+  ): Promise<void> {
     try {
       await this.client.send(
         new UpdateItemCommand({
           TableName: this.tableName,
           Key: deliveryKey(eventId, channelId),
-          UpdateExpression: "SET leaseUntil = :now",
-          // Only our own claim: a slow attempt must not cut short the lease of one that took over.
-          ConditionExpression: "#status = :pending AND claimedAt = :ours",
           ExpressionAttributeNames: { "#status": "status" },
-          ExpressionAttributeValues: {
-            ":now": { S: now.toISOString() },
-            ":pending": { S: "pending" },
-            ":ours": { S: claim.claimedAt },
-          },
+          ...update,
         }),
       );
     } catch (error) {
       if (error instanceof ConditionalCheckFailedException) return;
-      throw new StateUnavailableError(
-        `could not hand back the claim of event ${eventId} to ${channelId}: ${describeError(error)}`,
-        { cause: error },
-      );
+      throw new StateUnavailableError(`could not ${what}: ${describeError(error)}`, { cause: error });
     }
   }
 

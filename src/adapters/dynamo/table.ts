@@ -78,6 +78,30 @@ export const digestDueKey = (dueAt: string, digestId: string): ItemKey =>
 export const pollLeaseKey = (): ItemKey => itemKey("LEASE", "POLLER");
 
 /** A string attribute of an item, or undefined when absent or of another type. */
+/**
+ * An optimistic write of a revisioned item (health records, the feed state): the new revision, and
+ * the condition that the stored one is still `expectedRevision` (undefined: the item must not exist
+ * yet; 0: an item without a revision, unreadable or written by hand, is replaced too).
+ */
+export function revisionedWrite(expectedRevision: number | undefined): {
+  revision: AttributeValue;
+  condition: { ConditionExpression: string; ExpressionAttributeValues?: Item };
+} {
+  return {
+    revision: { N: String((expectedRevision ?? 0) + 1) },
+    condition:
+      expectedRevision === undefined
+        ? { ConditionExpression: "attribute_not_exists(pk)" }
+        : {
+            ConditionExpression:
+              expectedRevision === 0
+                ? "attribute_not_exists(revision) OR revision = :expected"
+                : "revision = :expected",
+            ExpressionAttributeValues: { ":expected": { N: String(expectedRevision) } },
+          },
+  };
+}
+
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
   return item?.[name]?.S;
 }
