@@ -608,7 +608,8 @@ export function parseRetryAfter(value: string | null, now = Date.now()): number 
   return Number.isNaN(date) ? undefined : Math.max(0, date - now);
 }
 
-function networkErrorCode(error: unknown): string {
+/** The network error's code (ECONNRESET, ...), looked for down the cause chain; else its name. */
+export function networkErrorCode(error: unknown): string {
   let current: unknown = error;
   for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
     const code = (current as { code?: unknown }).code;

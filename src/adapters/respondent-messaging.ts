@@ -8,6 +8,7 @@ import {
   redactSecrets,
 } from "../errors.ts";
 import type { ConversationActions, Log, RespondentCredentials } from "../ports.ts";
+import { networkErrorCode } from "./respondent-api.ts";
 
 export interface RespondentMessagingOptions
   extends Pick<RespondentClientSettings, "baseUrl" | "timeoutMs" | "maxRetries"> {
@@ -52,7 +53,7 @@ export function createRespondentMessaging(options: RespondentMessagingOptions): 
       return { kind: "answered", status: response.status, text: await response.text() };
     } catch (error) {
       if (timeout.aborted) return { kind: "timeout" };
-      const code = networkCode(error);
+      const code = networkErrorCode(error);
       return { kind: "network", code, neverSent: NEVER_SENT_CODES.has(code) };
     }
   }
@@ -117,14 +118,4 @@ export function createRespondentMessaging(options: RespondentMessagingOptions): 
       }
     },
   };
-}
-
-function networkCode(error: unknown): string {
-  let current: unknown = error;
-  for (let depth = 0; depth < 4 && current instanceof Error; depth += 1) {
-    const code = (current as { code?: unknown }).code;
-    if (typeof code === "string" && /^[A-Z0-9_]+$/.test(code)) return code;
-    current = current.cause;
-  }
-  return error instanceof Error ? error.name : "network error";
 }
