@@ -162,7 +162,7 @@ export const PRICE_LIST = {
   sources: [
     "aws.amazon.com/lambda/pricing (arm64)",
     "aws.amazon.com/dynamodb/pricing/on-demand (since the 2024-11-01 cut)",
-    "aws.amazon.com/sqs/pricing (FIFO)",
+    "aws.amazon.com/sqs/pricing (FIFO; standard, the first 100 billion requests a month, added 2026-12-01)",
     "aws.amazon.com/secrets-manager/pricing",
     "aws.amazon.com/eventbridge/pricing (Scheduler)",
     "aws.amazon.com/cloudwatch/pricing (alarms, custom metrics, Logs ingestion and storage)",
@@ -172,6 +172,7 @@ export const PRICE_LIST = {
   dynamoReadPerMillion: 0.125,
   dynamoWritePerMillion: 0.625,
   sqsFifoPerMillionRequests: 0.5,
+  sqsStandardPerMillionRequests: 0.4,
   secretPerMonth: 0.4,
   secretApiPer10kCalls: 0.05,
   schedulerPerMillionInvocations: 1.0,
@@ -204,8 +205,6 @@ export interface UsageProfile {
   alertsPerMonth: number;
   /** What one alert adds: the poll's state write and read, the notifier's ledger and thread, its Lambda time. */
   perAlert: { readUnits: number; writeUnits: number; notifierLambdaMs: number; sqsRequests: number };
-  /** SQS messages a poll sends besides alerts (e.g. a fast-poll chain); each is sent, received and deleted. */
-  extraSqsMessagesPerPoll: number;
   /** CloudWatch Logs bytes a poll writes (platform lines, `poll finished`, `counts`). */
   logBytesPerPoll: number;
   logBytesPerAlert: number;
@@ -234,6 +233,8 @@ export interface Bill {
   lines: BillLine[];
   byService: Record<string, number>;
   total: number;
+  /** Below 60 s: the delay-queue chain, one invocation a poll (see POLL_CHAIN). */
+  chain: boolean;
   pollsPerMonth: number;
   apiRequestsPerMonth: number;
 }
@@ -247,6 +248,27 @@ const IDLE_RECEIVES_PER_MINUTE_PER_EVENT_SOURCE = 15;
 /** The poll lease: one conditional PutItem of a small item per tick (src/adapters/dynamo/poll-lease.ts). */
 const LEASE_WRITE_UNITS_PER_TICK = 1;
 
+/**
+ * Polling below a minute (issue 14): a delay-queue chain instead of a looping invocation. Each
+ * poll is its own poller invocation, started by a message on a standard SQS queue (an event
+ * source, batch size 1); it first advances the chain item with one conditional UpdateItem (which
+ * replaces the poll lease), polls once, then sends the next tick delayed by the interval minus
+ * its poll time. The one-minute schedule stays as the chain's watchdog: a short invocation that
+ * reads the chain item and restarts a dead chain (rare, not billed here); it does not poll.
+ */
+export const POLL_CHAIN = {
+  /** The conditional UpdateItem of the chain item at the start of each poll. */
+  writeUnitsPerPoll: 1,
+  /** SendMessage by the poll, ReceiveMessage and DeleteMessage by the event source. */
+  tickQueueRequestsPerPoll: 3,
+  /** One eventually consistent GetItem of the chain item. */
+  watchdogReadUnits: 0.5,
+  /** Rough: a warm invocation that reads one item. */
+  watchdogLambdaMs: 30,
+  /** Rough: START/END/REPORT and one line. */
+  watchdogLogBytes: 600,
+} as const;
+
 export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): Bill {
   const p = PRICE_LIST;
   const lines: BillLine[] = [];
@@ -255,24 +277,43 @@ export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): B
   const n = (value: number) => Math.round(value).toLocaleString("en-US");
 
   const ticks = MINUTES_PER_MONTH / deployment.pollRateMinutes;
-  const pollsPerTick = deployment.pollIntervalSeconds < 60 ? 60 / deployment.pollIntervalSeconds : 1;
-  const polls = ticks * pollsPerTick;
-  const coldPolls = Math.min(ticks, usage.coldStartsPerDay * 30);
+  const chain = deployment.pollIntervalSeconds < 60;
+  // A chained poll longer than the interval sends the next tick with no delay: polls then run back to back.
+  const polls = chain
+    ? (MINUTES_PER_MONTH * 60) / Math.max(deployment.pollIntervalSeconds, usage.warm.lambdaMs / 1000)
+    : ticks;
+  const watchdogs = chain ? ticks : 0;
+  const coldPolls = Math.min(polls, usage.coldStartsPerDay * 30);
   const warmPolls = polls - coldPolls;
 
-  // Lambda: a looping invocation is billed for its sleeps too (60 s minus one interval, then the last poll).
-  const sleepMsPerTick = pollsPerTick > 1 ? (60 - deployment.pollIntervalSeconds) * 1000 : 0;
-  const pollerMs =
-    ticks * sleepMsPerTick +
-    (pollsPerTick > 1 ? ticks : polls) * usage.warm.lambdaMs +
-    coldPolls * Math.max(0, usage.cold.lambdaMs - usage.warm.lambdaMs);
-  const pollerGbSeconds = (pollerMs / 1000) * (deployment.pollerMemoryMb / 1024);
-  add("Lambda", "poller compute", `${n(pollerGbSeconds)} GB-s`, pollerGbSeconds * p.lambdaArmPerGbSecond);
-  const notifierGbSeconds =
-    ((usage.alertsPerMonth * usage.perAlert.notifierLambdaMs) / 1000) * (deployment.notifierMemoryMb / 1024);
+  // Lambda.
+  const gbSeconds = (ms: number, memoryMb: number) => (ms / 1000) * (memoryMb / 1024);
+  const pollerGbSeconds = gbSeconds(
+    warmPolls * usage.warm.lambdaMs + coldPolls * usage.cold.lambdaMs,
+    deployment.pollerMemoryMb,
+  );
+  add("Lambda", "poller compute, polls", `${n(pollerGbSeconds)} GB-s`, pollerGbSeconds * p.lambdaArmPerGbSecond);
+  if (chain) {
+    const watchdogGbSeconds = gbSeconds(watchdogs * POLL_CHAIN.watchdogLambdaMs, deployment.pollerMemoryMb);
+    add(
+      "Lambda",
+      `poller compute, chain watchdog (${POLL_CHAIN.watchdogLambdaMs} ms a minute)`,
+      `${n(watchdogGbSeconds)} GB-s`,
+      watchdogGbSeconds * p.lambdaArmPerGbSecond,
+    );
+  }
+  const notifierGbSeconds = gbSeconds(
+    usage.alertsPerMonth * usage.perAlert.notifierLambdaMs,
+    deployment.notifierMemoryMb,
+  );
   add("Lambda", "notifier compute", `${n(notifierGbSeconds)} GB-s`, notifierGbSeconds * p.lambdaArmPerGbSecond);
-  const invocations = ticks + usage.alertsPerMonth / 10;
-  add("Lambda", "requests", `${n(invocations)}`, (invocations * p.lambdaPerMillionRequests) / 1e6);
+  const invocations = polls + watchdogs + usage.alertsPerMonth / 10;
+  add(
+    "Lambda",
+    chain ? "requests (a poll each, the watchdog, the notifier)" : "requests",
+    `${n(invocations)}`,
+    (invocations * p.lambdaPerMillionRequests) / 1e6,
+  );
 
   // DynamoDB.
   const reads =
@@ -292,25 +333,44 @@ export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): B
     `${n(snapshotWrites)} WRU`,
     (snapshotWrites * p.dynamoWritePerMillion) / 1e6,
   );
-  const leaseWrites = ticks * LEASE_WRITE_UNITS_PER_TICK;
-  add("DynamoDB", "poll lease", `${n(leaseWrites)} WRU`, (leaseWrites * p.dynamoWritePerMillion) / 1e6);
+  if (chain) {
+    const chainWrites = polls * POLL_CHAIN.writeUnitsPerPoll;
+    add(
+      "DynamoDB",
+      "poll chain, a conditional write a poll (no lease)",
+      `${n(chainWrites)} WRU`,
+      (chainWrites * p.dynamoWritePerMillion) / 1e6,
+    );
+    const watchdogReads = watchdogs * POLL_CHAIN.watchdogReadUnits;
+    add("DynamoDB", "chain watchdog reads", `${n(watchdogReads)} RRU`, (watchdogReads * p.dynamoReadPerMillion) / 1e6);
+  } else {
+    const leaseWrites = ticks * LEASE_WRITE_UNITS_PER_TICK;
+    add("DynamoDB", "poll lease", `${n(leaseWrites)} WRU`, (leaseWrites * p.dynamoWritePerMillion) / 1e6);
+  }
 
-  // SQS.
-  const idleReceives =
-    IDLE_RECEIVES_PER_MINUTE_PER_EVENT_SOURCE * MINUTES_PER_MONTH * deployment.template.sqsEventSources;
-  add(
-    "SQS",
-    `idle polling by ${deployment.template.sqsEventSources} event source(s)`,
-    `${n(idleReceives)} requests`,
-    (idleReceives * p.sqsFifoPerMillionRequests) / 1e6,
-  );
-  const messageRequests = usage.alertsPerMonth * usage.perAlert.sqsRequests + polls * usage.extraSqsMessagesPerPoll * 3;
-  add(
-    "SQS",
-    "alerts and other messages",
-    `${n(messageRequests)} requests`,
-    (messageRequests * p.sqsFifoPerMillionRequests) / 1e6,
-  );
+  // SQS: each event source long-polls its queue at that queue's price, busy or idle.
+  for (const fifo of [true, false]) {
+    const sources = deployment.template.sqsEventSources.filter((source) => source.fifo === fifo).length;
+    if (sources === 0) continue;
+    const idleReceives = IDLE_RECEIVES_PER_MINUTE_PER_EVENT_SOURCE * MINUTES_PER_MONTH * sources;
+    add(
+      "SQS",
+      `idle polling by ${sources} ${fifo ? "FIFO" : "standard"} event source(s)`,
+      `${n(idleReceives)} requests`,
+      (idleReceives * (fifo ? p.sqsFifoPerMillionRequests : p.sqsStandardPerMillionRequests)) / 1e6,
+    );
+  }
+  const alertRequests = usage.alertsPerMonth * usage.perAlert.sqsRequests;
+  add("SQS", "alerts (FIFO)", `${n(alertRequests)} requests`, (alertRequests * p.sqsFifoPerMillionRequests) / 1e6);
+  if (chain) {
+    const tickRequests = polls * POLL_CHAIN.tickQueueRequestsPerPoll;
+    add(
+      "SQS",
+      "poll ticks (standard: send, receive, delete a poll)",
+      `${n(tickRequests)} requests`,
+      (tickRequests * p.sqsStandardPerMillionRequests) / 1e6,
+    );
+  }
 
   // Secrets Manager.
   add(
@@ -327,8 +387,13 @@ export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): B
     (secretCalls / 10_000) * p.secretApiPer10kCalls,
   );
 
-  // EventBridge Scheduler.
-  add("EventBridge Scheduler", "invocations", `${n(ticks)}`, (ticks * p.schedulerPerMillionInvocations) / 1e6);
+  // EventBridge Scheduler: the poll schedule, or the chain's watchdog.
+  add(
+    "EventBridge Scheduler",
+    chain ? "invocations (the chain's watchdog)" : "invocations",
+    `${n(ticks)}`,
+    (ticks * p.schedulerPerMillionInvocations) / 1e6,
+  );
 
   // CloudWatch.
   const alarmMetrics = deployment.template.alarms.reduce((sum, alarm) => sum + alarm.metrics, 0);
@@ -347,7 +412,11 @@ export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): B
     `${steady.length}`,
     steady.length * p.customMetricPerMonth,
   );
-  const logGb = (polls * usage.logBytesPerPoll + usage.alertsPerMonth * usage.logBytesPerAlert) / 1024 ** 3;
+  const logGb =
+    (polls * usage.logBytesPerPoll +
+      watchdogs * POLL_CHAIN.watchdogLogBytes +
+      usage.alertsPerMonth * usage.logBytesPerAlert) /
+    1024 ** 3;
   add("CloudWatch Logs", "ingestion", `${logGb.toFixed(3)} GB`, logGb * p.logsIngestPerGb);
   const storedGb = logGb * (deployment.logRetentionDays / 30);
   add(
@@ -364,6 +433,7 @@ export function monthlyBill(usage: UsageProfile, deployment: DeploymentShape): B
     lines,
     byService,
     total,
+    chain,
     pollsPerMonth: polls,
     apiRequestsPerMonth: polls * usage.warm.apiRequests,
   };

@@ -17,9 +17,20 @@ export interface TemplateUsage {
   /** Secrets the stack creates. */
   secrets: number;
   functions: number;
-  /** SQS event source mappings: each keeps long polls open on its queue, idle or not. */
-  sqsEventSources: number;
+  /**
+   * SQS event source mappings: each keeps long polls open on its queue, idle or not, billed at
+   * its queue's price (FIFO or standard), so each says which kind of queue it reads.
+   */
+  sqsEventSources: SqsEventSource[];
   logGroups: number;
+}
+
+export interface SqsEventSource {
+  /** The mapping's logical id. */
+  mapping: string;
+  /** The logical id of the queue it reads. */
+  queue: string;
+  fifo: boolean;
 }
 
 export function templateUsage(template: TemplateJson, namespace: string): TemplateUsage {
@@ -47,9 +58,30 @@ export function templateUsage(template: TemplateJson, namespace: string): Templa
     customMetrics: [...customMetrics].sort(),
     secrets: ofType("AWS::SecretsManager::Secret").length,
     functions: ofType("AWS::Lambda::Function").length,
-    sqsEventSources: ofType("AWS::Lambda::EventSourceMapping").filter(([, resource]) =>
-      JSON.stringify(resource.Properties?.EventSourceArn ?? "").includes("Queue"),
-    ).length,
+    sqsEventSources: ofType("AWS::Lambda::EventSourceMapping").flatMap(([mapping, resource]) => {
+      const queue = queueOf(template, resource.Properties?.EventSourceArn);
+      return queue ? [{ mapping, queue: queue.id, fifo: queue.fifo }] : [];
+    }),
     logGroups: ofType("AWS::Logs::LogGroup").length,
   };
+}
+
+/**
+ * The queue resource an EventSourceArn refers to (`Fn::GetAtt: [id, "Arn"]`), or undefined when
+ * it is not one of the template's queues (a stream, a table). A queue of another stack cannot be
+ * priced from this template, so it is refused rather than guessed.
+ */
+function queueOf(template: TemplateJson, arn: unknown): { id: string; fifo: boolean } | undefined {
+  const getAtt = (arn as { "Fn::GetAtt"?: unknown } | undefined)?.["Fn::GetAtt"];
+  const id = Array.isArray(getAtt) && typeof getAtt[0] === "string" ? getAtt[0] : undefined;
+  const resource = id === undefined ? undefined : template.Resources[id];
+  if (id !== undefined && resource?.Type === "AWS::SQS::Queue") {
+    return { id, fifo: resource.Properties?.FifoQueue === true };
+  }
+  if (JSON.stringify(arn ?? "").includes(":sqs:")) {
+    throw new Error(
+      `an event source reads a queue outside this template (${JSON.stringify(arn)}): its price is unknown`,
+    );
+  }
+  return undefined;
 }
