@@ -51,14 +51,18 @@ export const STEADY_METRIC_NAMES = [
 export interface FeedPollProfile {
   apiRequests: number;
   lambdaMs: number;
-  /** The feed state read (and the subscriptions). */
+  /**
+   * The subscriptions and the feed state, a unit each. (Until the watermark is stored, at most once
+   * a minute, a poll also reads again the states of the conversations it found new replies in:
+   * a few units per alert at 10 s, left out.)
+   */
   readUnits: number;
 }
 
 /**
  * Steady feed polls as `npm run bench:feed` measured them on 2026-12-01 (bench/README.md, median
- * of 4): one request per subscribed project, the feed state read, and written at most once a
- * minute (withFeed adds that write).
+ * of 4): one request per subscribed project, two read units (counted by operation on 2026-12-01),
+ * and the feed state written at most once a minute (withFeed adds that write).
  */
 const FEED_POLL_MS = [
   { conversations: 1_000, ms: { 50: 187, 250: 543 } },
@@ -66,11 +70,12 @@ const FEED_POLL_MS = [
   { conversations: 50_000, ms: { 50: 182, 250: 558 } },
 ] as const;
 const FEED_POLL_REQUESTS = 5;
+const FEED_POLL_READ_UNITS = 2;
 
 export function measuredFeedPoll(conversations: number, latencyMs: MeasuredLatency): FeedPollProfile {
   const measured = FEED_POLL_MS.find((each) => each.conversations === conversations);
   if (!measured) throw new Error(`no measured feed poll for ${conversations} conversations`);
-  return { apiRequests: FEED_POLL_REQUESTS, lambdaMs: measured.ms[latencyMs], readUnits: 1 };
+  return { apiRequests: FEED_POLL_REQUESTS, lambdaMs: measured.ms[latencyMs], readUnits: FEED_POLL_READ_UNITS };
 }
 
 /**
