@@ -660,9 +660,10 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
-      const item = items[next];
+      // By index, not by value: the scope of a `*` subscription is `undefined`, a real item.
+      const index = next;
       next += 1;
-      if (item !== undefined) await work(item);
+      await work(items[index] as T);
     }
   });
   await Promise.all(workers);

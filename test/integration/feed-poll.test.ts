@@ -118,6 +118,28 @@ describe("the messages feed between sweeps (DynamoDB Local, the SQS emulator, th
     expect((await feedStateStore(platform).read())?.state.mode).toBe("feed");
   });
 
+  it("a `*` subscription reads the whole feed in one unfiltered request and alerts from it", async () => {
+    for (const projectId of simulator.projectIds) await subscriptionStore(platform).remove(projectId, CHANNEL);
+    await subscriptionStore(platform).add(
+      subscriptionSchema.parse({ projectId: "*", channelId: CHANNEL, createdAt: now.toISOString() }),
+    );
+    const ports = poller();
+    expect((await poll(ports)).source).toBe("sweep");
+
+    later(5_000);
+    const reply = replyIn(2);
+    simulator.clearRequests();
+    later(5_000);
+    const feedPoll = await poll(ports);
+
+    expect(feedPoll.source).toBe("feed");
+    const feedRequests = simulator.requests.filter((request) => request.path === FEED_PATH);
+    expect(feedRequests.map((request) => request.query.projectId)).toEqual([undefined]);
+    expect((await takeQueuedEvents(platform)).map((event) => event.eventId)).toEqual([
+      eventIdFor(reply.conversationUid, reply.messageUid),
+    ]);
+  });
+
   it("a reply the feed omitted is alerted once by the sweep, counted as missed, and the poller sweeps only until doctor --reset-feed", async () => {
     const ports = poller();
     await poll(ports);
