@@ -219,7 +219,6 @@ async function sweep(ports: PollPorts, options: PollOptions, feedContext: SweepF
     try {
       for await (const page of ports.api.listConversations({ projectId: scope })) {
         report.pagesFetched += 1;
-        ports.metrics.count("PagesFetched");
         for (const malformed of page.malformed) {
           report.malformedConversations += 1;
           ports.metrics.count("ConversationsMalformed");

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CountingMetrics } from "../../src/adapters/observability.ts";
 import { composePoller, feedStateStore, subscriptionStore } from "../../src/app/compose.ts";
 import { eventIdFor } from "../../src/domain/events.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
@@ -78,6 +79,9 @@ describe("the messages feed between sweeps (DynamoDB Local, the SQS emulator, th
     const first = await poll(ports);
     expect(first.source).toBe("sweep");
     expect(first.sweepReason).toBe("first");
+    // Each page fetched is counted once (by the client that fetched it).
+    expect(first.pagesFetched).toBeGreaterThan(1);
+    expect((platform.metrics as CountingMetrics).get("PagesFetched")).toBe(first.pagesFetched);
 
     later(5_000);
     const reply = replyIn(0);
