@@ -42,6 +42,7 @@ import type {
   MessageFeed,
   MuteStore,
   OpsChannel,
+  PollChainStore,
   SlackDirectory,
   SlackPoster,
   SlackResponder,
@@ -121,16 +122,21 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
 
 /** The fast-poll chain's ports (src/usecases/poll-chain.ts): its item in the table and its delay queue. */
 export function composePollChain(platform: Platform): PollChainPorts {
-  const { table, clock, log, metrics } = platform;
+  const { clock, log, metrics } = platform;
   const queue = requireQueue(platform);
   if (!queue.urls.pollTickQueueUrl) throw missing("POLL_TICK_QUEUE_URL", "the poll chain's tick queue");
   return {
-    chain: new DynamoPollChainStore(table.client, table.name),
+    chain: pollChainStore(platform),
     ticks: new SqsPollTickQueue(queue.client, queue.urls.pollTickQueueUrl),
     clock,
     log,
     metrics,
   };
+}
+
+/** Where the fast-poll chain is (its one item in the table), for the chain and for `doctor`. */
+export function pollChainStore(platform: Pick<Platform, "table">): PollChainStore {
+  return new DynamoPollChainStore(platform.table.client, platform.table.name);
 }
 
 /**
