@@ -157,7 +157,7 @@ export function parseSettings(context: Readonly<Record<string, unknown>>): Setti
   if (result.pollIntervalSeconds < 60 && result.pollRateMinutes !== 1) {
     throw invalid(
       "pollIntervalSeconds",
-      `polls below 60 s loop inside an invocation scheduled every minute, so pollRateMinutes must be 1 (it is ${result.pollRateMinutes})`,
+      `polls below 60 s are a chain whose watchdog is scheduled every minute, so pollRateMinutes must be 1 (it is ${result.pollRateMinutes})`,
       context.pollIntervalSeconds,
     );
   }

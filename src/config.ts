@@ -100,6 +100,7 @@ const fields = {
   ),
   POLL_INTERVAL_SECONDS: integer(1, 3600).default(60),
   QUEUE_URL: z.url({ error: "must be the SQS queue URL" }),
+  POLL_TICK_QUEUE_URL: z.url({ error: "must be the URL of the poller's tick queue (SQS standard)" }),
   CONVERSATION_URL_TEMPLATE: optionalText.pipe(urlTemplate.optional()),
   OPS_SLACK_CHANNEL: optionalText.pipe(channelIdSchema.optional()),
   NOTIFIER_TARGET: z.enum(["local", "aws"], { error: "must be local or aws" }).default("local"),
@@ -172,6 +173,8 @@ export interface QueueSettings {
   queueUrl: string | undefined;
   /** Absent where nothing is moved there (the poller only sends). */
   deadLetterQueueUrl: string | undefined;
+  /** The fast-poll chain's delay queue (the poller below 60 s); absent everywhere else. */
+  pollTickQueueUrl?: string | undefined;
 }
 
 function respondentSettings(env: Env): RespondentClientSettings {
@@ -234,12 +237,11 @@ export function loadWebhookSettings(env: Env): WebhookSettings {
 }
 
 /**
- * The poll intervals the poller Lambda accepts. Each divides the scheduled minute, so polls
- * stay evenly spaced across invocations, and the last poll of a minute (at 60 - interval s)
- * still has POLL_TIME_RESERVE_MS plus start-up slack before the 55 s timeout: 10 and 12 s
- * would leave it under 8 s.
+ * The poll intervals the poller Lambda accepts. 60 is one scheduled invocation a minute; below it
+ * each poll is its own invocation, chained through a delay queue (src/usecases/poll-chain.ts).
+ * Each divides the minute, so the schedule's watchdog minute holds a whole number of polls.
  */
-export const LAMBDA_POLL_INTERVALS = [15, 20, 30, 60] as const;
+export const LAMBDA_POLL_INTERVALS = [10, 15, 20, 30, 60] as const;
 
 const lambdaPollInterval = integer(1, 3600)
   .refine((value) => (LAMBDA_POLL_INTERVALS as readonly number[]).includes(value), {
@@ -258,8 +260,10 @@ export interface PollerLambdaConfig {
   respondentSecretArn: string;
   table: TableSettings;
   queueUrl: string;
-  /** Below 60, each scheduled invocation polls several times (see usecases/poll-loop.ts). */
+  /** Below 60, each poll is its own invocation, chained through the tick queue (usecases/poll-chain.ts). */
   pollIntervalSeconds: number;
+  /** The tick queue of the fast-poll chain; set exactly when pollIntervalSeconds is below 60. */
+  pollTickQueueUrl: string | undefined;
   /** Absent: no health messages (the poller then never reads the Slack secret). */
   ops: OpsChannelSettings | undefined;
   feed: FeedSettings;
@@ -270,12 +274,22 @@ export function loadPollerLambdaConfig(env: Env): PollerLambdaConfig {
     POLL_INTERVAL_SECONDS: lambdaPollInterval,
   });
   const opsChannelId = values.OPS_SLACK_CHANNEL;
+  const { POLL_TICK_QUEUE_URL: pollTickQueueUrl } = parse(env, ["POLL_TICK_QUEUE_URL"], {
+    POLL_TICK_QUEUE_URL: fields.POLL_TICK_QUEUE_URL.optional(),
+  });
+  if (values.POLL_INTERVAL_SECONDS < 60 && !pollTickQueueUrl) {
+    throw new ConfigError(
+      "POLL_TICK_QUEUE_URL",
+      `is required when POLL_INTERVAL_SECONDS is below 60 (it is ${values.POLL_INTERVAL_SECONDS}): polls that fast are chained through this queue; deploy the stack with that pollIntervalSeconds, which creates it`,
+    );
+  }
   return {
     respondent: respondentSettings(env),
     respondentSecretArn: values.RESPONDENT_SECRET_ARN,
     table: tableSettings(env, "aws"),
     queueUrl: values.QUEUE_URL,
     pollIntervalSeconds: values.POLL_INTERVAL_SECONDS,
+    pollTickQueueUrl,
     feed: feedSettings(env),
     ops: opsChannelId
       ? {

@@ -8,6 +8,7 @@ import type { ConversationState, StoredConversation } from "./domain/detection.t
 import type { AlertTarget, DigestDue, NewReplyEvent } from "./domain/events.ts";
 import type { FeedState } from "./domain/feed.ts";
 import type { HealthComponent, HealthRecord } from "./domain/health.ts";
+import type { PollChainState, PollTick } from "./domain/poll-chain.ts";
 import type { Conversation, FeedMessage, MalformedConversation, Webhook } from "./domain/respondent.ts";
 import type { Subscription } from "./domain/subscriptions.ts";
 
@@ -359,6 +360,27 @@ export interface PollLease {
   release(holder: string): Promise<void>;
 }
 
+/**
+ * Where the fast-poll chain is (src/usecases/poll-chain.ts): one item in the table. Every
+ * change is conditional, so that of two ticks or two watchdogs acting on the same state only
+ * one wins. Throws StateUnavailableError when the table cannot be reached.
+ */
+export interface PollChainStore {
+  read(): Promise<PollChainState | undefined>;
+  /**
+   * Moves the chain `tick.chainId` from `tick.seq - 1` to `tick.seq`, started at `at`. False
+   * when the chain is elsewhere: a duplicate or redelivered tick, or a chain since replaced.
+   */
+  advance(tick: PollTick, at: Date): Promise<boolean>;
+  /** Stores `next` if the stored state is still `seen` (undefined: no chain yet); false otherwise. */
+  replace(next: PollChainState, seen: PollChainState | undefined): Promise<boolean>;
+}
+
+/** The chain's delay queue: a tick sent now reaches the poller after `delaySeconds`. */
+export interface PollTickQueue {
+  send(tick: Omit<PollTick, "kind">, delaySeconds: number): Promise<void>;
+}
+
 /** The deployed stack's one credentials secret, as `secret fill` reads and writes it whole. */
 export interface CredentialsSecretStore {
   /** Where it is, for messages (its ARN). */
@@ -423,7 +445,9 @@ export type MetricName =
   | "ConversationsMarkedRead"
   | "SlackRequestsRefused"
   | "MissedByFeed"
-  | "WebhookHints";
+  | "WebhookHints"
+  | "PollChainsStarted"
+  | "PollTicksStale";
 
 export interface Metrics {
   count(name: MetricName, value?: number): void;

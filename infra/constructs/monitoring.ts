@@ -57,15 +57,17 @@ export class Monitoring extends Construct {
       });
 
     // The poller fails its invocation whenever a poll of it is incomplete (lambdas/poller/handler.ts),
-    // so successful invocations are Lambda's own (free) Invocations minus Errors; no custom metric
-    // needed. Minutes without any invocation count as zero. This is also the poller's error alarm:
-    // a poller that keeps failing raises it; one failed tick is healed by the next and raises nothing
-    // (a separate errors alarm would cost $0.10 a month and page for exactly that).
+    // so a good minute is one with invocations and no error, from Lambda's own (free) Invocations
+    // and Errors; no custom metric needed. Counting invocations minus errors would not do below
+    // 60 s: the chain's watchdog and the redelivery of a failed tick (which finds the chain moved
+    // on) succeed while every poll fails. Minutes without any invocation count as bad. This is
+    // also the poller's error alarm: one failed poll is healed by the next and raises nothing (a
+    // separate errors alarm would cost $0.10 a month and page for exactly that).
     const minute = Duration.minutes(1);
     this.addAlarm("NoSuccessfulPoll", {
       metric: new MathExpression({
-        label: "Successful poller invocations",
-        expression: "FILL(invocations, 0) - FILL(errors, 0)",
+        label: "Poller invocations in minutes without a poller error",
+        expression: "IF(FILL(errors, 0) > 0, 0, FILL(invocations, 0))",
         usingMetrics: {
           invocations: props.poller.metricInvocations({ period: minute, statistic: Stats.SUM }),
           errors: props.poller.metricErrors({ period: minute, statistic: Stats.SUM }),

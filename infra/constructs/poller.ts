@@ -1,25 +1,27 @@
-import { Duration, Stack } from "aws-cdk-lib";
-import { PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Duration, Stack, Validations } from "aws-cdk-lib";
+import { Grant, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { SqsEventSource } from "aws-cdk-lib/aws-lambda-event-sources";
 import type { NodejsFunction } from "aws-cdk-lib/aws-lambda-nodejs";
 import { Schedule, ScheduleExpression } from "aws-cdk-lib/aws-scheduler";
 import { LambdaInvoke } from "aws-cdk-lib/aws-scheduler-targets";
+import { Queue, QueueEncryption } from "aws-cdk-lib/aws-sqs";
 import { Construct } from "constructs";
 import { DEFAULT_SLACK_API_URL } from "../../src/config.ts";
-import { POLL_LOOP_WINDOW_MS, POLL_TIME_RESERVE_MS } from "../../src/usecases/poll-loop.ts";
+import { POLLER_TIMEOUT_SECONDS } from "../../src/usecases/poll-chain.ts";
 import type { LogRetentionDays } from "../settings.ts";
-import type { EventQueue } from "./event-queue.ts";
+import { type EventQueue, VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT } from "./event-queue.ts";
 import { ServiceFunction } from "./service-function.ts";
 import type { ServiceSecret } from "./service-secret.ts";
 import type { StateTable } from "./state-table.ts";
 
 export const POLLER_SERVICE_NAME = "poller";
 /** Below the shortest schedule rate (1 minute), so a poll ends before the next tick is due. */
-export const POLLER_TIMEOUT = Duration.seconds(55);
+export const POLLER_TIMEOUT = Duration.seconds(POLLER_TIMEOUT_SECONDS);
 /**
- * Time between the scheduled tick and the handler's start that the loop allows for (a cold
- * start, the scheduler's own delay): the last poll of a minute must still find its reserve.
+ * A tick is useless minutes later (the watchdog has started a new chain by then): a message
+ * that failed is redelivered once at most, then expires.
  */
-export const POLLER_START_SLACK = Duration.seconds(2);
+export const POLL_TICK_RETENTION = Duration.minutes(10);
 export const POLLER_MEMORY_MB = 512;
 
 /** Respondent client settings the poller runs with (see RESPONDENT_* in src/config.ts). */
@@ -28,7 +30,7 @@ export const RESPONDENT_CLIENT = { pageSize: 100, maxConcurrency: 4, timeoutMs: 
 export interface PollerProps {
   entry: string;
   pollRateMinutes: number;
-  /** Below 60: each invocation loops, polling at this interval (see src/usecases/poll-loop.ts). */
+  /** Below 60: each poll is its own invocation, chained through a delay queue (src/usecases/poll-chain.ts). */
   pollIntervalSeconds: number;
   /** Health transitions are posted here with the Slack bot token, which the poller may then read. */
   ops?: { channelId: string; slackSecret: ServiceSecret } | undefined;
@@ -55,6 +57,8 @@ export interface PollerProps {
 export class Poller extends Construct {
   readonly function: NodejsFunction;
   readonly schedule: Schedule;
+  /** The fast-poll chain's delay queue, only below 60 s. */
+  readonly tickQueue: Queue | undefined;
 
   constructor(scope: Construct, id: string, props: PollerProps) {
     super(scope, id);
@@ -65,7 +69,9 @@ export class Poller extends Construct {
         `pollRateMinutes (${props.pollRateMinutes}) must be longer than the poller timeout (${POLLER_TIMEOUT.toSeconds()} s)`,
       );
     }
-    checkPollLoop(props.pollIntervalSeconds, rate);
+    checkPollChain(props.pollIntervalSeconds, rate);
+    const chained = props.pollIntervalSeconds < 60;
+    this.tickQueue = chained ? this.createTickQueue() : undefined;
 
     const { function: fn, role } = new ServiceFunction(this, "Poller", {
       entry: props.entry,
@@ -85,6 +91,7 @@ export class Poller extends Construct {
         TABLE_NAME: props.table.table.tableName,
         QUEUE_URL: props.queue.queue.queueUrl,
         POLL_INTERVAL_SECONDS: String(props.pollIntervalSeconds),
+        ...(this.tickQueue ? { POLL_TICK_QUEUE_URL: this.tickQueue.queueUrl } : {}),
         ...(props.ops
           ? {
               OPS_SLACK_CHANNEL: props.ops.channelId,
@@ -101,16 +108,21 @@ export class Poller extends Construct {
     if (props.ops && props.ops.slackSecret !== props.respondentSecret) props.ops.slackSecret.grantRead(role);
     props.table.grantPollerAccess(role);
     props.queue.grantSend(role);
+    if (this.tickQueue) {
+      // Sending the next tick; the event source adds what it needs to receive and delete them.
+      Grant.addToPrincipal({ grantee: role, actions: ["sqs:SendMessage"], resourceArns: [this.tickQueue.queueArn] });
+      // One tick at a time is the chain's design; 2 is the least concurrency an SQS event source takes.
+      fn.addEventSource(new SqsEventSource(this.tickQueue, { batchSize: 1, maxConcurrency: 2 }));
+    }
 
     // Scheduler invokes asynchronously: turn off Lambda's own retries of failed ticks too, and
     // drop a tick that was throttled (previous poll still running) rather than queue it up.
     fn.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.minutes(1) });
 
     this.schedule = new Schedule(this, "Schedule", {
-      description:
-        props.pollIntervalSeconds < 60
-          ? `Runs the Respondent poller every minute; each run polls every ${props.pollIntervalSeconds} s`
-          : `Runs the Respondent poller every ${props.pollRateMinutes} minute(s)`,
+      description: chained
+        ? `Watches the Respondent poller's ${props.pollIntervalSeconds}-second poll chain every minute and restarts it when it has stopped`
+        : `Runs the Respondent poller every ${props.pollRateMinutes} minute(s)`,
       schedule: ScheduleExpression.rate(rate),
       target: new LambdaInvoke(fn, {
         role: this.schedulerRole(fn),
@@ -118,6 +130,22 @@ export class Poller extends Construct {
         maxEventAge: Duration.minutes(1),
       }),
     });
+  }
+
+  /** A standard queue (FIFO queues take no per-message delay); ticks carry no data beyond a chain id. */
+  private createTickQueue(): Queue {
+    const queue = new Queue(this, "TickQueue", {
+      retentionPeriod: POLL_TICK_RETENTION,
+      visibilityTimeout: Duration.seconds(POLLER_TIMEOUT.toSeconds() * VISIBILITY_TIMEOUT_PER_CONSUMER_TIMEOUT),
+      encryption: QueueEncryption.SQS_MANAGED,
+      enforceSSL: true,
+    });
+    Validations.of(queue).acknowledge({
+      id: "AwsSolutions-SQS3",
+      reason:
+        "Poll ticks carry only a chain id and a sequence number; a tick that cannot be processed is worthless minutes later, because the one-minute watchdog schedule starts a new chain. A dead-letter queue would only collect stale ticks.",
+    });
+    return queue;
   }
 
   /**
@@ -145,26 +173,18 @@ export class Poller extends Construct {
 }
 
 /**
- * A looping invocation (interval below a minute) must cover exactly one scheduled minute and
- * give its last poll, at 60 s minus one interval, the loop's time reserve before the timeout.
- * settings.ts only offers intervals that pass; this guards the construct used on its own.
+ * Below 60 s the schedule is the chain's watchdog and must run every minute; the interval
+ * divides the minute and is at least 10 s. settings.ts only offers intervals that pass; this
+ * guards the construct used on its own.
  */
-export function checkPollLoop(intervalSeconds: number, rate: Duration): void {
-  const windowSeconds = POLL_LOOP_WINDOW_MS / 1000;
-  if (intervalSeconds >= windowSeconds) return;
-  if (rate.toSeconds() !== windowSeconds) {
+export function checkPollChain(intervalSeconds: number, rate: Duration): void {
+  if (intervalSeconds >= 60) return;
+  if (rate.toSeconds() !== 60) {
     throw new Error(
-      `a poll interval of ${intervalSeconds} s loops within one minute: the schedule must run every minute`,
+      `a poll interval of ${intervalSeconds} s is a chain watched every minute: the schedule must run every minute`,
     );
   }
-  if (windowSeconds % intervalSeconds !== 0) {
-    throw new Error(`a poll interval of ${intervalSeconds} s does not divide the minute: polls would drift`);
-  }
-  const lastPollSeconds = windowSeconds - intervalSeconds;
-  const needed = lastPollSeconds + POLL_TIME_RESERVE_MS / 1000 + POLLER_START_SLACK.toSeconds();
-  if (needed > POLLER_TIMEOUT.toSeconds()) {
-    throw new Error(
-      `a poll interval of ${intervalSeconds} s puts the last poll at ${lastPollSeconds} s, which needs ${needed} s of the ${POLLER_TIMEOUT.toSeconds()} s timeout`,
-    );
+  if (intervalSeconds < 10 || 60 % intervalSeconds !== 0) {
+    throw new Error(`a poll interval of ${intervalSeconds} s must be at least 10 s and divide the minute`);
   }
 }

@@ -9,8 +9,9 @@ import {
   SQSClient,
 } from "@aws-sdk/client-sqs";
 import { type DigestDue, digestEventId, type NewReplyEvent, serializeEvent } from "../domain/events.ts";
+import { serializeTick } from "../domain/poll-chain.ts";
 import { describeError, QueueUnavailableError } from "../errors.ts";
-import type { DeliveryQueue, DigestQueue, EventQueue, QueuedMessage } from "../ports.ts";
+import type { DeliveryQueue, DigestQueue, EventQueue, PollTickQueue, QueuedMessage } from "../ports.ts";
 import { isLoopback } from "./loopback.ts";
 
 const SQS_BATCH_LIMIT = 10;
@@ -120,6 +121,32 @@ export class SqsEventQueue implements EventQueue, DigestQueue {
       `SQS refused ${pending.length} of ${batch.length} ${what} after 3 attempts${lastRefusal ? ` (${lastRefusal})` : ""}`,
       { cause: lastError },
     );
+  }
+}
+
+/**
+ * The fast-poll chain's delay queue: an SQS standard queue (FIFO queues take no per-message
+ * delay), read by the poller's event source. The client's own retries (3 attempts) are all a
+ * send gets: a chain whose next tick cannot be sent is restarted by the watchdog.
+ */
+export class SqsPollTickQueue implements PollTickQueue {
+  constructor(
+    private readonly client: SQSClient,
+    private readonly queueUrl: string,
+  ) {}
+
+  async send(tick: Parameters<PollTickQueue["send"]>[0], delaySeconds: number): Promise<void> {
+    try {
+      await this.client.send(
+        new SendMessageCommand({
+          QueueUrl: this.queueUrl,
+          MessageBody: serializeTick(tick),
+          DelaySeconds: delaySeconds,
+        }),
+      );
+    } catch (error) {
+      throw new QueueUnavailableError(`could not send the next poll tick: ${describeError(error)}`, { cause: error });
+    }
   }
 }
 

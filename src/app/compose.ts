@@ -7,6 +7,7 @@ import {
 import { DynamoHealthStore, DynamoSubscriptionPauses } from "../adapters/dynamo/health-store.ts";
 import { DynamoDeliveryLedger } from "../adapters/dynamo/ledger.ts";
 import { DynamoMuteStore } from "../adapters/dynamo/mute-store.ts";
+import { DynamoPollChainStore } from "../adapters/dynamo/poll-chain-store.ts";
 import { DynamoPollLease } from "../adapters/dynamo/poll-lease.ts";
 import { DynamoProjectNameStore } from "../adapters/dynamo/project-store.ts";
 import { DynamoReplyCounter } from "../adapters/dynamo/reply-counter.ts";
@@ -22,7 +23,7 @@ import { RespondentProjects } from "../adapters/respondent-projects.ts";
 import { createSlackDirectory } from "../adapters/slack-directory.ts";
 import { createSlackResponder } from "../adapters/slack-responder.ts";
 import { SqsDeadLetterQueue } from "../adapters/sqs-dead-letters.ts";
-import { SqsDeliveryQueue, SqsEventQueue } from "../adapters/sqs-queue.ts";
+import { SqsDeliveryQueue, SqsEventQueue, SqsPollTickQueue } from "../adapters/sqs-queue.ts";
 import type { FeedSettings } from "../config.ts";
 import type { HealthComponent } from "../domain/health.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
@@ -41,6 +42,7 @@ import type {
   MessageFeed,
   MuteStore,
   OpsChannel,
+  PollChainStore,
   SlackDirectory,
   SlackPoster,
   SlackResponder,
@@ -54,6 +56,7 @@ import type { DeliveryPorts } from "../usecases/deliver.ts";
 import { DeliveryWatch } from "../usecases/delivery-watch.ts";
 import type { DigestTickPorts } from "../usecases/digest.ts";
 import { HealthMonitor, NOTIFIER_HEALTH_POLICY, POLLER_HEALTH_POLICY } from "../usecases/health.ts";
+import type { PollChainPorts } from "../usecases/poll-chain.ts";
 import type { PollCyclePorts } from "../usecases/poll-cycle.ts";
 import { ProjectNames } from "../usecases/project-names.ts";
 import { SeenCacheSnapshots, TrackedSeenCache } from "../usecases/seen-snapshot.ts";
@@ -115,6 +118,25 @@ export function composePoller(platform: Platform, options: PollerOptions = {}): 
     digests: options.dryRun ? undefined : { digests: digestStore(platform), queue: digestQueue(platform), clock, log },
     lease: options.dryRun ? undefined : new DynamoPollLease(table.client, table.name, { clock }),
   };
+}
+
+/** The fast-poll chain's ports (src/usecases/poll-chain.ts): its item in the table and its delay queue. */
+export function composePollChain(platform: Platform): PollChainPorts {
+  const { clock, log, metrics } = platform;
+  const queue = requireQueue(platform);
+  if (!queue.urls.pollTickQueueUrl) throw missing("POLL_TICK_QUEUE_URL", "the poll chain's tick queue");
+  return {
+    chain: pollChainStore(platform),
+    ticks: new SqsPollTickQueue(queue.client, queue.urls.pollTickQueueUrl),
+    clock,
+    log,
+    metrics,
+  };
+}
+
+/** Where the fast-poll chain is (its one item in the table), for the chain and for `doctor`. */
+export function pollChainStore(platform: Pick<Platform, "table">): PollChainStore {
+  return new DynamoPollChainStore(platform.table.client, platform.table.name);
 }
 
 /**

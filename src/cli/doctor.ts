@@ -5,6 +5,7 @@ import { inspectRespondentSecret, inspectSlackSecret } from "../app/aws.ts";
 import {
   deadLetterQueue,
   feedStateStore,
+  pollChainStore,
   projectNames,
   respondentClient,
   slackDirectory,
@@ -21,6 +22,7 @@ import {
   checkDeadLetters,
   checkFeedState,
   checkHistoryScopes,
+  checkPollChain,
   checkProjectNames,
   checkRespondentCredentials,
   checkSigningSecret,
@@ -80,6 +82,12 @@ async function runDoctor(ctx: CliContext, options: { resetFeed: boolean } = { re
           if (options.resetFeed) await store.reset();
           return checkFeedState(config.feed, (await store.read())?.state, options.resetFeed);
         });
+        // Only a deployment polling below a minute has a chain: no line otherwise (and none when the
+        // table cannot be read: its own check above says so).
+        const chain = await pollChainStore(table)
+          .read()
+          .catch(() => undefined);
+        if (chain) await run.check("Poll chain", async () => checkPollChain(chain, new Date()));
       }
       await checkChannels(run, slack, stored?.subscriptions, stored?.describe);
       await run.check("Slack signing secret", () => signingSecretCheck(ctx, config, slack, stored?.subscriptions));

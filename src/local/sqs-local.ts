@@ -139,7 +139,7 @@ async function ensureQueue(client: SQSClient, name: string, attributes: Record<s
  * endpoint. The emulator finds a queue by the URL's path, so the URL is moved onto the client's
  * endpoint: a client configured only by AWS_ENDPOINT_URL_SQS (the notifier Lambda in tests) reaches it too.
  */
-async function onEndpoint(queueUrl: string, client: SQSClient): Promise<string> {
+export async function onEndpoint(queueUrl: string, client: SQSClient): Promise<string> {
   const endpoint = await client.config.endpoint?.();
   if (!endpoint) return queueUrl;
   const url = new URL(queueUrl);

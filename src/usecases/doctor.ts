@@ -1,8 +1,10 @@
 import { DEFAULT_RESPONDENT_API_URL } from "../config.ts";
 import type { FeedState } from "../domain/feed.ts";
+import { chainStaleAfterMs, type PollChainState } from "../domain/poll-chain.ts";
 import type { Subscription } from "../domain/subscriptions.ts";
 import { describeError, RespondentAuthError, RespondentRequestRejectedError, SlackAuthError } from "../errors.ts";
 import type { ConversationSource, SlackDirectory, SlackIdentity } from "../ports.ts";
+import { POLLER_TIMEOUT_SECONDS } from "./poll-chain.ts";
 import { describeProject, type ProjectLabel } from "./project-names.ts";
 
 /**
@@ -272,6 +274,31 @@ export function checkSigningSecret(input: {
     status: "warn",
     detail: "not set: /respondent and any button would be refused (no subscription shows buttons)",
     fix: input.howToSet,
+  };
+}
+
+/**
+ * The fast-poll chain's line (deployed below 60 s; no line without a chain item): when its last
+ * tick started. Stale past the longest live gap (30 s interval + 55 s timeout + 15 s), the
+ * watchdog should have restarted it within a minute; much older, the chain is simply not in use.
+ */
+export function checkPollChain(state: PollChainState, now: Date): CheckOutcome {
+  const agoSeconds = Math.max(0, Math.round((now.getTime() - state.tickedAt.getTime()) / 1000));
+  const ago = agoSeconds < 120 ? `${agoSeconds} s ago` : `${Math.round(agoSeconds / 60)} min ago`;
+  const which = `tick ${state.seq} of chain ${state.chainId.slice(0, 8)}, started ${ago} (${state.tickedAt.toISOString()})`;
+  if (agoSeconds * 1000 <= chainStaleAfterMs(30, POLLER_TIMEOUT_SECONDS)) {
+    return { status: "pass", detail: `polling below a minute: ${which}` };
+  }
+  if (agoSeconds <= 15 * 60) {
+    return {
+      status: "warn",
+      detail: `stopped: ${which}; the poller's one-minute watchdog restarts a stopped chain`,
+      fix: "if this stays, look at the poller's log for `the poll chain had stopped` and `could not check or start the poll chain`",
+    };
+  }
+  return {
+    status: "note",
+    detail: `not ticking (${which}): not in use (pollIntervalSeconds 60 or more), or the poller is not running (the NoSuccessfulPoll alarm would say)`,
   };
 }
 

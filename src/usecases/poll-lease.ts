@@ -5,8 +5,8 @@ import type { Log, PollLease, PollLeaseHolder } from "../ports.ts";
  * How long a tick of one poll (60-second polling) holds the lease: far more than a poll takes
  * (about 9 s at 50,000 conversations), and short enough that a tick which started up to 20 s
  * late has let go before the next scheduled one. A poll that outlasts it may overlap the next
- * tick, which is harmless. A looping tick (below 60 s) holds it to its timeout: it is still
- * running when the next tick comes, which then rightly skips.
+ * tick, which is harmless. Below 60 s the lease is not used: the poll chain's own conditional
+ * advance keeps its ticks single (./poll-chain.ts).
  */
 export const SINGLE_POLL_LEASE_MS = 40_000;
 

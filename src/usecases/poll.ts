@@ -219,7 +219,6 @@ async function sweep(ports: PollPorts, options: PollOptions, feedContext: SweepF
     try {
       for await (const page of ports.api.listConversations({ projectId: scope })) {
         report.pagesFetched += 1;
-        ports.metrics.count("PagesFetched");
         for (const malformed of page.malformed) {
           report.malformedConversations += 1;
           ports.metrics.count("ConversationsMalformed");
@@ -660,9 +659,10 @@ async function forEachLimited<T>(items: readonly T[], limit: number, work: (item
   let next = 0;
   const workers = Array.from({ length: Math.min(limit, items.length) }, async () => {
     while (next < items.length) {
-      const item = items[next];
+      // By index, not by value: the scope of a `*` subscription is `undefined`, a real item.
+      const index = next;
       next += 1;
-      if (item !== undefined) await work(item);
+      await work(items[index] as T);
     }
   });
   await Promise.all(workers);

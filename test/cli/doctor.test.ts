@@ -3,6 +3,7 @@ import { createDynamoDbClient } from "../../src/adapters/dynamo/client.ts";
 import { DynamoSubscriptionStore } from "../../src/adapters/dynamo/subscription-store.ts";
 import { describeTableProblem, ensureTable } from "../../src/adapters/dynamo/table.ts";
 import { consoleLog } from "../../src/adapters/observability.ts";
+import { pollChainStore } from "../../src/app/compose.ts";
 import { startFakeSlack } from "../../src/local/fake-slack.ts";
 import { startRespondentSimulator } from "../../src/local/simulator.ts";
 import { subscription } from "../support/builders.ts";
@@ -80,6 +81,34 @@ describe("respondent-notifier doctor", { timeout: CLI_TEST_TIMEOUT_MS }, () => {
       "✔ Dead letters: none in the local dead letters",
       "doctor: 10 passed, 0 failed",
     ]);
+  });
+
+  it("shows the poll chain of a deployment polling below a minute, right after the feed", async () => {
+    const env = { ...localTableEnv("cli-doctor-chain"), ...services };
+    await storeSubscriptions(env, ["C0DOCMEMBER"]);
+    const client = createDynamoDbClient({
+      tableName: env.TABLE_NAME ?? "",
+      region: "us-east-1",
+      endpoint: env.DYNAMODB_ENDPOINT,
+    });
+    try {
+      const chain = pollChainStore({ table: { client, name: env.TABLE_NAME ?? "", where: "" } });
+      const tickedAt = new Date();
+      expect(await chain.replace({ chainId: "c4a1n0000-test", seq: 42, tickedAt }, undefined)).toBe(true);
+
+      const run = await runCli(["doctor"], env);
+
+      expect(run.code, run.stdout + run.stderr).toBe(0);
+      const lines = checkLines(run);
+      const feed = lines.findIndex((line) => line.startsWith("✔ Messages feed:"));
+      expect(lines[feed + 1]).toMatch(
+        new RegExp(
+          `^✔ Poll chain: polling below a minute: tick 42 of chain c4a1n000, started \\d+ s ago \\(${tickedAt.toISOString().replace(/[.]/g, "\\.")}\\)$`,
+        ),
+      );
+    } finally {
+      client.destroy();
+    }
   });
 
   it("on a terminal, shows which check is running on one rewritten stderr line, cleared at the end", async () => {

@@ -1,7 +1,7 @@
 import { Duration } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkPollLoop } from "../../infra/constructs/poller.ts";
+import { checkPollChain } from "../../infra/constructs/poller.ts";
 import { awsSolutionsFindings } from "./nag.ts";
 import { getAtt, ref, resource, type Synthesized, statementsOfRole, synthesize } from "./synth.ts";
 
@@ -11,7 +11,7 @@ let synthesized: Synthesized;
 let template: Template;
 
 beforeAll(() => {
-  synthesized = synthesize({ opsChannelId: OPS_CHANNEL, pollIntervalSeconds: "15" });
+  synthesized = synthesize({ opsChannelId: OPS_CHANNEL, pollIntervalSeconds: "10" });
   template = synthesized.template;
 });
 
@@ -22,13 +22,14 @@ const env = (prefix: "Poller" | "Notifier") =>
   (fn(prefix).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
 const id = (type: string, prefix: string) => resource(template, type, prefix).id;
 
-describe("a stack with an ops channel and 15-second polling", () => {
+describe("a stack with an ops channel and 10-second polling", () => {
   it("gives both functions the ops channel, and the poller the one secret's ARN for the Slack token too (never its value)", () => {
     expect(env("Poller")).toMatchObject({
       OPS_SLACK_CHANNEL: OPS_CHANNEL,
       SLACK_SECRET_ARN: ref(id("AWS::SecretsManager::Secret", "Secret")),
       SLACK_API_URL: "https://slack.com/api/",
-      POLL_INTERVAL_SECONDS: "15",
+      POLL_INTERVAL_SECONDS: "10",
+      POLL_TICK_QUEUE_URL: ref(id("AWS::SQS::Queue", "PollerTickQueue")),
     });
     expect(env("Notifier").OPS_SLACK_CHANNEL).toBe(OPS_CHANNEL);
   });
@@ -59,9 +60,21 @@ describe("a stack with an ops channel and 15-second polling", () => {
           resource: table,
         },
         { actions: ["sqs:SendMessage"], resource: getAtt(id("AWS::SQS::Queue", "EventsQueue"), "Arn") },
+        // The chain's next tick; the event source's own statement receives and deletes them.
+        { actions: ["sqs:SendMessage"], resource: getAtt(id("AWS::SQS::Queue", "PollerTickQueue"), "Arn") },
+        {
+          actions: [
+            "sqs:ChangeMessageVisibility",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:GetQueueUrl",
+            "sqs:ReceiveMessage",
+          ],
+          resource: getAtt(id("AWS::SQS::Queue", "PollerTickQueue"), "Arn"),
+        },
       ]),
     );
-    expect(statements).toHaveLength(4);
+    expect(statements).toHaveLength(6);
   });
 
   it("needs no new permission for the notifier: pausing a subscription is an UpdateItem after a Query", () => {
@@ -81,11 +94,29 @@ describe("a stack with an ops channel and 15-second polling", () => {
     expect(statements).toHaveLength(5);
   });
 
-  it("still schedules one invocation a minute, each ending before the next is due", () => {
+  it("chains its polls through a standard delay queue read one tick at a time, the one-minute schedule watching the chain", () => {
     const schedule = resource(template, "AWS::Scheduler::Schedule", "PollerSchedule");
-
     expect(schedule.Properties.ScheduleExpression).toBe("rate(1 minute)");
+    expect(String(schedule.Properties.Description)).toContain("10-second poll chain");
     expect(fn("Poller").Properties).toMatchObject({ Timeout: 55 });
+
+    const queue = resource(template, "AWS::SQS::Queue", "PollerTickQueue");
+    expect(queue.Properties.FifoQueue).toBeUndefined();
+    expect(queue.Properties).toMatchObject({
+      MessageRetentionPeriod: 600,
+      VisibilityTimeout: 330,
+      SqsManagedSseEnabled: true,
+    });
+    const mapping = template.findResources("AWS::Lambda::EventSourceMapping", {
+      Properties: { EventSourceArn: getAtt(queue.id, "Arn") },
+    });
+    expect(Object.values(mapping).map((each) => each.Properties)).toEqual([
+      expect.objectContaining({
+        FunctionName: ref(fn("Poller").id),
+        BatchSize: 1,
+        ScalingConfig: { MaximumConcurrency: 2 },
+      }),
+    ]);
   });
 
   it("passes the cdk-nag AwsSolutions checks", () => {
@@ -93,26 +124,22 @@ describe("a stack with an ops channel and 15-second polling", () => {
   });
 });
 
-describe("the poll loop's consistency check", () => {
+describe("the poll chain's consistency check", () => {
   const everyMinute = Duration.minutes(1);
 
-  it.each([15, 20, 30, 60])("accepts %i s on a one-minute schedule", (seconds) => {
-    expect(() => checkPollLoop(seconds, everyMinute)).not.toThrow();
+  it.each([10, 15, 20, 30, 60])("accepts %i s on a one-minute schedule", (seconds) => {
+    expect(() => checkPollChain(seconds, everyMinute)).not.toThrow();
   });
 
-  it("refuses an interval whose last poll of the minute would not have its reserve before the timeout", () => {
-    expect(() => checkPollLoop(10, everyMinute)).toThrow("puts the last poll at 50 s, which needs 60 s of the 55 s");
+  it.each([5, 25])("refuses %i s: below 10 s or not dividing the minute", (seconds) => {
+    expect(() => checkPollChain(seconds, everyMinute)).toThrow("must be at least 10 s and divide the minute");
   });
 
-  it("refuses an interval that does not divide the minute", () => {
-    expect(() => checkPollLoop(25, everyMinute)).toThrow("does not divide the minute");
-  });
-
-  it("refuses looping on a schedule slower than once a minute", () => {
-    expect(() => checkPollLoop(15, Duration.minutes(5))).toThrow("the schedule must run every minute");
+  it("refuses a chain whose watchdog would run less often than every minute", () => {
+    expect(() => checkPollChain(15, Duration.minutes(5))).toThrow("the schedule must run every minute");
   });
 
   it("lets any schedule poll once per invocation", () => {
-    expect(() => checkPollLoop(60, Duration.minutes(5))).not.toThrow();
+    expect(() => checkPollChain(60, Duration.minutes(5))).not.toThrow();
   });
 });

@@ -377,7 +377,7 @@ describe("alarms", () => {
 
     expect(alarm("NoSuccessfulPoll")).toMatchObject({
       Metrics: [
-        { Expression: "FILL(invocations, 0) - FILL(errors, 0)", ReturnData: true },
+        { Expression: "IF(FILL(errors, 0) > 0, 0, FILL(invocations, 0))", ReturnData: true },
         pollerMetric("invocations", "Invocations"),
         pollerMetric("errors", "Errors"),
       ],

@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import type { CountingMetrics } from "../../src/adapters/observability.ts";
 import { composePoller, feedStateStore, subscriptionStore } from "../../src/app/compose.ts";
 import { eventIdFor } from "../../src/domain/events.ts";
 import { subscriptionSchema } from "../../src/domain/subscriptions.ts";
@@ -78,6 +79,9 @@ describe("the messages feed between sweeps (DynamoDB Local, the SQS emulator, th
     const first = await poll(ports);
     expect(first.source).toBe("sweep");
     expect(first.sweepReason).toBe("first");
+    // Each page fetched is counted once (by the client that fetched it).
+    expect(first.pagesFetched).toBeGreaterThan(1);
+    expect((platform.metrics as CountingMetrics).get("PagesFetched")).toBe(first.pagesFetched);
 
     later(5_000);
     const reply = replyIn(0);
@@ -116,6 +120,28 @@ describe("the messages feed between sweeps (DynamoDB Local, the SQS emulator, th
     expect(stored.get(reply.conversationUid)?.state?.lastMessageUid).toBe(reply.messageUid);
     expect(stored.get(reply.conversationUid)?.feedHandled).toEqual([]);
     expect((await feedStateStore(platform).read())?.state.mode).toBe("feed");
+  });
+
+  it("a `*` subscription reads the whole feed in one unfiltered request and alerts from it", async () => {
+    for (const projectId of simulator.projectIds) await subscriptionStore(platform).remove(projectId, CHANNEL);
+    await subscriptionStore(platform).add(
+      subscriptionSchema.parse({ projectId: "*", channelId: CHANNEL, createdAt: now.toISOString() }),
+    );
+    const ports = poller();
+    expect((await poll(ports)).source).toBe("sweep");
+
+    later(5_000);
+    const reply = replyIn(2);
+    simulator.clearRequests();
+    later(5_000);
+    const feedPoll = await poll(ports);
+
+    expect(feedPoll.source).toBe("feed");
+    const feedRequests = simulator.requests.filter((request) => request.path === FEED_PATH);
+    expect(feedRequests.map((request) => request.query.projectId)).toEqual([undefined]);
+    expect((await takeQueuedEvents(platform)).map((event) => event.eventId)).toEqual([
+      eventIdFor(reply.conversationUid, reply.messageUid),
+    ]);
   });
 
   it("a reply the feed omitted is alerted once by the sweep, counted as missed, and the poller sweeps only until doctor --reset-feed", async () => {

@@ -76,8 +76,8 @@ export const DUE_PREFIX = "DUE#";
 export const digestDueKey = (dueAt: string, digestId: string): ItemKey =>
   itemKey(DIGESTS_DUE_PARTITION, `${DUE_PREFIX}${dueAt}#${digestId}`);
 export const pollLeaseKey = (): ItemKey => itemKey("LEASE", "POLLER");
+export const pollChainKey = (): ItemKey => itemKey("CHAIN", "POLLER");
 
-/** A string attribute of an item, or undefined when absent or of another type. */
 /**
  * An optimistic write of a revisioned item (health records, the feed state): the new revision, and
  * the condition that the stored one is still `expectedRevision` (undefined: the item must not exist
@@ -102,6 +102,7 @@ export function revisionedWrite(expectedRevision: number | undefined): {
   };
 }
 
+/** A string attribute of an item, or undefined when absent or of another type. */
 export function stringAttribute(item: Item | undefined, name: string): string | undefined {
   return item?.[name]?.S;
 }
