@@ -1,6 +1,6 @@
 import { type BillRow, billTable, COST_TARGETS, usd, verdict } from "./bill-report.ts";
-import { type Bill, type BillLine, monthlyBill, POLL_CHAIN, PRICE_LIST, type UsageProfile } from "./cost.ts";
-import { describeDeployments, synthesizedDeployment, withExpectedTickQueue } from "./deployment.ts";
+import { type BillLine, monthlyBill, POLL_CHAIN, PRICE_LIST, type UsageProfile } from "./cost.ts";
+import { describeTemplate, synthesizedDeployment } from "./deployment.ts";
 import {
   MEASURED_LATENCIES,
   MEASURED_SIZES,
@@ -28,12 +28,10 @@ const ENFORCED_AT_LATENCY_MS: MeasuredLatency = 50;
 interface Priced extends BillRow {
   latencyMs: MeasuredLatency;
   feed: boolean;
-  /** On a template that lacks the chain's tick queue: the bill with it (see withExpectedTickQueue). */
-  withTickQueue: Bill | undefined;
 }
 
-const deployments = INTERVALS.map((interval) => ({ interval, ...synthesizedDeployment(interval) }));
-for (const line of describeDeployments(deployments)) console.log(line);
+const deployments = INTERVALS.map((interval) => ({ interval, deployment: synthesizedDeployment(interval) }));
+for (const { deployment } of deployments) console.log(describeTemplate(deployment));
 console.log(
   `\nPrices: ${PRICE_LIST.region} on-demand list prices, checked ${PRICE_LIST.checked}; free tiers ignored. Sources: ${PRICE_LIST.sources.join("; ")}`,
 );
@@ -44,7 +42,6 @@ console.log(
 const priced: Priced[] = [];
 for (const latencyMs of MEASURED_LATENCIES) {
   for (const { interval, deployment } of deployments) {
-    const expected = withExpectedTickQueue(deployment);
     for (const conversations of MEASURED_SIZES) {
       const sweep = measuredProfile(conversations, latencyMs);
       const profiles: [boolean, UsageProfile][] = [
@@ -58,7 +55,6 @@ for (const latencyMs of MEASURED_LATENCIES) {
           interval,
           feed,
           bill: monthlyBill(profile, deployment),
-          withTickQueue: expected && monthlyBill(profile, expected),
         });
       }
     }
@@ -95,9 +91,8 @@ const chained = find(50, 10_000, 10, true);
 if (chained) {
   printItems(
     "Items at 10,000 conversations, polling every 10 s (the chain), with the feed, 50 ms:",
-    (chained.withTickQueue ?? chained.bill).lines,
+    chained.bill.lines,
   );
-  if (chained.withTickQueue) console.log("(with the chain's tick queue added to the synthesized template)");
 }
 
 for (const latencyMs of MEASURED_LATENCIES) {
@@ -110,7 +105,7 @@ for (const latencyMs of MEASURED_LATENCIES) {
   for (const target of COST_TARGETS) {
     const row = find(latencyMs, target.conversations, target.interval, target.feed);
     if (!row) throw new Error(`no bill for ${target.conversations} conversations at ${target.interval} s`);
-    const { line, pass } = verdict(target, row.bill, row.withTickQueue, enforcedHere);
+    const { line, pass } = verdict(target, row.bill, enforcedHere);
     console.log(line);
     if (!pass && enforcedHere && target.enforced === true) process.exitCode = 1;
   }
