@@ -8,7 +8,7 @@ import { composePollChain, composePoller } from "../../src/app/compose.ts";
 import { loadPollerLambdaConfig } from "../../src/config.ts";
 import { parseTick } from "../../src/domain/poll-chain.ts";
 import { describeError, PollIncompleteError } from "../../src/errors.ts";
-import { runPollTick, watchPollChain } from "../../src/usecases/poll-chain.ts";
+import { type PollChainPorts, runPollTick, watchPollChain } from "../../src/usecases/poll-chain.ts";
 import { firstProblem, type PollCycleResult, pollCycle } from "../../src/usecases/poll-cycle.ts";
 import { describeLeaseHolder, SINGLE_POLL_LEASE_MS, withPollLease } from "../../src/usecases/poll-lease.ts";
 
@@ -55,7 +55,7 @@ export async function handler(event: unknown, context: Context): Promise<PollerR
   try {
     const ticks = sqsEventSchema.safeParse(event);
     if (ticks.success) return await onTicks(ticks.data.Records);
-    if (chain) return await onWatchdogMinute();
+    if (chain) return await onWatchdogMinute(chain);
     return await onScheduledPoll(context);
   } finally {
     const logged = counts.takeLogged();
@@ -92,8 +92,7 @@ async function onTicks(records: z.infer<typeof sqsEventSchema>["Records"]): Prom
   return summary(results);
 }
 
-async function onWatchdogMinute(): Promise<PollerResult> {
-  if (!chain) throw new Error("unreachable: no poll chain");
+async function onWatchdogMinute(chain: PollChainPorts): Promise<PollerResult> {
   try {
     const outcome = await watchPollChain(chain, chainSettings);
     if (outcome.chain === "alive") {
