@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { LambdaFunctionURLEvent } from "aws-lambda";
-import { powertoolsLog, powertoolsMetrics } from "../../src/adapters/observability.ts";
+import { powertoolsLog, powertoolsMetrics, publishAlarmedMetrics } from "../../src/adapters/observability.ts";
 import { awsPlatform } from "../../src/app/aws.ts";
 import { composeHttpRoutes } from "../../src/app/compose.ts";
 import { loadHttpLambdaConfig } from "../../src/config.ts";
@@ -52,7 +52,7 @@ export const handler = awslambda.streamifyResponse(
     try {
       await serveFunctionUrl(routes, event, answerStream(responseStream), log);
     } finally {
-      metrics.publishStoredMetrics();
+      publishAlarmedMetrics(metrics);
     }
   },
 );

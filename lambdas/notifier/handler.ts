@@ -1,7 +1,7 @@
 import { Logger } from "@aws-lambda-powertools/logger";
 import { Metrics } from "@aws-lambda-powertools/metrics";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { powertoolsLog, powertoolsMetrics } from "../../src/adapters/observability.ts";
+import { powertoolsLog, powertoolsMetrics, publishAlarmedMetrics } from "../../src/adapters/observability.ts";
 import { awsPlatform } from "../../src/app/aws.ts";
 import { composeNotifier, deliveryQueue } from "../../src/app/compose.ts";
 import { loadNotifierLambdaConfig } from "../../src/config.ts";
@@ -44,7 +44,7 @@ export async function handler(event: SQSEvent, context: Context): Promise<SQSBat
   } finally {
     const logged = counts.takeLogged();
     if (Object.keys(logged).length > 0) logger.info("counts", { counts: logged });
-    metrics.publishStoredMetrics();
+    publishAlarmedMetrics(metrics);
   }
 }
 

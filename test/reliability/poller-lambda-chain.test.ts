@@ -253,6 +253,45 @@ describe("the poller Lambda's 10-second poll chain", () => {
     await drainTicks();
   });
 
+  it("a quiet feed tick writes one log line, its counts; a tick that finds a reply also logs `poll finished`", async () => {
+    await restartChain();
+    handler = await loadHandler(envFor({ POWERTOOLS_LOG_LEVEL: "INFO" }));
+    const first = await receiveTick(5);
+    const { chainId } = JSON.parse(first?.Body ?? "{}") as { chainId: string };
+    const tick = (seq: number) =>
+      sqsEvent({ MessageId: `m-${seq}`, Body: JSON.stringify({ kind: "poll-tick", chainId, seq }) });
+    // Everything the invocation writes, to either stream, as Lambda would ship it to CloudWatch Logs.
+    const written: string[] = [];
+    const capture = (chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    };
+    const lines = () =>
+      written
+        .join("")
+        .split("\n")
+        .filter((line) => line.trim() !== "")
+        .map((line) => (line.startsWith("{") ? (JSON.parse(line) as { message: string }).message : line));
+    // The first tick of a new container loads the seen-cache snapshot (logged): warm it up first.
+    expect(await deliver(first as Message)).toMatchObject({ polls: 1 });
+    const out = vi.spyOn(process.stdout, "write").mockImplementation(capture);
+    const err = vi.spyOn(process.stderr, "write").mockImplementation(capture);
+    try {
+      expect(await handler(tick(2), context)).toMatchObject({ polls: 1, newReplies: 0 });
+      expect(lines()).toEqual(["counts"]);
+
+      written.length = 0;
+      simulator.addMessage(simulator.conversationUids[1] ?? "", { from: "participant", body: "worth a line" });
+      expect(await handler(tick(3), context)).toMatchObject({ polls: 1, newReplies: 1 });
+      expect(lines()).toEqual(["poll finished", "counts"]);
+    } finally {
+      out.mockRestore();
+      err.mockRestore();
+    }
+    await takeQueuedEvents(platform);
+    await drainTicks();
+  });
+
   it("ignores a message on the tick queue that is not a tick, without polling", async () => {
     const before = listings();
     expect(await handler(sqsEvent({ MessageId: "junk", Body: '{"kind":"something-else"}' }), context)).toMatchObject({
