@@ -47,7 +47,7 @@ import { pollCycle } from "../src/usecases/poll-cycle.ts";
 import { billTable, COST_TARGETS, count, verdict } from "./bill-report.ts";
 import { monthlyBill } from "./cost.ts";
 import { describeTemplate, synthesizedDeployment } from "./deployment.ts";
-import { MEASURED_SIZES, measuredProfile, withFeed, withMeasuredSweep } from "./profiles.ts";
+import { MEASURED_SIZES, measuredProfile, QUIET_FEED_POLL_LOG_BYTES, withFeed, withMeasuredSweep } from "./profiles.ts";
 
 const PROJECTS = 5;
 const TOKEN = "xoxb-feed-bench";
@@ -508,6 +508,7 @@ async function main(options: FeedBenchOptions): Promise<void> {
         // The states of the 2 replies' conversations, read again until the watermark is stored
         // (once a minute), belong to those alerts, not to every poll.
         readUnits: row.feedPoll.units.read - row.feedPoll.units.stateRead,
+        logBytes: QUIET_FEED_POLL_LOG_BYTES,
       };
       return deployments.map(({ interval, deployment }) => {
         const profile = withFeed(sweep, feedPoll, interval, RECONCILE_MINUTES);
@@ -534,7 +535,7 @@ async function main(options: FeedBenchOptions): Promise<void> {
       const row = priced.find(
         (each) => each.conversations === target.conversations && each.interval === target.interval,
       );
-      if (row) console.log(verdict(target, row.bill, false).line);
+      if (row) console.log(verdict(target, row.bill).line);
     }
 
     // Reply-to-Slack latency at the smallest N: webhooks, then polling at 10 s and at 60 s.

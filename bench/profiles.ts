@@ -57,6 +57,8 @@ export interface FeedPollProfile {
    * a few units per alert at 10 s, left out.)
    */
   readUnits: number;
+  /** CloudWatch Logs bytes of a feed poll that found nothing (one that finds replies logs them per alert). */
+  logBytes: number;
 }
 
 /**
@@ -71,11 +73,22 @@ const FEED_POLL_MS = [
 ] as const;
 const FEED_POLL_REQUESTS = 5;
 const FEED_POLL_READ_UNITS = 2;
+/**
+ * Rough: a feed poll that found nothing logs only its `counts` line (since main's f8324a3), 435
+ * bytes as Powertools formats it for the poller (measured with a Lambda-shaped context), plus
+ * Lambda's START/END/REPORT lines and CloudWatch's 26 bytes an event: about 1,000 bytes.
+ */
+export const QUIET_FEED_POLL_LOG_BYTES = 1_000;
 
 export function measuredFeedPoll(conversations: number, latencyMs: MeasuredLatency): FeedPollProfile {
   const measured = FEED_POLL_MS.find((each) => each.conversations === conversations);
   if (!measured) throw new Error(`no measured feed poll for ${conversations} conversations`);
-  return { apiRequests: FEED_POLL_REQUESTS, lambdaMs: measured.ms[latencyMs], readUnits: FEED_POLL_READ_UNITS };
+  return {
+    apiRequests: FEED_POLL_REQUESTS,
+    lambdaMs: measured.ms[latencyMs],
+    readUnits: FEED_POLL_READ_UNITS,
+    logBytes: QUIET_FEED_POLL_LOG_BYTES,
+  };
 }
 
 /**
@@ -100,6 +113,7 @@ export function withFeed(
       readUnits: blend(profile.warm.readUnits, feedPoll.readUnits),
       writeUnits: blend(profile.warm.writeUnits, Math.min(1, pollIntervalSeconds / 60)),
     },
+    logBytesPerPoll: blend(profile.logBytesPerPoll, feedPoll.logBytes),
   };
 }
 
@@ -140,7 +154,7 @@ export function measuredProfile(conversations: number, latencyMs: MeasuredLatenc
       // A send batched by the poller, a receive and a delete batched by the event source.
       sqsRequests: 0.3,
     },
-    // Rough: START/END/REPORT, `poll finished` and the `counts` line.
+    // Rough: START/END/REPORT, `poll finished` and the `counts` line of a sweep.
     logBytesPerPoll: 1_800,
     logBytesPerAlert: 1_500,
     steadyMetricNames: STEADY_METRIC_NAMES,
