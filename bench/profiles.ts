@@ -64,12 +64,15 @@ export interface FeedPollProfile {
 /**
  * Steady feed polls as `npm run bench:feed` measured them on 2026-12-01 (bench/README.md, median
  * of 4): one request per subscribed project, two read units (counted by operation on 2026-12-01),
- * and the feed state written at most once a minute (withFeed adds that write).
+ * and the feed state written at most once a minute (withFeed adds that write). Times: the slower
+ * of that day's two runs after the poll chain (153 / 165 / 203 and 205 / 213 / 222 ms at 50 ms;
+ * 547 / 551 / 567 and 547 / 569 / 610 ms at 250 ms); an earlier run's 297 ms at 10,000 was the
+ * machine's noise (its 1,000 and 50,000 polls took 187 and 182 ms).
  */
 const FEED_POLL_MS = [
-  { conversations: 1_000, ms: { 50: 187, 250: 543 } },
-  { conversations: 10_000, ms: { 50: 297, 250: 555 } },
-  { conversations: 50_000, ms: { 50: 182, 250: 558 } },
+  { conversations: 1_000, ms: { 50: 205, 250: 547 } },
+  { conversations: 10_000, ms: { 50: 213, 250: 569 } },
+  { conversations: 50_000, ms: { 50: 222, 250: 610 } },
 ] as const;
 const FEED_POLL_REQUESTS = 5;
 const FEED_POLL_READ_UNITS = 2;
