@@ -4,6 +4,7 @@ import type { Context, LambdaFunctionURLEvent } from "aws-lambda";
 import { mockClient } from "aws-sdk-client-mock";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { type FakeSlack, slackSignature, startFakeSlack } from "../../src/local/fake-slack.ts";
+import { lambdaContext } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const BOT_TOKEN = "xoxb-http-lambda-token-77aa";
@@ -12,11 +13,7 @@ const CHANNEL = "C0HTTPLAMBDA";
 const SLACK_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:slack-AbCdEf";
 const RESPONDENT_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:respondent-AbCdEf";
 
-const context = {
-  functionName: "respondent-notifier-http",
-  awsRequestId: "request-1",
-  getRemainingTimeInMillis: () => 30_000,
-} as unknown as Context;
+const context = lambdaContext({ functionName: "respondent-notifier-http", remainingMs: 30_000 });
 
 /** What Lambda's response stream received: the metadata prelude, the body, and what was true when it ended. */
 interface Streamed {

@@ -13,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { POSSIBLY_REPEATED_NOTE } from "../../src/domain/alert.ts";
 import { eventIdFor, type NewReplyEvent, serializeEvent } from "../../src/domain/events.ts";
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
+import { lambdaContext } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 
 const BOT_TOKEN = "xoxb-lambda-batch-token-41c9";
@@ -44,20 +45,7 @@ function replyEvent(conversationUid: string, messageUid: string): NewReplyEvent 
   };
 }
 
-const context = {
-  functionName: "respondent-notifier-notifier",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:respondent-notifier-notifier",
-  memoryLimitInMB: "256",
-  awsRequestId: "request-1",
-  logGroupName: "/aws/lambda/respondent-notifier-notifier",
-  logStreamName: "stream",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 30_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const context = lambdaContext({ functionName: "respondent-notifier-notifier", remainingMs: 30_000 });
 
 type Handler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse>;
 

@@ -14,6 +14,7 @@ import { loadPollerLambdaConfig } from "../../src/config.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import { onEndpoint } from "../../src/local/sqs-local.ts";
 import type { PollChainStore } from "../../src/ports.ts";
+import { lambdaContext } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform, takeQueuedEvents } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 
@@ -31,20 +32,11 @@ const CHANNEL = "C0CHAINLMB1";
 
 type Handler = (event: unknown, context: Context) => Promise<{ polls: number; newReplies: number; skipped?: true }>;
 
-const context = {
+const context = lambdaContext({
   functionName: "respondent-notifier-poller",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:respondent-notifier-poller",
-  memoryLimitInMB: "512",
   awsRequestId: "chain-request",
-  logGroupName: "/aws/lambda/respondent-notifier-poller",
-  logStreamName: "stream",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 50_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+  memoryMb: 512,
+});
 
 /** What EventBridge Scheduler sends a LambdaInvoke target without input. */
 const SCHEDULED_EVENT = {};

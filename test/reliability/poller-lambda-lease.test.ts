@@ -6,6 +6,7 @@ import { composePoller, subscriptionStore } from "../../src/app/compose.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { PollLease } from "../../src/ports.ts";
 import { SINGLE_POLL_LEASE_MS } from "../../src/usecases/poll-lease.ts";
+import { lambdaContext } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 
@@ -19,20 +20,7 @@ const API = { apiKey: "lease-lambda-key-41c2", apiSecret: "lease-lambda-secret-9
 const SECRET_ARN = "arn:aws:secretsmanager:us-east-1:123456789012:secret:RespondentNotifierSecret-AbCdEf";
 
 const contextFor = (awsRequestId: string) =>
-  ({
-    functionName: "respondent-notifier-poller",
-    functionVersion: "$LATEST",
-    invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:respondent-notifier-poller",
-    memoryLimitInMB: "512",
-    awsRequestId,
-    logGroupName: "/aws/lambda/respondent-notifier-poller",
-    logStreamName: "stream",
-    callbackWaitsForEmptyEventLoop: true,
-    getRemainingTimeInMillis: () => 50_000,
-    done: () => undefined,
-    fail: () => undefined,
-    succeed: () => undefined,
-  }) as Context;
+  lambdaContext({ functionName: "respondent-notifier-poller", awsRequestId, memoryMb: 512 });
 
 describe("the poller Lambda and the poll lease", () => {
   const secretsManager = mockClient(SecretsManagerClient);

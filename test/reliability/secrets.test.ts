@@ -9,6 +9,7 @@ import { eventIdFor, type NewReplyEvent, serializeEvent } from "../../src/domain
 import { type FakeSlack, startFakeSlack } from "../../src/local/fake-slack.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import { type CliRun, runCli } from "../support/cli.ts";
+import { lambdaContext } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 import { RecordingLog } from "../support/reliability/stats.ts";
@@ -138,20 +139,7 @@ function captureOutput(): { text: () => string; restore: () => void } {
   };
 }
 
-const lambdaContext = {
-  functionName: "respondent-notifier-test",
-  functionVersion: "$LATEST",
-  invokedFunctionArn: "arn:aws:lambda:us-east-1:123456789012:function:respondent-notifier-test",
-  memoryLimitInMB: "256",
-  awsRequestId: "request-secrets",
-  logGroupName: "/aws/lambda/respondent-notifier-test",
-  logStreamName: "stream",
-  callbackWaitsForEmptyEventLoop: true,
-  getRemainingTimeInMillis: () => 50_000,
-  done: () => undefined,
-  fail: () => undefined,
-  succeed: () => undefined,
-} as Context;
+const invocation = lambdaContext({ functionName: "respondent-notifier-test", awsRequestId: "request-secrets" });
 
 describe("secrets through the Lambda handlers' logs", () => {
   const secretsManager = mockClient(SecretsManagerClient);
@@ -235,9 +223,9 @@ describe("secrets through the Lambda handlers' logs", () => {
     });
 
     output = captureOutput();
-    const good = await handler({}, lambdaContext);
+    const good = await handler({}, invocation);
     simulator.failNext(2, { status: 503, body: echoingBody(LAMBDA_SECRETS) });
-    const failure = await handler({}, lambdaContext).catch((error: unknown) => error);
+    const failure = await handler({}, invocation).catch((error: unknown) => error);
     const logs = output.text();
     output.restore();
 
@@ -327,7 +315,7 @@ describe("secrets through the Lambda handlers' logs", () => {
     };
 
     output = captureOutput();
-    const posted = await handler({ Records: [await record("conv-1", "m1")] }, lambdaContext);
+    const posted = await handler({ Records: [await record("conv-1", "m1")] }, invocation);
     slack.failNext("chat.postMessage", 1, { status: 503 });
     const unavailable = await handler(
       {
@@ -336,7 +324,7 @@ describe("secrets through the Lambda handlers' logs", () => {
           await record("conv-5", "m1", undefined, UNAVAILABLE_CHANNEL),
         ],
       },
-      lambdaContext,
+      invocation,
     );
     slack.failNext("chat.postMessage", 1, { error: "invalid_auth" });
     const rejected = await handler(
@@ -347,7 +335,7 @@ describe("secrets through the Lambda handlers' logs", () => {
           await record("conv-6", "m1", undefined, REJECTED_CHANNEL),
         ],
       },
-      lambdaContext,
+      invocation,
     );
     const logs = output.text();
     output.restore();
