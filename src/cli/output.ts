@@ -55,7 +55,8 @@ export function summarizePoll(report: PollReport, alertsPosted: number | undefin
   ];
   if (alertsPosted !== undefined) parts.push(`${alertsPosted} alert${alertsPosted === 1 ? "" : "s"} posted`);
   if (report.malformedConversations > 0) parts.push(`${report.malformedConversations} malformed skipped`);
-  if (report.stateConflicts > 0) parts.push(`${report.stateConflicts} moved meanwhile by a webhook or another poller (alerted once)`);
+  if (report.stateConflicts > 0)
+    parts.push(`${report.stateConflicts} moved meanwhile by a webhook or another poller (alerted once)`);
   if (report.missedByFeed > 0) parts.push(`${report.missedByFeed} missed by the feed`);
   if (report.failures.length > 0) parts.push(`${report.failures.length} failures`);
   return `poll: ${parts.join(", ")} (${(report.durationMs / 1000).toFixed(1)} s)`;
