@@ -14,7 +14,7 @@ import { loadPollerLambdaConfig } from "../../src/config.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import { onEndpoint } from "../../src/local/sqs-local.ts";
 import type { PollChainStore } from "../../src/ports.ts";
-import { lambdaContext } from "../support/lambda.ts";
+import { lambdaContext, pollerLambdaEnv } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform, takeQueuedEvents } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 
@@ -53,22 +53,17 @@ describe("the poller Lambda's 10-second poll chain", () => {
     simulator.requests.filter((request) => request.path === "/v1/messaging/messages").length;
 
   const envFor = (overrides: Record<string, string> = {}) => ({
-    RESPONDENT_SECRET_ARN: SECRET_ARN,
-    QUEUE_URL: platform.queueUrls.queueUrl,
+    ...pollerLambdaEnv({
+      secretArn: SECRET_ARN,
+      queueUrl: platform.queueUrls.queueUrl,
+      tableName: platform.tableName,
+      respondentUrl: simulator.url,
+      dynamodbEndpoint: inject("dynamodbEndpoint"),
+      sqsEndpoint: inject("sqsEndpoint"),
+      pollIntervalSeconds: 10,
+      logLevel: "SILENT",
+    }),
     POLL_TICK_QUEUE_URL: tickQueueUrl,
-    AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
-    AWS_ACCESS_KEY_ID: "test",
-    AWS_SECRET_ACCESS_KEY: "test",
-    RESPONDENT_API_URL: simulator.url,
-    RESPONDENT_MAX_RETRIES: "0",
-    TABLE_NAME: platform.tableName,
-    DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-    AWS_REGION: "us-east-1",
-    OPS_SLACK_CHANNEL: "",
-    POLL_INTERVAL_SECONDS: "10",
-    POWERTOOLS_LOG_LEVEL: "SILENT",
-    POWERTOOLS_METRICS_NAMESPACE: "RespondentNotifierTest",
-    POWERTOOLS_SERVICE_NAME: "poller",
     ...overrides,
   });
 

@@ -6,7 +6,7 @@ import { composePoller, subscriptionStore } from "../../src/app/compose.ts";
 import { type RespondentSimulator, startRespondentSimulator } from "../../src/local/simulator.ts";
 import type { PollLease } from "../../src/ports.ts";
 import { SINGLE_POLL_LEASE_MS } from "../../src/usecases/poll-lease.ts";
-import { lambdaContext } from "../support/lambda.ts";
+import { lambdaContext, pollerLambdaEnv } from "../support/lambda.ts";
 import { createTestPlatform, type TestPlatform } from "../support/platform.ts";
 import { subscriptionFor } from "../support/reliability/hostile.ts";
 
@@ -43,23 +43,17 @@ describe("the poller Lambda and the poll lease", () => {
     secretsManager.on(GetSecretValueCommand, { SecretId: SECRET_ARN }).resolves({
       SecretString: JSON.stringify({ ...API, botToken: "xoxb-lease-lambda", signingSecret: "", webhookSecret: "" }),
     });
-    for (const [name, value] of Object.entries({
-      RESPONDENT_SECRET_ARN: SECRET_ARN,
-      QUEUE_URL: platform.queueUrls.queueUrl,
-      AWS_ENDPOINT_URL_SQS: inject("sqsEndpoint"),
-      AWS_ACCESS_KEY_ID: "test",
-      AWS_SECRET_ACCESS_KEY: "test",
-      RESPONDENT_API_URL: simulator.url,
-      RESPONDENT_MAX_RETRIES: "0",
-      TABLE_NAME: platform.tableName,
-      DYNAMODB_ENDPOINT: inject("dynamodbEndpoint"),
-      AWS_REGION: "us-east-1",
-      OPS_SLACK_CHANNEL: "",
-      POLL_INTERVAL_SECONDS: "60",
-      POWERTOOLS_LOG_LEVEL: "ERROR",
-      POWERTOOLS_METRICS_NAMESPACE: "RespondentNotifierTest",
-      POWERTOOLS_SERVICE_NAME: "poller",
-    })) {
+    for (const [name, value] of Object.entries(
+      pollerLambdaEnv({
+        secretArn: SECRET_ARN,
+        queueUrl: platform.queueUrls.queueUrl,
+        tableName: platform.tableName,
+        respondentUrl: simulator.url,
+        dynamodbEndpoint: inject("dynamodbEndpoint"),
+        sqsEndpoint: inject("sqsEndpoint"),
+        pollIntervalSeconds: 60,
+      }),
+    )) {
       vi.stubEnv(name, value);
     }
   });
