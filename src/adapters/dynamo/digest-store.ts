@@ -194,7 +194,7 @@ export class DynamoDigestStore implements DigestStore {
 
   async markQueued(digest: DigestDue, now: Date): Promise<void> {
     try {
-      // A conditional Put rather than an Update, which the poller is not granted: the entry must still be there.
+      // Conditional: the entry must still be there (a digest already delivered and removed is not brought back).
       await this.client.send(
         new PutItemCommand({
           TableName: this.tableName,
